@@ -1,0 +1,40 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# boot.sh FLAVOUR MODE: boot the FLAVOUR kernel in QEMU (TCG, q35 with an
+# emulated VT-d and the edu DMA device) with our initramfs.
+#   MODE=check  run the selftests; kernel log to logs/FLAVOUR-console.log,
+#               test output (TAP) to logs/FLAVOUR-tests.log; then power off
+#   MODE=demo   show the /dev/iommu demo on the terminal, then power off
+#   MODE=shell  the demo, then a shell on the terminal
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+flavour=${1:?usage: boot.sh FLAVOUR MODE}
+mode=${2:?usage: boot.sh FLAVOUR MODE}
+out=$CACHE/build/$flavour
+timeout_s=${BOOT_TIMEOUT:-1500}
+
+mkdir -p "$LOGS"
+"$REPO/scripts/initramfs.sh" "$out/initramfs.cpio"
+
+append="console=ttyS0 panic=-1 oops=panic intel_iommu=on iommu=nopt"
+append="$append hugepagesz=2M hugepages=128 harness_mode=$mode"
+qemu=(qemu-system-x86_64 -machine q35,kernel-irqchip=split
+      -accel tcg,thread=multi -cpu max -smp 2 -m 4G
+      -device intel-iommu,intremap=on -device edu
+      -kernel "$out/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio"
+      -no-reboot)
+
+if [ "$mode" = check ]; then
+	console=$LOGS/$flavour-console.log
+	tap=$LOGS/$flavour-tests.log
+	say "booting $flavour kernel; logs: $console, $tap (timeout ${timeout_s}s)"
+	t0=$SECONDS
+	rc=0
+	timeout "$timeout_s" "${qemu[@]}" -append "$append" -display none \
+		-monitor none -serial "file:$console" -serial "file:$tap" || rc=$?
+	say "$flavour run: $((SECONDS - t0)) s (qemu exit $rc)"
+	[ $rc = 124 ] && echo "HARNESS: TIMEOUT after ${timeout_s}s" >> "$tap"
+	exit 0
+fi
+exec "${qemu[@]}" -append "$append" -nographic -serial null

@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# kernel.sh FLAVOUR [TARGET...]: configure and build the test kernel.
+# FLAVOUR is "normal" (tinyconfig + config/base.config) or "debug" (adds
+# config/debug.config).  The build lives in .cache/build/FLAVOUR and goes
+# through ccache, so a rebuild after editing one of our files is quick.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+flavour=${1:?usage: kernel.sh normal|debug [target...]}
+shift
+targets=${*:-bzImage}
+out=$CACHE/build/$flavour
+frags="$REPO/config/base.config"
+[ "$flavour" = debug ] && frags="$frags $REPO/config/debug.config"
+[ "$flavour" = normal ] || [ "$flavour" = debug ] || die "unknown flavour $flavour"
+
+kmake() {
+	make -C "$KSRC" O="$out" -j"$JOBS" CC="ccache gcc" HOSTCC="ccache gcc" "$@"
+}
+
+# Every option a fragment asks for must survive olddefconfig.
+check_config() {
+	local line sym val bad=0
+	while IFS= read -r line; do
+		case "$line" in CONFIG_*=*) ;; *) continue ;; esac
+		sym=${line%%=*}
+		val=${line#*=}
+		if [ "$val" = n ]; then
+			grep -q "^$sym=" "$out/.config" && { echo "  $sym is set"; bad=1; }
+		else
+			grep -qx "$line" "$out/.config" || { echo "  $line missing"; bad=1; }
+		fi
+	done < <(cat $frags)
+	[ $bad = 0 ] || die "options dropped from $out/.config (missing dependencies?)"
+}
+
+configure() {
+	mkdir -p "$out"
+	kmake -s tinyconfig
+	"$KSRC/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" $frags >/dev/null
+	kmake -s olddefconfig
+	check_config
+	cat $frags | sha256sum > "$out/.fragments"
+}
+
+"$REPO/scripts/tree.sh"
+if ! cat $frags | sha256sum | cmp -s - "$out/.fragments" 2>/dev/null; then
+	timed "configure $flavour" configure
+fi
+say "building $flavour kernel ($targets) in $out"
+timed "build $flavour" kmake -s $targets

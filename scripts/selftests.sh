@@ -1,0 +1,16 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# selftests.sh: install the uAPI headers of the kernel tree (ours included)
+# and build the selftests as static binaries against them.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+out=$CACHE/build/normal
+hdr=$CACHE/headers
+[ -f "$out/.config" ] || die "configure the kernel first (scripts/kernel.sh normal)"
+
+t0=$SECONDS
+make -s -C "$KSRC" O="$out" INSTALL_HDR_PATH="$hdr" headers_install
+make -s -C "$REPO/selftests" KHDR="$hdr/include" KSRC="$KSRC" \
+	OUT="$CACHE/selftests" -j"$JOBS"
+say "selftests built in $CACHE/selftests: $((SECONDS - t0)) s"

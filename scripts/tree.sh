@@ -1,0 +1,72 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Unpack Debian's linux-source-6.12 once into .cache/linux, remove the
+# package's iommufd and link ours in its place, then prove that the tree
+# holds none of the package's iommufd files.  Safe to run any number of times:
+# the links are refreshed so files added to or removed from the repo follow.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+unpack() {
+	[ -f "$TARBALL" ] || die "$TARBALL missing (apt-get install linux-source-6.12)"
+	rm -rf "$KSRC" "$KSRC.tmp"
+	mkdir -p "$KSRC.tmp"
+	say "unpacking $TARBALL"
+	tar xJf "$TARBALL" -C "$KSRC.tmp" --strip-components=1
+	cd "$KSRC.tmp"
+	# Fingerprints of what we remove, kept to prove later it never returns.
+	sha256sum $PKG_DIR/* $PKG_HEADERS > "$CACHE/package-iommufd.sha256"
+	# The ABI reference (headers only) for compatibility tests.
+	mkdir -p "$CACHE/package"
+	cp include/uapi/linux/iommufd.h "$CACHE/package/uapi-iommufd.h"
+	cp $PKG_DIR/iommufd_test.h "$CACHE/package/iommufd_test.h"
+	rm -rf $PKG_DIR $PKG_HEADERS
+	cd - >/dev/null
+	mv "$KSRC.tmp" "$KSRC"
+	touch "$KSRC/.unpacked"
+}
+
+# link SRC DST: make DST a symlink to SRC (absolute), replacing whatever is there.
+link() {
+	mkdir -p "$(dirname "$2")"
+	ln -sfn "$1" "$2"
+}
+
+overlay() {
+	local f d=$KSRC/$PKG_DIR
+	mkdir -p "$d"
+	find "$d" -maxdepth 1 -type l -delete
+	for f in "$REPO"/Kconfig "$REPO"/Makefile "$REPO"/*.c "$REPO"/*.h; do
+		[ -e "$f" ] && link "$f" "$d/$(basename "$f")"
+	done
+	for f in $PKG_HEADERS Documentation/userspace-api/iommufd.rst; do
+		link "$REPO/$f" "$KSRC/$f"
+	done
+}
+
+verify() {
+	local bad=0 n=0 f t
+	while IFS= read -r f; do
+		t=$(readlink -f "$f")
+		case "$t" in
+		"$REPO"/*) n=$((n + 1)) ;;
+		*) echo "  not ours: $f -> $t"; bad=1 ;;
+		esac
+	done < <(find "$KSRC/$PKG_DIR" -mindepth 1 -maxdepth 1; for f in $PKG_HEADERS; do echo "$KSRC/$f"; done)
+	# No file in its place may have the content of one the package shipped.
+	while read -r sum f; do
+		for t in "$KSRC/$f" "$KSRC/$PKG_DIR"/*; do
+			[ -f "$t" ] || continue
+			if [ "$(sha256sum < "$t" | cut -d' ' -f1)" = "$sum" ]; then
+				echo "  package file content found at $t (was $f)"
+				bad=1
+			fi
+		done
+	done < "$CACHE/package-iommufd.sha256"
+	[ $bad = 0 ] || die "the kernel tree still holds package iommufd files"
+	say "tree: $n iommufd files, all links into $REPO; none of the package's $(wc -l < "$CACHE/package-iommufd.sha256") iommufd files present"
+}
+
+[ -f "$KSRC/.unpacked" ] || timed unpack unpack
+overlay
+verify

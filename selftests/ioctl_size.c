@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Copyright (c) 2026 The iommufd authors
+ *
+ * The extensibility rules every command obeys, checked on each command
+ * number from one table: a size below the command's first version is
+ * EINVAL, a larger struct is accepted only when the bytes the kernel does
+ * not know are zero (else E2BIG), and a zero-extended struct behaves exactly
+ * like the plain one.  Numbers that name no command are ENOTTY.
+ */
+#include <sys/mman.h>
+
+#include "helpers.h"
+
+struct cmd_desc {
+	const char *name;
+	unsigned long ioctl;
+	size_t size;		/* the v6.12 struct */
+	size_t min_size;	/* the size of the command's first version */
+};
+
+#define CMD(_ioctl, _struct, _min_size) \
+	{ #_ioctl, _ioctl, sizeof(struct _struct), _min_size }
+
+static const struct cmd_desc commands[] = {
+	CMD(IOMMU_DESTROY, iommu_destroy, 8),
+	CMD(IOMMU_IOAS_ALLOC, iommu_ioas_alloc, 12),
+	CMD(IOMMU_IOAS_ALLOW_IOVAS, iommu_ioas_allow_iovas, 24),
+	CMD(IOMMU_IOAS_COPY, iommu_ioas_copy, 40),
+	CMD(IOMMU_IOAS_IOVA_RANGES, iommu_ioas_iova_ranges, 32),
+	CMD(IOMMU_IOAS_MAP, iommu_ioas_map, 40),
+	CMD(IOMMU_IOAS_UNMAP, iommu_ioas_unmap, 24),
+	CMD(IOMMU_OPTION, iommu_option, 24),
+	CMD(IOMMU_VFIO_IOAS, iommu_vfio_ioas, 12),
+	/* data_type, data_len, data_uptr and fault_id came later */
+	CMD(IOMMU_HWPT_ALLOC, iommu_hwpt_alloc, 24),
+	/* out_capabilities came later */
+	CMD(IOMMU_GET_HW_INFO, iommu_hw_info, 32),
+	CMD(IOMMU_HWPT_SET_DIRTY_TRACKING, iommu_hwpt_set_dirty_tracking, 16),
+	CMD(IOMMU_HWPT_GET_DIRTY_BITMAP, iommu_hwpt_get_dirty_bitmap, 48),
+	CMD(IOMMU_HWPT_INVALIDATE, iommu_hwpt_invalidate, 32),
+	CMD(IOMMU_FAULT_QUEUE_ALLOC, iommu_fault_alloc, 16),
+};
+
+/* Every command number of v6.12 is in the table, once. */
+TEST(table_is_complete)
+{
+	unsigned int nr, i, found;
+
+	for (nr = IOMMUFD_CMD_DESTROY; nr <= IOMMUFD_CMD_FAULT_QUEUE_ALLOC;
+	     nr++) {
+		found = 0;
+		for (i = 0; i < ARRAY_SIZE(commands); i++)
+			found += _IOC_NR(commands[i].ioctl) == nr;
+		EXPECT_EQ(1, found)
+			TH_LOG("command 0x%x", nr);
+	}
+}
+
+FIXTURE(size_rules) {
+	int fd;
+	unsigned char *buf;	/* the struct, followed by 8 spare bytes */
+};
+
+FIXTURE_SETUP(size_rules)
+{
+	self->fd = open(IOMMU_DEV, O_RDWR);
+	ASSERT_LE(0, self->fd);
+	self->buf = calloc(1, 4096);
+	ASSERT_NE(NULL, self->buf);
+}
+
+FIXTURE_TEARDOWN(size_rules)
+{
+	free(self->buf);
+	close(self->fd);
+}
+
+/* Issue the command with an all-zero body of @size bytes plus @tail. */
+static int issue(int fd, const struct cmd_desc *c, unsigned char *buf,
+		 __u32 size, unsigned char tail_byte, size_t tail_at)
+{
+	memset(buf, 0, 4096);
+	memcpy(buf, &size, sizeof(size));
+	if (tail_at)
+		buf[tail_at] = tail_byte;
+	return ioctl(fd, c->ioctl, buf) ? errno : 0;
+}
+
+TEST_F(size_rules, too_small_is_einval)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		const struct cmd_desc *c = &commands[i];
+
+		EXPECT_EQ(EINVAL, issue(self->fd, c, self->buf, 0, 0, 0))
+			TH_LOG("%s", c->name);
+		EXPECT_EQ(EINVAL, issue(self->fd, c, self->buf, 4, 0, 0))
+			TH_LOG("%s", c->name);
+		EXPECT_EQ(EINVAL, issue(self->fd, c, self->buf,
+					c->min_size - 1, 0, 0))
+			TH_LOG("%s", c->name);
+	}
+}
+
+TEST_F(size_rules, nonzero_tail_is_e2big)
+{
+	unsigned int i, at;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		const struct cmd_desc *c = &commands[i];
+
+		for (at = c->size; at < c->size + 8; at++)
+			EXPECT_EQ(E2BIG, issue(self->fd, c, self->buf,
+					       c->size + 8, 0xff, at))
+				TH_LOG("%s, byte %u", c->name, at);
+		EXPECT_EQ(E2BIG, issue(self->fd, c, self->buf, 4096, 1, 4095))
+			TH_LOG("%s", c->name);
+	}
+}
+
+/* A zero tail, or a size between min_size and size, changes nothing. */
+TEST_F(size_rules, zero_extension_is_transparent)
+{
+	unsigned int i, size;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		const struct cmd_desc *c = &commands[i];
+		int plain, extended;
+
+		plain = issue(self->fd, c, self->buf, c->size, 0, 0);
+		extended = issue(self->fd, c, self->buf, c->size + 8, 0, 0);
+		EXPECT_EQ(plain, extended)
+			TH_LOG("%s", c->name);
+		extended = issue(self->fd, c, self->buf, 4096, 0, 0);
+		EXPECT_EQ(plain, extended)
+			TH_LOG("%s", c->name);
+		for (size = c->min_size; size < c->size; size++)
+			EXPECT_EQ(plain, issue(self->fd, c, self->buf, size,
+					       0, 0))
+				TH_LOG("%s, size %u", c->name, size);
+	}
+}
+
+TEST_F(size_rules, bad_pointer_is_efault)
+{
+	unsigned int i;
+	void *ro;
+
+	ro = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		EXPECT_EQ(-1, ioctl(self->fd, commands[i].ioctl, NULL));
+		EXPECT_EQ(EFAULT, errno)
+			TH_LOG("%s", commands[i].name);
+		EXPECT_EQ(-1, ioctl(self->fd, commands[i].ioctl, ro));
+		EXPECT_EQ(EFAULT, errno)
+			TH_LOG("%s", commands[i].name);
+	}
+	munmap(ro, 4096);
+}
+
+/* Numbers that name no command, and commands with the wrong encoding. */
+TEST_F(size_rules, unknown_commands_are_enotty)
+{
+	unsigned int nr;
+
+	for (nr = 0; nr < 0x80; nr += 7)
+		EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IOMMUFD_TYPE, nr),
+					   self->buf));
+	for (nr = IOMMUFD_CMD_FAULT_QUEUE_ALLOC + 1; nr < 0x100; nr++) {
+		if (nr == IOMMUFD_CMD_BASE + 32)	/* IOMMU_TEST_CMD */
+			continue;
+		EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO(IOMMUFD_TYPE, nr),
+					   self->buf));
+	}
+	/* The right number in another type, direction or size encoding. */
+	EXPECT_ERRNO(ENOTTY, ioctl(self->fd, _IO('x', IOMMUFD_CMD_DESTROY),
+				   self->buf));
+	EXPECT_ERRNO(ENOTTY, ioctl(self->fd,
+				   _IOWR(IOMMUFD_TYPE, IOMMUFD_CMD_DESTROY,
+					 struct iommu_destroy),
+				   self->buf));
+	EXPECT_ERRNO(ENOTTY, ioctl(self->fd,
+				   _IOW(IOMMUFD_TYPE, IOMMUFD_CMD_IOAS_MAP,
+					struct iommu_ioas_map),
+				   self->buf));
+}
+
+TEST_HARNESS_MAIN
