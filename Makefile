@@ -2,9 +2,14 @@
 ifneq ($(KERNELRELEASE),)
 # kbuild: this directory is linked into the kernel as drivers/iommu/iommufd.
 iommufd-y := \
+	device.o \
+	hw_pagetable.o \
 	io_pagetable.o \
 	ioas.o \
-	main.o
+	main.o \
+	pages.o
+
+iommufd-$(CONFIG_IOMMUFD_TEST) += selftest.o
 
 obj-$(CONFIG_IOMMUFD) += iommufd.o
 obj-$(CONFIG_IOMMUFD_DRIVER) += iova_bitmap.o

@@ -2,43 +2,116 @@
 /*
  * Copyright (c) 2026 The iommufd authors
  *
- * The I/O page table behind an IOAS (struct io_pagetable).  It owns three
- * interval trees, all guarded by iova_rwsem:
- *  - allowed_itree: ranges userspace permitted for automatic IOVA
- *    allocation (IOMMU_IOAS_ALLOW_IOVAS); empty means the whole space;
- *  - reserved_itree: ranges nothing may ever map, each tagged with the
- *    owner that added it so the owner can take its ranges back;
- *  - the mapped areas (with the IOAS ioctls that fill them).
- * Invariant when iova_rwsem is dropped: no reserved range intersects an
- * allowed range or a mapped area.
+ * The I/O page table behind an IOAS (struct io_pagetable).  It owns:
+ *  - the areas (area_itree): IOVA ranges mapped onto ranges of user memory
+ *    (struct iopt_pages, see pages.c);
+ *  - the allowed ranges (allowed_itree) automatic IOVA allocation may use,
+ *    and the reserved ranges (reserved_itree) nothing may map, each tagged
+ *    with the owner that added it;
+ *  - the domains (domains) that mirror every area, and the in-kernel
+ *    accesses (access_list) that must hear about unmaps.
+ *
+ * Invariants whenever iova_rwsem is not held for write:
+ *  - no two areas intersect; no area intersects a reserved range; no
+ *    allowed range intersects a reserved range;
+ *  - every populated area is mapped in every domain of @domains and lies
+ *    inside each domain's aperture (the outside is reserved by the domain);
+ *  - every area is aligned (IOVA, length, offset in its first page) to
+ *    iova_alignment, the largest minimum page size of the domains.
+ *
+ * Mapping and unmapping do the slow work (pinning, filling domains) with
+ * only domains_rwsem held for read, so calls on disjoint ranges run in
+ * parallel; iova_rwsem is taken for write only to claim or release the
+ * IOVA range.  An area being filled or taken down is in the tree (so its
+ * IOVA stays claimed) but not "populated", and lookups ignore it.  The lock
+ * order is written down in iommufd_private.h.
  */
+#include <linux/iommu.h>
 #include <linux/slab.h>
 
-#include "io_pagetable.h"
+#include "iommufd_private.h"
+
+/* Unmaps give in-kernel accesses this many chances to let go. */
+#define IOPT_UNMAP_ACCESS_TRIES 2
 
 void iopt_init_table(struct io_pagetable *iopt)
 {
+	init_rwsem(&iopt->domains_rwsem);
+	xa_init_flags(&iopt->domains, XA_FLAGS_ACCOUNT);
+	xa_init_flags(&iopt->access_list, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	init_rwsem(&iopt->iova_rwsem);
+	iopt->area_itree = RB_ROOT_CACHED;
 	iopt->allowed_itree = RB_ROOT_CACHED;
 	iopt->reserved_itree = RB_ROOT_CACHED;
-	/* Without attached domains any byte granularity is acceptable. */
+	/* Without domains any byte granularity is acceptable. */
 	iopt->iova_alignment = 1;
 }
 
+static void iopt_free_allowed(struct rb_root_cached *root)
+{
+	struct interval_tree_node *node;
+
+	while ((node = interval_tree_iter_first(root, 0, ULONG_MAX))) {
+		interval_tree_remove(node, root);
+		kfree(container_of(node, struct iopt_allowed, node));
+	}
+}
+
+/* The IOAS is going away: nothing can use it any more. */
 void iopt_destroy_table(struct io_pagetable *iopt)
 {
 	struct interval_tree_node *node;
 
-	while ((node = interval_tree_iter_first(&iopt->allowed_itree, 0,
-						ULONG_MAX))) {
-		interval_tree_remove(node, &iopt->allowed_itree);
-		kfree(container_of(node, struct iopt_allowed, node));
-	}
+	WARN_ON(!xa_empty(&iopt->domains));
+	WARN_ON(!xa_empty(&iopt->access_list));
+	/* Without accesses nothing can make this fail. */
+	WARN_ON(iopt_unmap_all(iopt, NULL));
+
+	iopt_free_allowed(&iopt->allowed_itree);
 	while ((node = interval_tree_iter_first(&iopt->reserved_itree, 0,
 						ULONG_MAX))) {
 		interval_tree_remove(node, &iopt->reserved_itree);
 		kfree(container_of(node, struct iopt_reserved, node));
 	}
+	WARN_ON(!RB_EMPTY_ROOT(&iopt->area_itree.rb_root));
+}
+
+static struct iopt_area *iopt_area_at(struct io_pagetable *iopt,
+				      unsigned long iova)
+{
+	struct interval_tree_node *node;
+	struct iopt_area *area;
+
+	node = interval_tree_iter_first(&iopt->area_itree, iova, iova);
+	if (!node)
+		return NULL;
+	area = container_of(node, struct iopt_area, node);
+	return area->populated ? area : NULL;
+}
+
+struct iopt_area *iopt_area_contig_first(struct iopt_area_contig_iter *iter,
+					 struct io_pagetable *iopt,
+					 unsigned long iova, unsigned long last)
+{
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	iter->cur_iova = iova;
+	iter->last_iova = last;
+	iter->area = iopt_area_at(iopt, iova);
+	iter->complete = iter->area && iopt_area_last_iova(iter->area) >= last;
+	return iter->area;
+}
+
+struct iopt_area *iopt_area_contig_next(struct iopt_area_contig_iter *iter,
+					struct io_pagetable *iopt)
+{
+	if (iter->complete)
+		return NULL;
+	iter->cur_iova = iopt_area_last_iova(iter->area) + 1;
+	iter->area = iopt_area_at(iopt, iter->cur_iova);
+	iter->complete = iter->area &&
+			 iopt_area_last_iova(iter->area) >= iter->last_iova;
+	return iter->area;
 }
 
 /* Report the holes of the reserved tree inside [start, last]. */
@@ -66,7 +139,8 @@ static int iopt_walk_unreserved(struct io_pagetable *iopt,
  * @arg: passed to @fn
  *
  * The usable ranges are the allowed ranges (or everything, if none were
- * set) minus every reserved range.
+ * set) minus every reserved range, which includes what the domains cannot
+ * reach.
  *
  * Return: 0, or the first nonzero value @fn returned.
  */
@@ -91,4 +165,846 @@ int iopt_walk_usable_ranges(struct io_pagetable *iopt, iopt_range_fn fn,
 			return rc;
 	}
 	return 0;
+}
+
+/* Looking for a free IOVA range: IOVA % modulus == residue. */
+struct iova_search {
+	struct io_pagetable *iopt;
+	unsigned long length;
+	unsigned long modulus;
+	unsigned long residue;
+	unsigned long found;
+};
+
+static int iova_search_usable(unsigned long start, unsigned long last,
+			      void *arg)
+{
+	struct iova_search *s = arg;
+	struct interval_tree_span_iter hole;
+
+	interval_tree_for_each_span(&hole, &s->iopt->area_itree, start, last) {
+		unsigned long iova, end;
+
+		if (!hole.is_hole)
+			continue;
+		if (check_add_overflow(round_down(hole.start_hole, s->modulus),
+				       s->residue, &iova))
+			continue;
+		if (iova < hole.start_hole &&
+		    check_add_overflow(iova, s->modulus, &iova))
+			continue;
+		if (check_add_overflow(iova, s->length - 1, &end) ||
+		    end > hole.last_hole)
+			continue;
+		s->found = iova;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Pick a free IOVA for @length bytes whose first byte is at user address
+ * @addr.  The IOVA keeps
+ * the page offset of @addr, and where possible the alignment @addr and
+ * @length share, so the domains can use large pages.
+ */
+static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
+			   unsigned long addr, unsigned long length)
+{
+	struct iova_search s = { .iopt = iopt, .length = length };
+	unsigned long natural = 1UL << __ffs(addr | length);
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	if ((addr % PAGE_SIZE) % iopt->iova_alignment)
+		return -EINVAL;
+
+	s.modulus = max(natural, PAGE_SIZE);
+	s.residue = addr % s.modulus;
+	if (iopt_walk_usable_ranges(iopt, iova_search_usable, &s) == 1)
+		goto found;
+	/* Give up large page alignment before giving up. */
+	s.modulus = PAGE_SIZE;
+	s.residue = addr % PAGE_SIZE;
+	if (natural > PAGE_SIZE &&
+	    iopt_walk_usable_ranges(iopt, iova_search_usable, &s) == 1)
+		goto found;
+	return -ENOSPC;
+found:
+	*iova = s.found;
+	return 0;
+}
+
+static bool iopt_range_reserved(struct io_pagetable *iopt, unsigned long start,
+				unsigned long last)
+{
+	return interval_tree_iter_first(&iopt->reserved_itree, start, last);
+}
+
+/* A fixed IOVA must be aligned, outside reserved ranges, and free. */
+static int iopt_check_fixed_iova(struct io_pagetable *iopt,
+				 unsigned long iova, unsigned long length)
+{
+	unsigned long last;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	if ((iova | length) & (iopt->iova_alignment - 1))
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	if (iopt_range_reserved(iopt, iova, last))
+		return -EINVAL;
+	if (interval_tree_iter_first(&iopt->area_itree, iova, last))
+		return -EEXIST;
+	return 0;
+}
+
+/*
+ * A slice of user memory about to become an area: map and copy build a list
+ * of them, then claim IOVA for all of them at once.
+ */
+struct iopt_slice {
+	struct list_head link;
+	struct iopt_pages *pages;	/* a reference, passed to the area */
+	unsigned long start_byte;	/* from the start of page index 0 */
+	unsigned long length;
+	struct iopt_area *area;
+};
+
+static void iopt_free_slices(struct list_head *slices)
+{
+	struct iopt_slice *slice, *next;
+
+	list_for_each_entry_safe(slice, next, slices, link) {
+		kfree(slice->area);
+		if (slice->pages)
+			iopt_put_pages(slice->pages);
+		kfree(slice);
+	}
+}
+
+static int iopt_add_slice(struct list_head *slices, struct iopt_pages *pages,
+			  unsigned long start_byte, unsigned long length)
+{
+	struct iopt_slice *slice;
+
+	slice = kzalloc(sizeof(*slice), GFP_KERNEL_ACCOUNT);
+	if (!slice)
+		return -ENOMEM;
+	slice->area = kzalloc(sizeof(*slice->area), GFP_KERNEL_ACCOUNT);
+	if (!slice->area) {
+		kfree(slice);
+		return -ENOMEM;
+	}
+	kref_get(&pages->kref);
+	slice->pages = pages;
+	slice->start_byte = start_byte;
+	slice->length = length;
+	list_add_tail(&slice->link, slices);
+	return 0;
+}
+
+/* Claim [iova, iova + total - 1] with one unpopulated area per slice. */
+static int iopt_claim_slices(struct io_pagetable *iopt,
+			     struct list_head *slices, unsigned long *iova,
+			     unsigned long total, int iommu_prot,
+			     unsigned int flags)
+{
+	struct iopt_slice *first, *slice;
+	unsigned long cur;
+	int rc;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	first = list_first_entry(slices, struct iopt_slice, link);
+	if (flags & IOPT_ALLOC_IOVA)
+		rc = iopt_alloc_iova(iopt, iova,
+				     (uintptr_t)first->pages->uptr +
+					     first->start_byte,
+				     total);
+	else
+		rc = iopt_check_fixed_iova(iopt, *iova, total);
+	if (rc)
+		return rc;
+
+	list_for_each_entry(slice, slices, link) {
+		if ((slice->start_byte % PAGE_SIZE | slice->length) &
+		    (iopt->iova_alignment - 1))
+			return -EINVAL;
+	}
+
+	cur = *iova;
+	list_for_each_entry(slice, slices, link) {
+		struct iopt_area *area = slice->area;
+
+		area->iopt = iopt;
+		area->pages = slice->pages;
+		area->iommu_prot = iommu_prot;
+		area->page_offset = slice->start_byte % PAGE_SIZE;
+		area->node.start = cur;
+		area->node.last = cur + slice->length - 1;
+		area->pages_node.start = slice->start_byte / PAGE_SIZE;
+		area->pages_node.last = (slice->start_byte + slice->length - 1) /
+					PAGE_SIZE;
+		interval_tree_insert(&area->node, &iopt->area_itree);
+		cur += slice->length;
+	}
+	return 0;
+}
+
+/*
+ * Turn a list of slices into areas at *iova (chosen here with
+ * IOPT_ALLOC_IOVA): claim the IOVA, fill every domain, publish.  On success
+ * the areas own the slices' pages references.
+ */
+static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
+			   unsigned long *iova, unsigned long total,
+			   int iommu_prot, unsigned int flags)
+{
+	struct iopt_slice *slice, *filled;
+	int rc;
+
+	down_read(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	rc = iopt_claim_slices(iopt, slices, iova, total, iommu_prot, flags);
+	if (rc) {
+		/* Nothing is in the tree unless the claim succeeded. */
+		up_write(&iopt->iova_rwsem);
+		up_read(&iopt->domains_rwsem);
+		return rc;
+	}
+	up_write(&iopt->iova_rwsem);
+
+	list_for_each_entry(slice, slices, link) {
+		rc = iopt_area_fill_domains(slice->area, iopt);
+		if (rc)
+			break;
+	}
+	if (rc) {
+		list_for_each_entry(filled, slices, link) {
+			if (filled == slice)
+				break;
+			iopt_area_unfill_domains(filled->area, iopt);
+		}
+	}
+
+	down_write(&iopt->iova_rwsem);
+	list_for_each_entry(slice, slices, link) {
+		if (rc) {
+			interval_tree_remove(&slice->area->node,
+					     &iopt->area_itree);
+		} else {
+			slice->area->populated = true;
+			/* The area owns the pages reference now. */
+			slice->area = NULL;
+			slice->pages = NULL;
+		}
+	}
+	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_map_user_pages() - map the caller's memory into the table
+ * @iopt: the table
+ * @iova: the IOVA to map at, or with IOPT_ALLOC_IOVA the one chosen
+ * @uptr: user address of the memory
+ * @length: bytes to map
+ * @iommu_prot: IOMMU_READ/IOMMU_WRITE/IOMMU_CACHE
+ * @flags: IOPT_ALLOC_IOVA
+ * @account_mode: enum iommufd_account_mode of the context
+ *
+ * Return: 0; -EINVAL for bad alignment or a reserved range; -EEXIST if
+ * something is mapped there; -EOVERFLOW; -ENOSPC if no IOVA is free;
+ * -EFAULT, -ENOMEM with nothing changed.
+ */
+int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
+			void __user *uptr, unsigned long length, int iommu_prot,
+			unsigned int flags, u8 account_mode)
+{
+	struct iopt_pages *pages;
+	LIST_HEAD(slices);
+	int rc;
+
+	pages = iopt_alloc_pages(uptr, length, iommu_prot & IOMMU_WRITE,
+				 account_mode);
+	if (IS_ERR(pages))
+		return PTR_ERR(pages);
+
+	rc = iopt_add_slice(&slices, pages, (uintptr_t)uptr % PAGE_SIZE,
+			    length);
+	iopt_put_pages(pages);
+	if (rc)
+		return rc;
+
+	rc = iopt_map_slices(iopt, &slices, iova, length, iommu_prot, flags);
+	iopt_free_slices(&slices);
+	return rc;
+}
+
+/**
+ * iopt_copy_iova() - map memory another table already maps
+ * @dst: the table that receives the mapping
+ * @src: the table that maps the memory at @src_iova
+ * @dst_iova: the IOVA in @dst, or with IOPT_ALLOC_IOVA the one chosen
+ * @src_iova: start of the range in @src
+ * @length: bytes
+ * @iommu_prot: IOMMU_READ/IOMMU_WRITE/IOMMU_CACHE for @dst
+ * @flags: IOPT_ALLOC_IOVA
+ *
+ * The new areas share the iopt_pages of the source areas, so nothing is
+ * pinned or charged again.
+ *
+ * Return: 0; -ENOENT if the source range is not fully mapped; -EPERM for a
+ * writable copy of read-only memory; else as iopt_map_user_pages().
+ */
+int iopt_copy_iova(struct io_pagetable *dst, struct io_pagetable *src,
+		   unsigned long *dst_iova, unsigned long src_iova,
+		   unsigned long length, int iommu_prot, unsigned int flags)
+{
+	struct iopt_area_contig_iter iter;
+	struct iopt_area *area;
+	LIST_HEAD(slices);
+	unsigned long last;
+	int rc = 0;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(src_iova, length - 1, &last))
+		return -EOVERFLOW;
+
+	down_read(&src->iova_rwsem);
+	for (area = iopt_area_contig_first(&iter, src, src_iova, last); area;
+	     area = iopt_area_contig_next(&iter, src)) {
+		unsigned long piece_last = iopt_area_contig_last(&iter);
+		unsigned long start_byte;
+
+		if ((iommu_prot & IOMMU_WRITE) && !area->pages->writable) {
+			rc = -EPERM;
+			break;
+		}
+		start_byte = iopt_area_iova_to_index(area, iter.cur_iova) *
+				     PAGE_SIZE +
+			     iopt_area_iova_page_offset(area, iter.cur_iova);
+		rc = iopt_add_slice(&slices, area->pages, start_byte,
+				    piece_last - iter.cur_iova + 1);
+		if (rc)
+			break;
+	}
+	if (!rc && !iter.complete)
+		rc = -ENOENT;
+	up_read(&src->iova_rwsem);
+
+	if (!rc)
+		rc = iopt_map_slices(dst, &slices, dst_iova, length, iommu_prot,
+				     flags);
+	iopt_free_slices(&slices);
+	return rc;
+}
+
+/*
+ * Unmap every area inside [start, last].  An area that crosses the edge of
+ * the range fails the whole call with -ENOENT, as does a range without any
+ * area unless @all.  Accesses pinning an area are asked to let go; if they
+ * do not, -EBUSY.  Either everything is unmapped or nothing.
+ */
+static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
+			    unsigned long last, unsigned long *unmapped,
+			    bool all)
+{
+	struct interval_tree_node *node;
+	struct iopt_area *area, *next;
+	unsigned int tries = 0;
+	unsigned long done = 0;
+	LIST_HEAD(victims);
+	bool busy, found;
+	int rc = 0;
+
+again:
+	down_read(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	busy = false;
+	found = false;
+	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
+	     node; node = interval_tree_iter_next(node, start, last)) {
+		area = container_of(node, struct iopt_area, node);
+		if (!area->populated)
+			continue;
+		if (iopt_area_iova(area) < start ||
+		    iopt_area_last_iova(area) > last) {
+			rc = -ENOENT;
+			goto out_unlock;
+		}
+		found = true;
+		if (area->num_accesses)
+			busy = true;
+	}
+	if (!found) {
+		rc = all ? 0 : -ENOENT;
+		goto out_unlock;
+	}
+
+	if (busy) {
+		if (tries++ == IOPT_UNMAP_ACCESS_TRIES) {
+			rc = -EBUSY;
+			goto out_unlock;
+		}
+		for (node = interval_tree_iter_first(&iopt->area_itree, start,
+						     last);
+		     node; node = interval_tree_iter_next(node, start, last))
+			container_of(node, struct iopt_area, node)
+				->prevent_access = true;
+		up_write(&iopt->iova_rwsem);
+		up_read(&iopt->domains_rwsem);
+		/* A length of ULONG_MAX stands for the whole address space. */
+		iommufd_access_notify_unmap(iopt, start,
+					    last - start == ULONG_MAX ?
+						    ULONG_MAX :
+						    last - start + 1);
+		goto again;
+	}
+
+	/* Take the areas out of use; their IOVA stays claimed meanwhile. */
+	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
+	     node; node = interval_tree_iter_next(node, start, last)) {
+		area = container_of(node, struct iopt_area, node);
+		if (!area->populated)
+			continue;
+		area->populated = false;
+		done += iopt_area_length(area);
+		list_add_tail(&area->unmap_link, &victims);
+	}
+	up_write(&iopt->iova_rwsem);
+
+	list_for_each_entry(area, &victims, unmap_link)
+		iopt_area_unfill_domains(area, iopt);
+
+	down_write(&iopt->iova_rwsem);
+	list_for_each_entry(area, &victims, unmap_link)
+		interval_tree_remove(&area->node, &iopt->area_itree);
+	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
+
+	list_for_each_entry_safe(area, next, &victims, unmap_link) {
+		iopt_put_pages(area->pages);
+		kfree(area);
+	}
+	if (unmapped)
+		*unmapped = done;
+	return 0;
+
+out_unlock:
+	if (tries) {
+		for (node = interval_tree_iter_first(&iopt->area_itree, start,
+						     last);
+		     node; node = interval_tree_iter_next(node, start, last))
+			container_of(node, struct iopt_area, node)
+				->prevent_access = false;
+	}
+	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_rwsem);
+	if (unmapped)
+		*unmapped = 0;
+	return rc;
+}
+
+/**
+ * iopt_unmap_iova() - unmap the areas inside a range
+ * @iopt: the table
+ * @iova: first IOVA of the range
+ * @length: bytes
+ * @unmapped: receives the bytes unmapped, or NULL
+ *
+ * Return: 0; -ENOENT if nothing is mapped there or an area would have to be
+ * split; -EBUSY if an access does not release its pins; -EINVAL/-EOVERFLOW
+ * for a bad range.
+ */
+int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
+		    unsigned long length, unsigned long *unmapped)
+{
+	unsigned long last;
+
+	if (!length)
+		return -EINVAL;
+	if (check_add_overflow(iova, length - 1, &last))
+		return -EOVERFLOW;
+	return iopt_unmap_range(iopt, iova, last, unmapped, false);
+}
+
+/* Unmap everything; an empty table is fine. */
+int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
+{
+	return iopt_unmap_range(iopt, 0, ULONG_MAX, unmapped, true);
+}
+
+/**
+ * iopt_set_allow_iova() - replace the allowed ranges
+ * @iopt: the table
+ * @allowed: a tree of struct iopt_allowed; emptied into the table on success
+ *
+ * Return: 0, or -EADDRINUSE if a reserved range intersects an allowed one.
+ */
+int iopt_set_allow_iova(struct io_pagetable *iopt,
+			struct rb_root_cached *allowed)
+{
+	struct interval_tree_node *node;
+	struct rb_root_cached old;
+
+	down_write(&iopt->iova_rwsem);
+	for (node = interval_tree_iter_first(allowed, 0, ULONG_MAX); node;
+	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		if (iopt_range_reserved(iopt, node->start, node->last)) {
+			up_write(&iopt->iova_rwsem);
+			return -EADDRINUSE;
+		}
+	}
+	old = iopt->allowed_itree;
+	iopt->allowed_itree = *allowed;
+	*allowed = old;
+	up_write(&iopt->iova_rwsem);
+	iopt_free_allowed(allowed);
+	return 0;
+}
+
+static int __iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
+			       unsigned long last, void *owner)
+{
+	struct iopt_reserved *resv;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	if (interval_tree_iter_first(&iopt->allowed_itree, start, last) ||
+	    interval_tree_iter_first(&iopt->area_itree, start, last))
+		return -EADDRINUSE;
+	resv = kzalloc(sizeof(*resv), GFP_KERNEL_ACCOUNT);
+	if (!resv)
+		return -ENOMEM;
+	resv->node.start = start;
+	resv->node.last = last;
+	resv->owner = owner;
+	interval_tree_insert(&resv->node, &iopt->reserved_itree);
+	return 0;
+}
+
+static void __iopt_remove_reserved_iova(struct io_pagetable *iopt,
+					void *owner)
+{
+	struct interval_tree_node *node, *next;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	for (node = interval_tree_iter_first(&iopt->reserved_itree, 0,
+					     ULONG_MAX);
+	     node; node = next) {
+		struct iopt_reserved *resv =
+			container_of(node, struct iopt_reserved, node);
+
+		next = interval_tree_iter_next(node, 0, ULONG_MAX);
+		if (resv->owner == owner) {
+			interval_tree_remove(node, &iopt->reserved_itree);
+			kfree(resv);
+		}
+	}
+}
+
+/**
+ * iopt_reserve_iova() - make a range unmappable
+ * @iopt: the table
+ * @start: first IOVA
+ * @last: last IOVA
+ * @owner: tag for iopt_remove_reserved_iova()
+ *
+ * Return: 0, or -EADDRINUSE if the range intersects an allowed range or a
+ * mapping.
+ */
+int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
+		      unsigned long last, void *owner)
+{
+	int rc;
+
+	down_write(&iopt->iova_rwsem);
+	rc = __iopt_reserve_iova(iopt, start, last, owner);
+	up_write(&iopt->iova_rwsem);
+	return rc;
+}
+
+/* Remove every reserved range @owner added. */
+void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
+{
+	down_write(&iopt->iova_rwsem);
+	__iopt_remove_reserved_iova(iopt, owner);
+	up_write(&iopt->iova_rwsem);
+}
+
+static void iopt_recalc_alignment(struct io_pagetable *iopt)
+{
+	unsigned long align = iopt->disable_large_pages ? PAGE_SIZE : 1;
+	struct iommu_domain *domain;
+	unsigned long index;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	xa_for_each(&iopt->domains, index, domain)
+		align = max(align, 1UL << __ffs(domain->pgsize_bitmap));
+	iopt->iova_alignment = align;
+}
+
+/* Is every area aligned to @align (IOVA, length and page offset)? */
+static bool iopt_areas_aligned(struct io_pagetable *iopt, unsigned long align)
+{
+	struct interval_tree_node *node;
+
+	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
+	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		struct iopt_area *area =
+			container_of(node, struct iopt_area, node);
+
+		if ((iopt_area_iova(area) | iopt_area_length(area) |
+		     area->page_offset) & (align - 1))
+			return false;
+	}
+	return true;
+}
+
+/**
+ * iopt_set_large_pages() - allow or forbid IOPTEs larger than PAGE_SIZE
+ * @iopt: the table
+ * @enable: allow them (the default)
+ *
+ * Forbidding them makes PAGE_SIZE the minimum alignment.
+ *
+ * Return: 0; -EADDRINUSE if a mapping is not PAGE_SIZE aligned; -EBUSY if
+ * domains already map areas with the other setting.
+ */
+int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
+{
+	int rc = 0;
+
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	if (enable == !iopt->disable_large_pages)
+		goto out_unlock;
+	if (!xa_empty(&iopt->domains) &&
+	    !RB_EMPTY_ROOT(&iopt->area_itree.rb_root)) {
+		rc = -EBUSY;
+		goto out_unlock;
+	}
+	if (!enable && !iopt_areas_aligned(iopt, PAGE_SIZE)) {
+		rc = -EADDRINUSE;
+		goto out_unlock;
+	}
+	iopt->disable_large_pages = !enable;
+	iopt_recalc_alignment(iopt);
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+	return rc;
+}
+
+/* Reserve what the domain cannot translate. */
+static int iopt_reserve_aperture(struct io_pagetable *iopt,
+				 struct iommu_domain *domain)
+{
+	const struct iommu_domain_geometry *geo = &domain->geometry;
+	int rc;
+
+	if (!geo->force_aperture)
+		return 0;
+	if (geo->aperture_start) {
+		rc = __iopt_reserve_iova(iopt, 0, geo->aperture_start - 1,
+					 domain);
+		if (rc)
+			return rc;
+	}
+	if (geo->aperture_end != ULONG_MAX) {
+		rc = __iopt_reserve_iova(iopt, geo->aperture_end + 1,
+					 ULONG_MAX, domain);
+		if (rc) {
+			__iopt_remove_reserved_iova(iopt, domain);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/**
+ * iopt_table_add_domain() - make a domain mirror the table
+ * @iopt: the table
+ * @domain: a paging domain not in any table yet
+ *
+ * Every area is mapped into @domain, and what @domain cannot translate is
+ * reserved from now on.
+ *
+ * Return: 0; -EINVAL if the domain cannot map the existing areas (page size
+ * or aperture); -EADDRINUSE if its aperture excludes allowed ranges; -ENOMEM,
+ * -EFAULT with nothing changed.
+ */
+int iopt_table_add_domain(struct io_pagetable *iopt,
+			  struct iommu_domain *domain)
+{
+	unsigned long pgsize = 1UL << __ffs(domain->pgsize_bitmap);
+	struct interval_tree_node *node, *undo;
+	struct iopt_area *area;
+	int rc;
+
+	if (pgsize > PAGE_SIZE)
+		return -EINVAL;
+
+	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->iova_rwsem);
+	/* A slot for the domain, used once every area is in it. */
+	rc = xa_reserve(&iopt->domains, iopt->next_domain_id,
+			GFP_KERNEL_ACCOUNT);
+	if (rc)
+		goto out_unlock;
+
+	rc = -EINVAL;
+	if (!iopt_areas_aligned(iopt, pgsize))
+		goto out_erase;
+	if (domain->geometry.force_aperture) {
+		for (node = interval_tree_iter_first(&iopt->area_itree, 0,
+						     ULONG_MAX);
+		     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+			if (node->start < domain->geometry.aperture_start ||
+			    node->last > domain->geometry.aperture_end)
+				goto out_erase;
+		}
+	}
+	rc = iopt_reserve_aperture(iopt, domain);
+	if (rc)
+		goto out_erase;
+	up_write(&iopt->iova_rwsem);
+
+	/* domains_rwsem keeps the areas still; they are all populated. */
+	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
+	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		area = container_of(node, struct iopt_area, node);
+		rc = iopt_area_fill_domain(area, domain);
+		if (rc)
+			goto out_unfill;
+	}
+
+	down_write(&iopt->iova_rwsem);
+	xa_store(&iopt->domains, iopt->next_domain_id++, domain, 0);
+	iopt_recalc_alignment(iopt);
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+	return 0;
+
+out_unfill:
+	for (undo = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
+	     undo != node; undo = interval_tree_iter_next(undo, 0, ULONG_MAX))
+		iopt_area_unfill_domain(container_of(undo, struct iopt_area,
+						     node),
+					domain, NULL);
+	down_write(&iopt->iova_rwsem);
+	__iopt_remove_reserved_iova(iopt, domain);
+out_erase:
+	xa_release(&iopt->domains, iopt->next_domain_id);
+out_unlock:
+	up_write(&iopt->iova_rwsem);
+	up_write(&iopt->domains_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_table_remove_domain() - stop a domain from mirroring the table
+ * @iopt: the table
+ * @domain: a domain added with iopt_table_add_domain()
+ *
+ * Every area is unmapped from @domain; pages only @domain held are
+ * unpinned.  Cannot fail.
+ */
+void iopt_table_remove_domain(struct io_pagetable *iopt,
+			      struct iommu_domain *domain)
+{
+	struct iommu_domain *entry, *successor = NULL;
+	struct interval_tree_node *node;
+	unsigned long index, found = ULONG_MAX;
+
+	down_write(&iopt->domains_rwsem);
+	xa_for_each(&iopt->domains, index, entry) {
+		if (entry == domain)
+			found = index;
+		else if (!successor)
+			successor = entry;
+	}
+	if (WARN_ON(found == ULONG_MAX))
+		goto out_unlock;
+	xa_erase(&iopt->domains, found);
+
+	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
+	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX))
+		iopt_area_unfill_domain(container_of(node, struct iopt_area,
+						     node),
+					domain, successor);
+
+	down_write(&iopt->iova_rwsem);
+	__iopt_remove_reserved_iova(iopt, domain);
+	iopt_recalc_alignment(iopt);
+	up_write(&iopt->iova_rwsem);
+out_unlock:
+	up_write(&iopt->domains_rwsem);
+}
+
+/**
+ * iopt_table_enforce_dev_resv_regions() - reserve a device's regions
+ * @iopt: the table the device's domain is about to mirror
+ * @dev: the device
+ * @sw_msi_start: receives the start of its software MSI window, if any
+ *
+ * The regions are tagged with @dev; iopt_remove_reserved_iova(@dev) undoes
+ * this.
+ *
+ * Return: 0, or -EADDRINUSE if a region intersects a mapping or an allowed
+ * range (nothing is reserved then).
+ */
+int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt,
+					struct device *dev,
+					phys_addr_t *sw_msi_start)
+{
+	struct iommu_resv_region *resv;
+	LIST_HEAD(resv_regions);
+	int rc = 0;
+
+	iommu_get_resv_regions(dev, &resv_regions);
+	down_write(&iopt->iova_rwsem);
+	list_for_each_entry(resv, &resv_regions, list) {
+		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE)
+			continue;
+		if (sw_msi_start && resv->type == IOMMU_RESV_SW_MSI)
+			*sw_msi_start = resv->start;
+		rc = __iopt_reserve_iova(iopt, resv->start,
+					 resv->start + resv->length - 1, dev);
+		if (rc) {
+			__iopt_remove_reserved_iova(iopt, dev);
+			break;
+		}
+	}
+	up_write(&iopt->iova_rwsem);
+	iommu_put_resv_regions(dev, &resv_regions);
+	return rc;
+}
+
+/* Register an access to hear about unmaps; *list_id is its slot. */
+int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
+		    u32 *list_id)
+{
+	int rc;
+
+	down_write(&iopt->domains_rwsem);
+	rc = xa_alloc(&iopt->access_list, list_id, access, xa_limit_16b,
+		      GFP_KERNEL_ACCOUNT);
+	up_write(&iopt->domains_rwsem);
+	return rc;
+}
+
+void iopt_remove_access(struct io_pagetable *iopt,
+			struct iommufd_access *access, u32 list_id)
+{
+	down_write(&iopt->domains_rwsem);
+	WARN_ON(xa_erase(&iopt->access_list, list_id) != access);
+	up_write(&iopt->domains_rwsem);
 }

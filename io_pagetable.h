@@ -96,6 +96,7 @@ struct iopt_reserved {
  *	pins of the area are refused
  * @populated: the area is in every domain; until then (and once an unmap
  *	took it) it is invisible to lookups
+ * @unmap_link: on the list of areas one unmap call takes down
  *
  * @node and the flags are protected by io_pagetable::iova_rwsem; the rest
  * by iopt_pages::mutex once @populated.
@@ -111,6 +112,7 @@ struct iopt_area {
 	unsigned int num_accesses;
 	bool prevent_access;
 	bool populated;
+	struct list_head unmap_link;
 };
 
 /**
@@ -184,30 +186,64 @@ static inline unsigned long iopt_area_last_index(struct iopt_area *area)
 	return area->pages_node.last;
 }
 
-/*
- * The IOVA where page @index of the area's pages would start; for the
- * area's first page this lies before the area when page_offset != 0.
- */
-static inline unsigned long iopt_area_index_to_iova(struct iopt_area *area,
-						    unsigned long index)
+/* The first IOVA of the area that lies in page @index of its memory. */
+static inline unsigned long iopt_area_index_iova(struct iopt_area *area,
+						 unsigned long index)
 {
-	return area->node.start - area->page_offset +
-	       (index - area->pages_node.start) * PAGE_SIZE;
+	if (index == iopt_area_index(area))
+		return iopt_area_iova(area);
+	/* Only the first page can start before the area. */
+	return iopt_area_iova(area) - area->page_offset +
+	       (index - iopt_area_index(area)) * PAGE_SIZE;
+}
+
+/* The last IOVA of the area that lies in page @index of its memory. */
+static inline unsigned long iopt_area_index_last_iova(struct iopt_area *area,
+						      unsigned long index)
+{
+	if (index == iopt_area_last_index(area))
+		return iopt_area_last_iova(area);
+	return iopt_area_index_iova(area, index + 1) - 1;
 }
 
 /* The page index of @iova, which must lie inside the area. */
 static inline unsigned long iopt_area_iova_to_index(struct iopt_area *area,
 						    unsigned long iova)
 {
-	return area->pages_node.start +
-	       (iova - area->node.start + area->page_offset) / PAGE_SIZE;
+	return iopt_area_index(area) +
+	       (iova - iopt_area_iova(area) + area->page_offset) / PAGE_SIZE;
 }
 
 /* The byte offset of @iova inside its page of the area's memory. */
 static inline unsigned int iopt_area_iova_page_offset(struct iopt_area *area,
 						      unsigned long iova)
 {
-	return (iova - area->node.start + area->page_offset) % PAGE_SIZE;
+	return (iova - iopt_area_iova(area) + area->page_offset) % PAGE_SIZE;
+}
+
+/*
+ * Walks the populated areas that cover [iova, last] back to back; the walk
+ * stops at the first gap.  @complete tells whether the whole range was
+ * covered.  The caller holds iova_rwsem.
+ */
+struct iopt_area_contig_iter {
+	unsigned long cur_iova;
+	unsigned long last_iova;
+	struct iopt_area *area;
+	bool complete;
+};
+
+struct iopt_area *iopt_area_contig_first(struct iopt_area_contig_iter *iter,
+					 struct io_pagetable *iopt,
+					 unsigned long iova, unsigned long last);
+struct iopt_area *iopt_area_contig_next(struct iopt_area_contig_iter *iter,
+					struct io_pagetable *iopt);
+
+/* The part of the current area inside the walked range. */
+static inline unsigned long
+iopt_area_contig_last(struct iopt_area_contig_iter *iter)
+{
+	return min(iter->last_iova, iopt_area_last_iova(iter->area));
 }
 
 /* io_pagetable.c */
@@ -250,9 +286,10 @@ int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt,
 					struct device *dev,
 					phys_addr_t *sw_msi_start);
 
-int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access);
+int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
+		    u32 *list_id);
 void iopt_remove_access(struct io_pagetable *iopt,
-			struct iommufd_access *access);
+			struct iommufd_access *access, u32 list_id);
 
 /* pages.c */
 struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
@@ -266,7 +303,8 @@ static inline void iopt_put_pages(struct iopt_pages *pages)
 
 int iopt_area_fill_domain(struct iopt_area *area, struct iommu_domain *domain);
 void iopt_area_unfill_domain(struct iopt_area *area,
-			     struct iommu_domain *domain);
+			     struct iommu_domain *domain,
+			     struct iommu_domain *successor);
 int iopt_area_fill_domains(struct iopt_area *area, struct io_pagetable *iopt);
 void iopt_area_unfill_domains(struct iopt_area *area,
 			      struct io_pagetable *iopt);

@@ -28,11 +28,19 @@
  *
  * Locking
  * -------
- * Lock order, outermost first:
- *   ictx->ioas_creation_lock   (VFIO compat: creating/choosing the compat IOAS)
- *   xa_lock(&ictx->objects)    (the ID table; spinlock, nothing nests inside)
- * Locks owned by other files (io_pagetable, pages, devices) are documented
- * with their structures and are always taken outside xa_lock.
+ * Lock order, outermost first; a lock may be taken while holding any lock
+ * above it, never the other way round:
+ *   ictx->ioas_creation_lock     VFIO compat: creating the compat IOAS
+ *   access->ioas_lock            which IOAS an access is attached to
+ *   ioas->mutex                  the IOAS's list of paging hw_pagetables
+ *   igroup->lock                 which hw_pagetable a group is attached to
+ *   iopt->domains_rwsem          the domains and accesses of an io_pagetable
+ *   iopt->iova_rwsem             its interval trees (areas, reserved, allowed)
+ *   pages->mutex                 the pins and PFN store of an iopt_pages
+ *   mmap_lock                    (taken by GUP when pinning user pages)
+ *   xa_lock(&ictx->objects), xa_lock(&ictx->groups)   spinlocks, innermost
+ * What each lock protects is written next to the member it guards.
+ * Unmaps call the unmap op of in-kernel accesses with none of these held.
  */
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
@@ -60,6 +68,7 @@ enum iommufd_account_mode {
  * struct iommufd_ctx - state of one open of /dev/iommu
  * @file: the file this context belongs to; in-kernel users hold it
  * @objects: ID -> struct iommufd_object; a zero entry marks a reserved ID
+ * @groups: iommu_group ID -> struct iommufd_group of the bound devices
  * @destroy_wait: woken when an object's @lookups count drains to zero
  * @ioas_creation_lock: serialises creation of the VFIO compatibility IOAS
  * @account_mode: how new pinnings are charged (enum iommufd_account_mode)
@@ -68,6 +77,7 @@ enum iommufd_account_mode {
 struct iommufd_ctx {
 	struct file *file;
 	struct xarray objects;
+	struct xarray groups;
 	wait_queue_head_t destroy_wait;
 	struct rw_semaphore ioas_creation_lock;
 	u8 account_mode;
@@ -125,14 +135,18 @@ void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
 				      struct iommufd_object *obj);
 
 /*
- * Allocate an object of C type @type (which embeds struct iommufd_object as
- * member "obj", at offset 0) and reserve an ID for it.  Evaluates to the new
+ * Allocate an object of C type @type, whose struct iommufd_object is
+ * @member (at offset 0), and reserve an ID for it.  Evaluates to the new
  * object or an ERR_PTR.
  */
-#define iommufd_object_alloc(ictx, type, obj_type)                             \
+#define iommufd_object_alloc_at(ictx, type, member, obj_type)                  \
 	((type *)__iommufd_object_alloc(                                       \
-		ictx, sizeof(type) + BUILD_BUG_ON_ZERO(offsetof(type, obj)),   \
+		ictx,                                                          \
+		sizeof(type) + BUILD_BUG_ON_ZERO(offsetof(type, member)),      \
 		obj_type))
+
+#define iommufd_object_alloc(ictx, type, obj_type) \
+	iommufd_object_alloc_at(ictx, type, obj, obj_type)
 
 struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
 					  enum iommufd_object_type type);
@@ -147,13 +161,22 @@ static inline void iommufd_put_object(struct iommufd_ctx *ictx,
 
 /* Flags for iommufd_object_remove(). */
 enum {
-	/* The caller is userspace: refuse with EBUSY while others hold refs. */
-	IOMMUFD_REMOVE_USER = 1 << 0,
+	/* Others may still hold refs: fail with EBUSY instead of a WARN. */
+	IOMMUFD_REMOVE_BUSY_OK = 1 << 0,
 };
 
 int iommufd_object_remove(struct iommufd_ctx *ictx,
 			  struct iommufd_object *to_destroy, u32 id,
 			  unsigned int flags);
+
+/*
+ * Hold an object found some other way than by ID (on a list); fails once
+ * its removal has begun.  Dropped with iommufd_put_object().
+ */
+static inline bool iommufd_lock_obj(struct iommufd_object *obj)
+{
+	return refcount_inc_not_zero(&obj->lookups);
+}
 
 /*
  * Remove an object owned by the kernel (a bound device, an access).  The
@@ -191,15 +214,28 @@ static inline int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd,
 }
 
 /* ioas.c */
+/**
+ * struct iommufd_ioas - an I/O address space
+ * @obj: object header
+ * @iopt: the address space
+ * @mutex: serialises attaching hw_pagetables; protects @hwpt_list
+ * @hwpt_list: the paging hw_pagetables on this IOAS (hwpt_item)
+ */
 struct iommufd_ioas {
 	struct iommufd_object obj;
 	struct io_pagetable iopt;
+	struct mutex mutex;		/* see the kernel-doc above */
+	struct list_head hwpt_list;
 };
 
 struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx);
 void iommufd_ioas_destroy(struct iommufd_object *obj);
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
+int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
 int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
 
 static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
@@ -208,5 +244,157 @@ static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
 	return (struct iommufd_ioas *)iommufd_get_object(ictx, id,
 							 IOMMUFD_OBJ_IOAS);
 }
+
+/* hw_pagetable.c */
+/**
+ * struct iommufd_hw_pagetable - an iommu_domain userspace can name
+ * @obj: object header; @obj.refs counts the attached devices
+ * @domain: the domain
+ */
+struct iommufd_hw_pagetable {
+	struct iommufd_object obj;
+	struct iommu_domain *domain;
+};
+
+/**
+ * struct iommufd_hwpt_paging - a hw_pagetable mirroring an IOAS
+ * @common: the hw_pagetable
+ * @ioas: the IOAS whose mappings the domain holds; referenced
+ * @hwpt_item: on ioas->hwpt_list while the domain is in the io_pagetable
+ * @auto_domain: made by attaching a device to the IOAS; destroyed when the
+ *	last device leaves
+ * @enforce_cache_coherency: the domain blocks non-snooped DMA
+ * @msi_cookie: the domain has the software MSI window set up
+ */
+struct iommufd_hwpt_paging {
+	struct iommufd_hw_pagetable common;
+	struct iommufd_ioas *ioas;
+	struct list_head hwpt_item;
+	bool auto_domain : 1;
+	bool enforce_cache_coherency : 1;
+	bool msi_cookie : 1;
+};
+
+static inline struct iommufd_hwpt_paging *
+to_hwpt_paging(struct iommufd_hw_pagetable *hwpt)
+{
+	return container_of(hwpt, struct iommufd_hwpt_paging, common);
+}
+
+static inline bool hwpt_is_paging(struct iommufd_hw_pagetable *hwpt)
+{
+	return hwpt->obj.type == IOMMUFD_OBJ_HWPT_PAGING;
+}
+
+struct iommufd_device;
+struct iommufd_hwpt_paging *
+iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+			  struct iommufd_device *idev, bool immediate_attach);
+void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
+void iommufd_hwpt_paging_abort_locked(struct iommufd_ctx *ictx,
+				      struct iommufd_hwpt_paging *hwpt_paging);
+int iommufd_hwpt_paging_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging);
+
+/* device.c */
+/**
+ * struct iommufd_group - the iommu_group of bound devices, per context
+ * @ref: one per bound device of the group
+ * @lock: protects @hwpt and @device_list
+ * @ictx: the context
+ * @group: the iommu_group; referenced
+ * @hwpt: the hw_pagetable the group is attached to, or NULL
+ * @device_list: the attached devices of the group (group_item)
+ * @sw_msi_start: start of the software MSI window, or PHYS_ADDR_MAX
+ */
+struct iommufd_group {
+	struct kref ref;
+	struct mutex lock;		/* see the kernel-doc above */
+	struct iommufd_ctx *ictx;
+	struct iommu_group *group;
+	struct iommufd_hw_pagetable *hwpt;
+	struct list_head device_list;
+	phys_addr_t sw_msi_start;
+};
+
+/**
+ * struct iommufd_device - a device bound to a context
+ * @obj: object header; the binding driver holds an extra ref
+ * @ictx: the context; referenced unless the device is a selftest mock
+ * @igroup: the device's group in this context; referenced
+ * @group_item: on igroup->device_list while attached
+ * @dev: the device
+ * @enforce_cache_coherency: the device can issue non-snooped DMA, so its
+ *	domain must block that
+ */
+struct iommufd_device {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct iommufd_group *igroup;
+	struct list_head group_item;
+	struct device *dev;
+	bool enforce_cache_coherency;
+};
+
+void iommufd_device_destroy(struct iommufd_object *obj);
+int iommufd_hw_pagetable_attach(struct iommufd_hw_pagetable *hwpt,
+				struct iommufd_device *idev);
+struct iommufd_hw_pagetable *
+iommufd_hw_pagetable_detach(struct iommufd_device *idev);
+void iommufd_hw_pagetable_put(struct iommufd_ctx *ictx,
+			      struct iommufd_hw_pagetable *hwpt);
+
+/**
+ * struct iommufd_access - an in-kernel user of an IOAS
+ * @obj: object header; the creating driver holds an extra ref
+ * @ictx: the context; referenced
+ * @ioas: the IOAS attached to, or NULL; referenced; protected by @ioas_lock
+ * @ioas_lock: serialises attach/detach against pins and reads
+ * @ops: the driver's callbacks
+ * @data: the driver's cookie for @ops
+ * @iopt_access_list_id: index in ioas->iopt.access_list
+ */
+struct iommufd_access {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct iommufd_ioas *ioas;
+	struct mutex ioas_lock;		/* see the kernel-doc above */
+	const struct iommufd_access_ops *ops;
+	void *data;
+	u32 iopt_access_list_id;
+};
+
+void iommufd_access_destroy_object(struct iommufd_object *obj);
+void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
+				 unsigned long length);
+
+/* selftest.c */
+#ifdef CONFIG_IOMMUFD_TEST
+extern size_t iommufd_test_memory_limit;
+bool iommufd_should_fail(void);
+int iommufd_test(struct iommufd_ucmd *ucmd);
+void iommufd_selftest_destroy(struct iommufd_object *obj);
+int __init iommufd_test_init(void);
+void iommufd_test_exit(void);
+bool iommufd_selftest_is_mock_dev(struct device *dev);
+#else
+static inline bool iommufd_should_fail(void)
+{
+	return false;
+}
+
+static inline int iommufd_test_init(void)
+{
+	return 0;
+}
+
+static inline void iommufd_test_exit(void)
+{
+}
+
+static inline bool iommufd_selftest_is_mock_dev(struct device *dev)
+{
+	return false;
+}
+#endif
 
 #endif

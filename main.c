@@ -21,9 +21,18 @@
 #include <linux/slab.h>
 
 #include "iommufd_private.h"
+#ifdef CONFIG_IOMMUFD_TEST
+#include "iommufd_test.h"
+#endif
 
 static const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
+	[IOMMUFD_OBJ_DEVICE] = { .destroy = iommufd_device_destroy },
+	[IOMMUFD_OBJ_HWPT_PAGING] = { .destroy = iommufd_hwpt_paging_destroy },
 	[IOMMUFD_OBJ_IOAS] = { .destroy = iommufd_ioas_destroy },
+	[IOMMUFD_OBJ_ACCESS] = { .destroy = iommufd_access_destroy_object },
+#ifdef CONFIG_IOMMUFD_TEST
+	[IOMMUFD_OBJ_SELFTEST] = { .destroy = iommufd_selftest_destroy },
+#endif
 };
 
 struct iommufd_object *__iommufd_object_alloc(struct iommufd_ctx *ictx,
@@ -167,7 +176,7 @@ int iommufd_object_remove(struct iommufd_ctx *ictx,
 	rc = iommufd_object_unpublish(ictx, to_destroy, id, &obj);
 	if (rc) {
 		/* In-kernel owners guarantee nothing depends on the object. */
-		WARN_ON(rc == -EBUSY && !(flags & IOMMUFD_REMOVE_USER));
+		WARN_ON(rc == -EBUSY && !(flags & IOMMUFD_REMOVE_BUSY_OK));
 		return rc;
 	}
 
@@ -191,7 +200,7 @@ static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 	struct iommu_destroy *cmd = ucmd->cmd;
 
 	return iommufd_object_remove(ucmd->ictx, NULL, cmd->id,
-				     IOMMUFD_REMOVE_USER);
+				     IOMMUFD_REMOVE_BUSY_OK);
 }
 
 /* IOMMU_OPTION_RLIMIT_MODE: a setting of the whole context. */
@@ -278,6 +287,9 @@ union iommufd_cmd_buffer {
 	struct iommu_ioas_unmap unmap;
 	struct iommu_option option;
 	struct iommu_vfio_ioas vfio_ioas;
+#ifdef CONFIG_IOMMUFD_TEST
+	struct iommu_test_cmd test;
+#endif
 };
 
 /**
@@ -313,15 +325,14 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 	IOMMUFD_IOCTL(IOAS_ALLOC, struct iommu_ioas_alloc, out_ioas_id,
 		      iommufd_ioas_alloc_ioctl),
 	IOMMUFD_IOCTL(IOAS_ALLOW_IOVAS, struct iommu_ioas_allow_iovas,
-		      allowed_iovas, iommufd_not_supported),
+		      allowed_iovas, iommufd_ioas_allow_iovas),
 	IOMMUFD_IOCTL(IOAS_COPY, struct iommu_ioas_copy, src_iova,
-		      iommufd_not_supported),
+		      iommufd_ioas_copy),
 	IOMMUFD_IOCTL(IOAS_IOVA_RANGES, struct iommu_ioas_iova_ranges,
 		      out_iova_alignment, iommufd_ioas_iova_ranges),
-	IOMMUFD_IOCTL(IOAS_MAP, struct iommu_ioas_map, iova,
-		      iommufd_not_supported),
+	IOMMUFD_IOCTL(IOAS_MAP, struct iommu_ioas_map, iova, iommufd_ioas_map),
 	IOMMUFD_IOCTL(IOAS_UNMAP, struct iommu_ioas_unmap, length,
-		      iommufd_not_supported),
+		      iommufd_ioas_unmap),
 	IOMMUFD_IOCTL(OPTION, struct iommu_option, val64, iommufd_option),
 	IOMMUFD_IOCTL(VFIO_IOAS, struct iommu_vfio_ioas, __reserved,
 		      iommufd_not_supported),
@@ -338,6 +349,9 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 		      __reserved, iommufd_not_supported),
 	IOMMUFD_IOCTL(FAULT_QUEUE_ALLOC, struct iommu_fault_alloc,
 		      out_fault_fd, iommufd_not_supported),
+#ifdef CONFIG_IOMMUFD_TEST
+	IOMMUFD_IOCTL(TEST_CMD, struct iommu_test_cmd, last, iommufd_test),
+#endif
 };
 
 static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
@@ -383,6 +397,7 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 	ictx->file = filp;
 	ictx->account_mode = IOMMUFD_ACCOUNT_USER;
 	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	xa_init(&ictx->groups);
 	init_waitqueue_head(&ictx->destroy_wait);
 	init_rwsem(&ictx->ioas_creation_lock);
 	filp->private_data = ictx;
@@ -423,6 +438,7 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 		if (WARN_ON(!iommufd_destroy_unused(ictx)))
 			break;
 	}
+	WARN_ON(!xa_empty(&ictx->groups));
 	kfree(ictx);
 	return 0;
 }
@@ -511,16 +527,26 @@ static struct miscdevice iommu_misc_dev = {
 
 static int __init iommufd_init(void)
 {
-	return misc_register(&iommu_misc_dev);
+	int rc;
+
+	rc = misc_register(&iommu_misc_dev);
+	if (rc)
+		return rc;
+	rc = iommufd_test_init();
+	if (rc)
+		misc_deregister(&iommu_misc_dev);
+	return rc;
 }
 
 static void __exit iommufd_exit(void)
 {
+	iommufd_test_exit();
 	misc_deregister(&iommu_misc_dev);
 }
 
 module_init(iommufd_init);
 module_exit(iommufd_exit);
 
+MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
 MODULE_DESCRIPTION("I/O address space management for userspace");
 MODULE_LICENSE("GPL");

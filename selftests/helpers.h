@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/iommufd.h>
 
 #include "kselftest_harness.h"
@@ -74,15 +76,15 @@ static inline int ioas_ranges(int fd, __u32 ioas_id,
 	return cmd.num_iovas;
 }
 
-/* A field of /proc/meminfo in KiB, or -1. */
-static inline long meminfo_kb(const char *field)
+/* A field of a /proc file in the "Name:   value kB" format, or -1. */
+static inline long proc_field_kb(const char *path, const char *field)
 {
 	size_t len = strlen(field);
 	char line[256];
 	long val = -1;
 	FILE *f;
 
-	f = fopen("/proc/meminfo", "r");
+	f = fopen(path, "r");
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
@@ -93,6 +95,333 @@ static inline long meminfo_kb(const char *field)
 	}
 	fclose(f);
 	return val;
+}
+
+static inline long meminfo_kb(const char *field)
+{
+	return proc_field_kb("/proc/meminfo", field);
+}
+
+/* mm->pinned_vm of this process, in pages (VmPin). */
+static inline long pinned_vm_pages(void)
+{
+	long kb = proc_field_kb("/proc/self/status", "VmPin");
+
+	return kb < 0 ? kb : kb / (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+/* Drop one capability from the effective set of this process. */
+static inline int drop_capability(int cap)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[cap / 32].effective &= ~(1U << (cap % 32));
+	return syscall(SYS_capset, &hdr, data);
+}
+
+/*
+ * Thin wrappers of the IOAS ioctls: 0 or -1 with errno set, like ioctl().
+ * An iova pointer is input with IOMMU_IOAS_MAP_FIXED_IOVA, else output.
+ */
+static inline int ioas_map(int fd, __u32 ioas_id, void *ptr, size_t length,
+			   __u64 *iova, __u32 flags)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.ioas_id = ioas_id,
+		.user_va = (uintptr_t)ptr,
+		.length = length,
+		.iova = iova ? *iova : 0,
+	};
+	int rc = ioctl(fd, IOMMU_IOAS_MAP, &cmd);
+
+	if (!rc && iova)
+		*iova = cmd.iova;
+	return rc;
+}
+
+#define MAP_RW (IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE)
+
+/* Map read/write at a fixed IOVA. */
+static inline int ioas_map_fixed(int fd, __u32 ioas_id, void *ptr,
+				 size_t length, __u64 iova)
+{
+	return ioas_map(fd, ioas_id, ptr, length, &iova,
+			MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA);
+}
+
+static inline int ioas_unmap(int fd, __u32 ioas_id, __u64 iova, __u64 length,
+			     __u64 *unmapped)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas_id,
+		.iova = iova,
+		.length = length,
+	};
+	int rc = ioctl(fd, IOMMU_IOAS_UNMAP, &cmd);
+
+	if (!rc && unmapped)
+		*unmapped = cmd.length;
+	return rc;
+}
+
+static inline int ioas_copy(int fd, __u32 dst_ioas_id, __u64 *dst_iova,
+			    __u32 src_ioas_id, __u64 src_iova, __u64 length,
+			    __u32 flags)
+{
+	struct iommu_ioas_copy cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.dst_ioas_id = dst_ioas_id,
+		.src_ioas_id = src_ioas_id,
+		.length = length,
+		.dst_iova = dst_iova ? *dst_iova : 0,
+		.src_iova = src_iova,
+	};
+	int rc = ioctl(fd, IOMMU_IOAS_COPY, &cmd);
+
+	if (!rc && dst_iova)
+		*dst_iova = cmd.dst_iova;
+	return rc;
+}
+
+static inline int ioas_allow_iovas(int fd, __u32 ioas_id,
+				   struct iommu_iova_range *ranges, __u32 num)
+{
+	struct iommu_ioas_allow_iovas cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = ioas_id,
+		.num_iovas = num,
+		.allowed_iovas = (uintptr_t)ranges,
+	};
+
+	return ioctl(fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd);
+}
+
+static inline int option_op(int fd, __u32 option_id, __u16 op, __u32 object_id,
+			    __u64 *val)
+{
+	struct iommu_option cmd = {
+		.size = sizeof(cmd),
+		.option_id = option_id,
+		.op = op,
+		.object_id = object_id,
+		.val64 = *val,
+	};
+	int rc = ioctl(fd, IOMMU_OPTION, &cmd);
+
+	if (!rc)
+		*val = cmd.val64;
+	return rc;
+}
+
+/* IOMMU_OPTION_RLIMIT_MODE: 0 = user->locked_vm, 1 = mm->pinned_vm. */
+static inline int set_rlimit_mode(int fd, __u64 mode)
+{
+	return option_op(fd, IOMMU_OPTION_RLIMIT_MODE, IOMMU_OPTION_OP_SET, 0,
+			 &mode);
+}
+
+static inline int set_huge_pages(int fd, __u32 ioas_id, __u64 enable)
+{
+	return option_op(fd, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET,
+			 ioas_id, &enable);
+}
+
+/*
+ * Wrappers of the test-only IOMMU_TEST_CMD ops (iommufd_test.h); the mock
+ * IOMMU maps in MOCK_IO_PAGE_SIZE units inside [MOCK_APERTURE_START,
+ * MOCK_APERTURE_LAST].
+ */
+#define MOCK_IO_PAGE_SIZE (sysconf(_SC_PAGESIZE) / 2)
+
+static inline int test_cmd(int fd, struct iommu_test_cmd *cmd)
+{
+	cmd->size = sizeof(*cmd);
+	return ioctl(fd, IOMMU_TEST_CMD, cmd);
+}
+
+/* A new mock device attached to pt_id (an IOAS or a hw_pagetable). */
+static inline int mock_domain_flags(int fd, __u32 pt_id, __u32 dev_flags,
+				    __u32 *stdev_id, __u32 *hwpt_id,
+				    __u32 *idev_id)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
+		.id = pt_id,
+		.mock_domain_flags = { .dev_flags = dev_flags },
+	};
+	int rc = test_cmd(fd, &cmd);
+
+	if (rc)
+		return rc;
+	if (stdev_id)
+		*stdev_id = cmd.mock_domain_flags.out_stdev_id;
+	if (hwpt_id)
+		*hwpt_id = cmd.mock_domain_flags.out_hwpt_id;
+	if (idev_id)
+		*idev_id = cmd.mock_domain_flags.out_idev_id;
+	return 0;
+}
+
+static inline int mock_domain(int fd, __u32 pt_id, __u32 *stdev_id,
+			      __u32 *hwpt_id, __u32 *idev_id)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
+		.id = pt_id,
+	};
+	int rc = test_cmd(fd, &cmd);
+
+	if (rc)
+		return rc;
+	if (stdev_id)
+		*stdev_id = cmd.mock_domain.out_stdev_id;
+	if (hwpt_id)
+		*hwpt_id = cmd.mock_domain.out_hwpt_id;
+	if (idev_id)
+		*idev_id = cmd.mock_domain.out_idev_id;
+	return 0;
+}
+
+/* Move the mock device to *pt_id; *pt_id receives the hw_pagetable. */
+static inline int mock_domain_replace(int fd, __u32 stdev_id, __u32 *pt_id)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
+		.id = stdev_id,
+		.mock_domain_replace = { .pt_id = *pt_id },
+	};
+	int rc = test_cmd(fd, &cmd);
+
+	if (!rc)
+		*pt_id = cmd.mock_domain_replace.pt_id;
+	return rc;
+}
+
+/* Does mock hw_pagetable hwpt_id map [iova, +length) to the memory at ptr? */
+static inline int md_check_map(int fd, __u32 hwpt_id, __u64 iova,
+			       __u64 length, void *ptr)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MD_CHECK_MAP,
+		.id = hwpt_id,
+		.check_map = { .iova = iova, .length = length,
+			       .uptr = (uintptr_t)ptr },
+	};
+
+	return test_cmd(fd, &cmd);
+}
+
+/* Is every page of [ptr, +length) pinned exactly refs times (0 or 1)? */
+static inline int md_check_refs(int fd, void *ptr, __u64 length, __u32 refs)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_MD_CHECK_REFS,
+		.check_refs = { .length = length, .uptr = (uintptr_t)ptr,
+				.refs = refs },
+	};
+
+	return test_cmd(fd, &cmd);
+}
+
+static inline int add_reserved(int fd, __u32 ioas_id, __u64 start,
+			       __u64 length)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_ADD_RESERVED,
+		.id = ioas_id,
+		.add_reserved = { .start = start, .length = length },
+	};
+
+	return test_cmd(fd, &cmd);
+}
+
+/* The test's temporary memory budget per batch, in bytes (default 65536). */
+static inline int set_temp_memory_limit(int fd, __u32 limit)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT,
+		.memory_limit = { .limit = limit },
+	};
+
+	return test_cmd(fd, &cmd);
+}
+
+/* A mock access attached to ioas_id, as a file descriptor. */
+static inline int create_access(int fd, __u32 ioas_id, __u32 flags,
+				int *access_fd)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_CREATE_ACCESS,
+		.id = ioas_id,
+		.create_access = { .flags = flags },
+	};
+	int rc = test_cmd(fd, &cmd);
+
+	if (!rc)
+		*access_fd = cmd.create_access.out_access_fd;
+	return rc;
+}
+
+/* Pin [iova, +length) through the access; uptr is the memory mapped there. */
+static inline int access_pages(int fd, int access_fd, __u32 flags, __u64 iova,
+			       __u64 length, void *uptr, __u32 *item_id)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_ACCESS_PAGES,
+		.id = access_fd,
+		.access_pages = { .flags = flags, .iova = iova,
+				  .length = length, .uptr = (uintptr_t)uptr },
+	};
+	int rc = test_cmd(fd, &cmd);
+
+	if (!rc && item_id)
+		*item_id = cmd.access_pages.out_access_pages_id;
+	return rc;
+}
+
+static inline int destroy_access_pages(int fd, int access_fd, __u32 item_id)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_DESTROY_ACCESS_PAGES,
+		.id = access_fd,
+		.destroy_access_pages = { .access_pages_id = item_id },
+	};
+
+	return test_cmd(fd, &cmd);
+}
+
+/* Copy between buf and IOVA through the access (MOCK_ACCESS_RW_* flags). */
+static inline int access_rw(int fd, int access_fd, __u64 iova, void *buf,
+			    __u64 length, __u32 flags)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_ACCESS_RW,
+		.id = access_fd,
+		.access_rw = { .iova = iova, .length = length,
+			       .uptr = (uintptr_t)buf, .flags = flags },
+	};
+
+	return test_cmd(fd, &cmd);
+}
+
+static inline int access_replace_ioas(int fd, int access_fd, __u32 ioas_id)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_ACCESS_REPLACE_IOAS,
+		.id = access_fd,
+		.access_replace_ioas = { .ioas_id = ioas_id },
+	};
+
+	return test_cmd(fd, &cmd);
 }
 
 #endif

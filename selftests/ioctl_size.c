@@ -40,21 +40,29 @@ static const struct cmd_desc commands[] = {
 	CMD(IOMMU_HWPT_GET_DIRTY_BITMAP, iommu_hwpt_get_dirty_bitmap, 48),
 	CMD(IOMMU_HWPT_INVALIDATE, iommu_hwpt_invalidate, 32),
 	CMD(IOMMU_FAULT_QUEUE_ALLOC, iommu_fault_alloc, 16),
+	/* The test-only command, as the v6.12 test ABI defines it */
+	CMD(IOMMU_TEST_CMD, iommu_test_cmd, 68),
 };
+
+static unsigned int table_count(unsigned int nr)
+{
+	unsigned int i, found = 0;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		found += _IOC_NR(commands[i].ioctl) == nr;
+	return found;
+}
 
 /* Every command number of v6.12 is in the table, once. */
 TEST(table_is_complete)
 {
-	unsigned int nr, i, found;
+	unsigned int nr;
 
 	for (nr = IOMMUFD_CMD_DESTROY; nr <= IOMMUFD_CMD_FAULT_QUEUE_ALLOC;
-	     nr++) {
-		found = 0;
-		for (i = 0; i < ARRAY_SIZE(commands); i++)
-			found += _IOC_NR(commands[i].ioctl) == nr;
-		EXPECT_EQ(1, found)
+	     nr++)
+		EXPECT_EQ(1, table_count(nr))
 			TH_LOG("command 0x%x", nr);
-	}
+	EXPECT_EQ(1, table_count(_IOC_NR(IOMMU_TEST_CMD)));
 }
 
 FIXTURE(size_rules) {

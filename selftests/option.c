@@ -5,9 +5,6 @@
  * IOMMU_OPTION: validation of every field, the global RLIMIT_MODE (root
  * only, fixed once the context has objects) and the per-IOAS HUGE_PAGES.
  */
-#include <sys/syscall.h>
-#include <linux/capability.h>
-
 #include "helpers.h"
 
 FIXTURE(option) {
@@ -35,20 +32,6 @@ static int option(int fd, struct iommu_option *cmd, __u32 option_id, __u16 op,
 	cmd->object_id = object_id;
 	cmd->val64 = val;
 	return ioctl(fd, IOMMU_OPTION, cmd);
-}
-
-/* Drop one capability from the effective set of this test process. */
-static int drop_capability(int cap)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -1;
-	data[cap / 32].effective &= ~(1U << (cap % 32));
-	return syscall(SYS_capset, &hdr, data);
 }
 
 TEST_F(option, bad_fields)

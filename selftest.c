@@ -1,0 +1,951 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Copyright (c) 2026 The iommufd authors
+ *
+ * Test support (CONFIG_IOMMUFD_TEST): a mock IOMMU driver and the
+ * IOMMU_TEST_CMD ioctl that drives it.
+ *
+ * The mock driver registers an iommu_device on a private bus.  Mock
+ * devices are created on that bus, so the core IOMMU code probes them,
+ * gives each its own group and a blocking default domain; they are bound
+ * and attached through the same device.c paths VFIO uses.  A mock paging
+ * domain keeps its page table in an xarray: one entry per MOCK_IO_PAGE_SIZE
+ * (half a CPU page, so sub-page alignment is exercised) holding the
+ * physical address the IOVA translates to; the test ioctl compares it with
+ * the user memory that should be mapped there.
+ *
+ * Mock accesses are handed to userspace as file descriptors: closing one
+ * destroys the access.  The pages an access pinned are tracked as items
+ * with IDs, which the unmap op drops when userspace unmaps under them.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/debugfs.h>
+#include <linux/fault-inject.h>
+#include <linux/file.h>
+#include <linux/iommu.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
+
+#include "../iommu-priv.h"
+#include "iommufd_private.h"
+#include "iommufd_test.h"
+
+/* Half a CPU page; also the smallest alignment a mock domain needs. */
+#define MOCK_IO_PAGE_SIZE (PAGE_SIZE / 2)
+/* The large IOPTE of a MOCK_FLAGS_DEVICE_HUGE_IOVA domain. */
+#define MOCK_HUGE_PAGE_SIZE (512 * MOCK_IO_PAGE_SIZE)
+
+size_t iommufd_test_memory_limit = 65536;
+
+static DECLARE_FAULT_ATTR(fail_iommufd);
+static struct dentry *fail_iommufd_dir;
+
+/* Fault injection point of the core code (debugfs "fail_iommufd"). */
+bool iommufd_should_fail(void)
+{
+	return should_fail(&fail_iommufd, 1);
+}
+
+/*
+ * The mock IOMMU and its bus.  The fwnode lets the core find the mock ops
+ * for mock devices even when a real IOMMU without fwnode is registered.
+ */
+static struct fwnode_handle mock_fwnode;
+static struct iommu_device mock_iommu;
+static struct notifier_block mock_bus_nb;
+static DEFINE_IDA(mock_dev_ida);
+
+static const struct bus_type mock_bus_type = {
+	.name = "iommufd_mock",
+};
+
+struct mock_dev {
+	struct device dev;
+	unsigned long flags;	/* MOCK_FLAGS_DEVICE_* */
+	int id;
+};
+
+static struct mock_dev *to_mock_dev(struct device *dev)
+{
+	return container_of(dev, struct mock_dev, dev);
+}
+
+struct mock_domain {
+	struct iommu_domain domain;
+	struct xarray ptes;	/* IOVA / MOCK_IO_PAGE_SIZE -> PA / same */
+};
+
+static struct mock_domain *to_mock_domain(struct iommu_domain *domain)
+{
+	return container_of(domain, struct mock_domain, domain);
+}
+
+static int mock_blocking_attach(struct iommu_domain *domain,
+				struct device *dev)
+{
+	return 0;
+}
+
+static const struct iommu_domain_ops mock_blocking_ops = {
+	.attach_dev = mock_blocking_attach,
+};
+
+static struct iommu_domain mock_blocking_domain = {
+	.type = IOMMU_DOMAIN_BLOCKED,
+	.ops = &mock_blocking_ops,
+};
+
+static int mock_domain_attach(struct iommu_domain *domain, struct device *dev)
+{
+	return 0;
+}
+
+static void mock_domain_unmap_chunks(struct mock_domain *mock,
+				     unsigned long iova, size_t size)
+{
+	for (; size; size -= MOCK_IO_PAGE_SIZE, iova += MOCK_IO_PAGE_SIZE)
+		xa_erase(&mock->ptes, iova / MOCK_IO_PAGE_SIZE);
+}
+
+static int mock_domain_map_pages(struct iommu_domain *domain,
+				 unsigned long iova, phys_addr_t paddr,
+				 size_t pgsize, size_t pgcount, int prot,
+				 gfp_t gfp, size_t *mapped)
+{
+	struct mock_domain *mock = to_mock_domain(domain);
+	size_t size = pgsize * pgcount, done;
+	void *old;
+
+	for (done = 0; done != size; done += MOCK_IO_PAGE_SIZE) {
+		old = xa_store(&mock->ptes, (iova + done) / MOCK_IO_PAGE_SIZE,
+			       xa_mk_value((paddr + done) / MOCK_IO_PAGE_SIZE),
+			       gfp);
+		if (xa_is_err(old) || WARN_ON(old)) {
+			/* Do not erase what was there before this call. */
+			if (!xa_is_err(old))
+				done += MOCK_IO_PAGE_SIZE;
+			mock_domain_unmap_chunks(mock, iova, done);
+			return xa_is_err(old) ? xa_err(old) : -EBUSY;
+		}
+	}
+	*mapped = size;
+	return 0;
+}
+
+static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
+				      unsigned long iova, size_t pgsize,
+				      size_t pgcount,
+				      struct iommu_iotlb_gather *gather)
+{
+	struct mock_domain *mock = to_mock_domain(domain);
+	size_t size = pgsize * pgcount, done;
+
+	for (done = 0; done != size; done += MOCK_IO_PAGE_SIZE) {
+		/* The core never unmaps what was not mapped. */
+		if (WARN_ON(!xa_erase(&mock->ptes,
+				      (iova + done) / MOCK_IO_PAGE_SIZE)))
+			break;
+	}
+	return done;
+}
+
+static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
+					    dma_addr_t iova)
+{
+	struct mock_domain *mock = to_mock_domain(domain);
+	void *pte = xa_load(&mock->ptes, iova / MOCK_IO_PAGE_SIZE);
+
+	if (!pte)
+		return 0;
+	return (phys_addr_t)xa_to_value(pte) * MOCK_IO_PAGE_SIZE +
+	       iova % MOCK_IO_PAGE_SIZE;
+}
+
+static void mock_domain_free(struct iommu_domain *domain)
+{
+	struct mock_domain *mock = to_mock_domain(domain);
+
+	WARN_ON(!xa_empty(&mock->ptes));
+	xa_destroy(&mock->ptes);
+	kfree(mock);
+}
+
+static const struct iommu_domain_ops mock_domain_ops = {
+	.attach_dev = mock_domain_attach,
+	.map_pages = mock_domain_map_pages,
+	.unmap_pages = mock_domain_unmap_pages,
+	.iova_to_phys = mock_domain_iova_to_phys,
+	.free = mock_domain_free,
+};
+
+static struct iommu_domain *mock_domain_alloc_paging(struct device *dev)
+{
+	struct mock_domain *mock;
+
+	mock = kzalloc(sizeof(*mock), GFP_KERNEL);
+	if (!mock)
+		return ERR_PTR(-ENOMEM);
+	xa_init(&mock->ptes);
+	mock->domain.type = IOMMU_DOMAIN_UNMANAGED;
+	mock->domain.ops = &mock_domain_ops;
+	mock->domain.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
+	if (dev && (to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_HUGE_IOVA))
+		mock->domain.pgsize_bitmap |= MOCK_HUGE_PAGE_SIZE;
+	mock->domain.geometry.aperture_start = MOCK_APERTURE_START;
+	mock->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
+	mock->domain.geometry.force_aperture = true;
+	return &mock->domain;
+}
+
+static bool mock_capable(struct device *dev, enum iommu_cap cap)
+{
+	return cap == IOMMU_CAP_CACHE_COHERENCY;
+}
+
+static struct iommu_device *mock_probe_device(struct device *dev)
+{
+	if (dev->bus != &mock_bus_type)
+		return ERR_PTR(-ENODEV);
+	return &mock_iommu;
+}
+
+static const struct iommu_ops mock_ops = {
+	.owner = THIS_MODULE,
+	.capable = mock_capable,
+	.probe_device = mock_probe_device,
+	.device_group = generic_device_group,
+	.domain_alloc_paging = mock_domain_alloc_paging,
+	/* Mock devices start out blocked; they have no identity domain. */
+	.default_domain = &mock_blocking_domain,
+	.blocked_domain = &mock_blocking_domain,
+	.pgsize_bitmap = MOCK_IO_PAGE_SIZE,
+	.default_domain_ops = &mock_domain_ops,
+};
+
+static void mock_dev_release(struct device *dev)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+
+	ida_free(&mock_dev_ida, mdev->id);
+	kfree(mdev);
+}
+
+bool iommufd_selftest_is_mock_dev(struct device *dev)
+{
+	return dev->release == mock_dev_release;
+}
+
+/*
+ * Point the device at the mock IOMMU before it is added.  The core frees
+ * both allocations (dev_iommu_free()) when it releases the device; the
+ * device is not visible to anyone yet, so no locking is needed.
+ */
+static int mock_dev_set_fwspec(struct device *dev)
+{
+	struct iommu_fwspec *fwspec;
+
+	dev->iommu = kzalloc(sizeof(*dev->iommu), GFP_KERNEL);
+	if (!dev->iommu)
+		return -ENOMEM;
+	mutex_init(&dev->iommu->lock);
+	fwspec = kzalloc(struct_size(fwspec, ids, 1), GFP_KERNEL);
+	if (!fwspec) {
+		kfree(dev->iommu);
+		dev->iommu = NULL;
+		return -ENOMEM;
+	}
+	fwspec->iommu_fwnode = &mock_fwnode;
+	dev->iommu->fwspec = fwspec;
+	return 0;
+}
+
+static struct mock_dev *mock_dev_create(unsigned long flags)
+{
+	struct mock_dev *mdev;
+	int rc;
+
+	mdev = kzalloc(sizeof(*mdev), GFP_KERNEL);
+	if (!mdev)
+		return ERR_PTR(-ENOMEM);
+	device_initialize(&mdev->dev);
+	mdev->flags = flags;
+	mdev->dev.release = mock_dev_release;
+	mdev->dev.bus = &mock_bus_type;
+
+	mdev->id = ida_alloc(&mock_dev_ida, GFP_KERNEL);
+	if (mdev->id < 0) {
+		rc = mdev->id;
+		kfree(mdev);
+		return ERR_PTR(rc);
+	}
+	rc = dev_set_name(&mdev->dev, "iommufd_mock%d", mdev->id);
+	if (!rc)
+		rc = mock_dev_set_fwspec(&mdev->dev);
+	if (rc)
+		goto err_put;
+	rc = device_add(&mdev->dev);
+	if (rc)
+		goto err_put;
+	if (!mdev->dev.iommu_group) {
+		/* The probe failed: there is no IOMMU behind the device. */
+		device_unregister(&mdev->dev);
+		return ERR_PTR(-ENODEV);
+	}
+	return mdev;
+
+err_put:
+	if (mdev->dev.iommu) {
+		iommu_fwspec_free(&mdev->dev);
+		kfree(mdev->dev.iommu);
+		mdev->dev.iommu = NULL;
+	}
+	put_device(&mdev->dev);
+	return ERR_PTR(rc);
+}
+
+static void mock_dev_destroy(struct mock_dev *mdev)
+{
+	device_unregister(&mdev->dev);
+}
+
+/* Objects of type IOMMUFD_OBJ_SELFTEST: a mock device and its binding. */
+struct selftest_obj {
+	struct iommufd_object obj;
+	struct iommufd_device *idev;
+	struct mock_dev *mdev;
+};
+
+void iommufd_selftest_destroy(struct iommufd_object *obj)
+{
+	struct selftest_obj *sobj = container_of(obj, struct selftest_obj, obj);
+
+	iommufd_device_detach(sobj->idev);
+	iommufd_device_unbind(sobj->idev);
+	mock_dev_destroy(sobj->mdev);
+}
+
+static struct selftest_obj *iommufd_get_selftest(struct iommufd_ctx *ictx,
+						 u32 id)
+{
+	return (struct selftest_obj *)iommufd_get_object(ictx, id,
+							 IOMMUFD_OBJ_SELFTEST);
+}
+
+/* MOCK_DOMAIN(_FLAGS): a new mock device, bound and attached to cmd->id. */
+static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
+				    struct iommu_test_cmd *cmd)
+{
+	struct iommufd_device *idev;
+	struct selftest_obj *sobj;
+	unsigned long dev_flags = 0;
+	u32 pt_id = cmd->id;
+	u32 idev_id;
+	int rc;
+
+	if (cmd->op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS) {
+		dev_flags = cmd->mock_domain_flags.dev_flags;
+		if (dev_flags & ~(MOCK_FLAGS_DEVICE_NO_DIRTY |
+				  MOCK_FLAGS_DEVICE_HUGE_IOVA))
+			return -EINVAL;
+	}
+
+	sobj = iommufd_object_alloc(ucmd->ictx, struct selftest_obj,
+				    IOMMUFD_OBJ_SELFTEST);
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+
+	sobj->mdev = mock_dev_create(dev_flags);
+	if (IS_ERR(sobj->mdev)) {
+		rc = PTR_ERR(sobj->mdev);
+		goto out_abort;
+	}
+	idev = iommufd_device_bind(ucmd->ictx, &sobj->mdev->dev, &idev_id);
+	if (IS_ERR(idev)) {
+		rc = PTR_ERR(idev);
+		goto out_mdev;
+	}
+	sobj->idev = idev;
+	rc = iommufd_device_attach(idev, &pt_id);
+	if (rc)
+		goto out_unbind;
+
+	/* Both layouts put the three IDs in the same place. */
+	cmd->mock_domain.out_stdev_id = sobj->obj.id;
+	cmd->mock_domain.out_hwpt_id = pt_id;
+	cmd->mock_domain.out_idev_id = idev_id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto out_detach;
+	iommufd_object_finalize(ucmd->ictx, &sobj->obj);
+	return 0;
+
+out_detach:
+	iommufd_device_detach(idev);
+out_unbind:
+	iommufd_device_unbind(idev);
+out_mdev:
+	mock_dev_destroy(sobj->mdev);
+out_abort:
+	iommufd_object_abort(ucmd->ictx, &sobj->obj);
+	return rc;
+}
+
+/* MOCK_DOMAIN_REPLACE: move the mock device cmd->id to pt_id. */
+static int iommufd_test_mock_domain_replace(struct iommufd_ucmd *ucmd,
+					    struct iommu_test_cmd *cmd)
+{
+	u32 pt_id = cmd->mock_domain_replace.pt_id;
+	struct selftest_obj *sobj;
+	int rc;
+
+	sobj = iommufd_get_selftest(ucmd->ictx, cmd->id);
+	if (IS_ERR(sobj))
+		return PTR_ERR(sobj);
+	rc = iommufd_device_replace(sobj->idev, &pt_id);
+	if (!rc) {
+		cmd->mock_domain_replace.pt_id = pt_id;
+		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	}
+	iommufd_put_object(ucmd->ictx, &sobj->obj);
+	return rc;
+}
+
+/* ADD_RESERVED: reserve [start, start + length - 1] in the IOAS cmd->id. */
+static int iommufd_test_add_reserved(struct iommufd_ucmd *ucmd,
+				     struct iommu_test_cmd *cmd)
+{
+	unsigned long last;
+	struct iommufd_ioas *ioas;
+	int rc;
+
+	if (!cmd->add_reserved.length)
+		return -EINVAL;
+	if (check_add_overflow((unsigned long)cmd->add_reserved.start,
+			       (unsigned long)cmd->add_reserved.length - 1,
+			       &last))
+		return -EOVERFLOW;
+
+	ioas = iommufd_get_ioas(ucmd->ictx, cmd->id);
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	rc = iopt_reserve_iova(&ioas->iopt, cmd->add_reserved.start, last,
+			       NULL);
+	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	return rc;
+}
+
+/* The user page at @uaddr, referenced (not pinned). */
+static struct page *test_user_page(unsigned long uaddr)
+{
+	struct page *page;
+
+	if (get_user_pages_fast(uaddr & PAGE_MASK, 1, 0, &page) != 1)
+		return NULL;
+	return page;
+}
+
+/* MD_CHECK_MAP: does the mock domain of hwpt cmd->id map the user range? */
+static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd,
+				     struct iommu_test_cmd *cmd)
+{
+	unsigned long iova = cmd->check_map.iova;
+	unsigned long uptr = cmd->check_map.uptr;
+	unsigned long length = cmd->check_map.length;
+	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_object *obj;
+	struct mock_domain *mock;
+	int rc = 0;
+
+	if ((iova | length) % MOCK_IO_PAGE_SIZE || uptr % MOCK_IO_PAGE_SIZE)
+		return -EINVAL;
+
+	obj = iommufd_get_object(ucmd->ictx, cmd->id, IOMMUFD_OBJ_HWPT_PAGING);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
+	if (hwpt->domain->ops != &mock_domain_ops) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+	mock = to_mock_domain(hwpt->domain);
+
+	for (; length; length -= MOCK_IO_PAGE_SIZE, iova += MOCK_IO_PAGE_SIZE,
+	     uptr += MOCK_IO_PAGE_SIZE) {
+		void *pte = xa_load(&mock->ptes, iova / MOCK_IO_PAGE_SIZE);
+		struct page *page;
+		phys_addr_t want;
+
+		page = test_user_page(uptr);
+		if (!page) {
+			rc = -EFAULT;
+			break;
+		}
+		want = page_to_phys(page) + uptr % PAGE_SIZE;
+		put_page(page);
+		if (!pte || (phys_addr_t)xa_to_value(pte) * MOCK_IO_PAGE_SIZE !=
+				    want) {
+			rc = -EINVAL;
+			break;
+		}
+	}
+out_put:
+	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+	return rc;
+}
+
+/*
+ * MD_CHECK_REFS: is every page of the range pinned cmd->refs times?  For a
+ * page of a large folio only "pinned or not" can be told.
+ */
+static int iommufd_test_md_check_refs(struct iommufd_ucmd *ucmd,
+				      struct iommu_test_cmd *cmd)
+{
+	unsigned long uptr = cmd->check_refs.uptr;
+	unsigned long length = cmd->check_refs.length;
+	unsigned int refs = cmd->check_refs.refs;
+
+	if ((uptr | length) % PAGE_SIZE)
+		return -EINVAL;
+
+	for (; length; length -= PAGE_SIZE, uptr += PAGE_SIZE) {
+		struct page *page = test_user_page(uptr);
+		struct folio *folio;
+		bool ok;
+
+		if (!page)
+			return -EFAULT;
+		folio = page_folio(page);
+		if (folio_test_large(folio))
+			ok = folio_maybe_dma_pinned(folio) == !!refs;
+		else
+			ok = folio_ref_count(folio) / GUP_PIN_COUNTING_BIAS ==
+			     refs;
+		put_page(page);
+		if (!ok)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* A mock access: an iommufd_access owned by a file. */
+struct selftest_access {
+	struct iommufd_access *access;
+	struct mutex lock;	/* protects items and next_id */
+	struct list_head items;
+	unsigned int next_id;
+};
+
+/* Pages one ACCESS_PAGES call pinned. */
+struct selftest_access_item {
+	struct list_head link;
+	unsigned long iova;
+	unsigned long length;
+	unsigned int id;
+};
+
+static void selftest_access_unpin_item(struct selftest_access *staccess,
+				       struct selftest_access_item *item)
+{
+	iommufd_access_unpin_pages(staccess->access, item->iova,
+				   item->length);
+	list_del(&item->link);
+	kfree(item);
+}
+
+/*
+ * The unmap op: drop every item that intersects the range.  With fault
+ * injection (fail_iommufd) it plays an access that does not let go.
+ */
+static void selftest_access_unmap(void *data, unsigned long iova,
+				  unsigned long length)
+{
+	unsigned long last = length == ULONG_MAX ? ULONG_MAX : iova + length - 1;
+	struct selftest_access *staccess = data;
+	struct selftest_access_item *item, *next;
+
+	if (iommufd_should_fail())
+		return;
+	mutex_lock(&staccess->lock);
+	list_for_each_entry_safe(item, next, &staccess->items, link) {
+		if (item->iova > last || item->iova + item->length - 1 < iova)
+			continue;
+		selftest_access_unpin_item(staccess, item);
+	}
+	mutex_unlock(&staccess->lock);
+}
+
+static const struct iommufd_access_ops selftest_access_pin_ops = {
+	.needs_pin_pages = 1,
+	.unmap = selftest_access_unmap,
+};
+
+static const struct iommufd_access_ops selftest_access_rw_ops = {
+	.unmap = selftest_access_unmap,
+};
+
+/* Unpin every item, as a well-behaved driver does before detaching. */
+static void selftest_access_unpin_all(struct selftest_access *staccess)
+{
+	struct selftest_access_item *item, *next;
+
+	mutex_lock(&staccess->lock);
+	list_for_each_entry_safe(item, next, &staccess->items, link)
+		selftest_access_unpin_item(staccess, item);
+	mutex_unlock(&staccess->lock);
+}
+
+static int selftest_access_release(struct inode *inode, struct file *filep)
+{
+	struct selftest_access *staccess = filep->private_data;
+
+	selftest_access_unpin_all(staccess);
+	iommufd_access_destroy(staccess->access);
+	mutex_destroy(&staccess->lock);
+	kfree(staccess);
+	return 0;
+}
+
+static const struct file_operations selftest_access_fops = {
+	.release = selftest_access_release,
+};
+
+/* The mock access behind file descriptor @fd, with the file held. */
+static struct selftest_access *selftest_access_get(int fd, struct file **filep)
+{
+	struct file *file = fget(fd);
+
+	if (!file)
+		return ERR_PTR(-EBADFD);
+	if (file->f_op != &selftest_access_fops) {
+		fput(file);
+		return ERR_PTR(-EBADFD);
+	}
+	*filep = file;
+	return file->private_data;
+}
+
+/* CREATE_ACCESS: an access attached to the IOAS cmd->id, as an fd. */
+static int iommufd_test_create_access(struct iommufd_ucmd *ucmd,
+				      struct iommu_test_cmd *cmd)
+{
+	unsigned int flags = cmd->create_access.flags;
+	struct selftest_access *staccess;
+	struct iommufd_access *access;
+	struct file *filep;
+	u32 id;
+	int fd, rc;
+
+	if (flags & ~MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES)
+		return -EOPNOTSUPP;
+
+	staccess = kzalloc(sizeof(*staccess), GFP_KERNEL_ACCOUNT);
+	if (!staccess)
+		return -ENOMEM;
+	mutex_init(&staccess->lock);
+	INIT_LIST_HEAD(&staccess->items);
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		rc = fd;
+		goto out_free;
+	}
+	access = iommufd_access_create(ucmd->ictx,
+				       (flags &
+					MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES) ?
+					       &selftest_access_pin_ops :
+					       &selftest_access_rw_ops,
+				       staccess, &id);
+	if (IS_ERR(access)) {
+		rc = PTR_ERR(access);
+		goto out_put_fd;
+	}
+	staccess->access = access;
+	rc = iommufd_access_attach(access, cmd->id);
+	if (rc)
+		goto out_destroy;
+
+	cmd->create_access.out_access_fd = fd;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto out_destroy;
+
+	filep = anon_inode_getfile("[iommufd_test_access]",
+				   &selftest_access_fops, staccess, O_RDWR);
+	if (IS_ERR(filep)) {
+		rc = PTR_ERR(filep);
+		goto out_destroy;
+	}
+	fd_install(fd, filep);
+	return 0;
+
+out_destroy:
+	iommufd_access_destroy(access);
+out_put_fd:
+	put_unused_fd(fd);
+out_free:
+	mutex_destroy(&staccess->lock);
+	kfree(staccess);
+	return rc;
+}
+
+/* ACCESS_REPLACE_IOAS: move the access cmd->id to another IOAS. */
+static int iommufd_test_access_replace_ioas(struct iommufd_ucmd *ucmd,
+					    struct iommu_test_cmd *cmd)
+{
+	struct selftest_access *staccess;
+	struct file *filep;
+	int rc;
+
+	staccess = selftest_access_get(cmd->id, &filep);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+	selftest_access_unpin_all(staccess);
+	rc = iommufd_access_replace(staccess->access,
+				    cmd->access_replace_ioas.ioas_id);
+	fput(filep);
+	return rc;
+}
+
+/* Do the pinned pages match the user memory the range was mapped from? */
+static bool selftest_pages_match(struct page **pages, unsigned long npages,
+				 unsigned long uptr)
+{
+	unsigned long i;
+
+	for (i = 0; i != npages; i++) {
+		struct page *page = test_user_page(uptr + i * PAGE_SIZE);
+		bool same = page == pages[i];
+
+		if (page)
+			put_page(page);
+		if (!same)
+			return false;
+	}
+	return true;
+}
+
+/* ACCESS_PAGES: pin an IOVA range through the access cmd->id. */
+static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
+				     struct iommu_test_cmd *cmd)
+{
+	unsigned long iova = cmd->access_pages.iova;
+	unsigned long length = cmd->access_pages.length;
+	unsigned int flags = cmd->access_pages.flags;
+	struct selftest_access_item *item;
+	struct selftest_access *staccess;
+	unsigned long npages, end;
+	struct page **pages;
+	struct file *filep;
+	int rc;
+
+	if (flags & ~(MOCK_FLAGS_ACCESS_WRITE | MOCK_FLAGS_ACCESS_SYZ))
+		return -EOPNOTSUPP;
+	if (!length || check_add_overflow(iova, length, &end) ||
+	    end > ULONG_MAX - PAGE_SIZE)
+		return -EINVAL;
+	npages = (ALIGN(end, PAGE_SIZE) - ALIGN_DOWN(iova, PAGE_SIZE)) /
+		 PAGE_SIZE;
+
+	staccess = selftest_access_get(cmd->id, &filep);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+	if (!staccess->access->ops->needs_pin_pages) {
+		rc = -EOPNOTSUPP;
+		goto out_put;
+	}
+	pages = kvcalloc(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	item = kzalloc(sizeof(*item), GFP_KERNEL_ACCOUNT);
+	if (!pages || !item) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+
+	mutex_lock(&staccess->lock);
+	rc = iommufd_access_pin_pages(staccess->access, iova, length, pages,
+				      (flags & MOCK_FLAGS_ACCESS_WRITE) ?
+					      IOMMUFD_ACCESS_RW_WRITE :
+					      0);
+	if (rc)
+		goto out_unlock;
+	/* The syzkaller mode passes no user pointer to compare with. */
+	if (!(flags & MOCK_FLAGS_ACCESS_SYZ) &&
+	    !selftest_pages_match(pages, npages,
+				  cmd->access_pages.uptr & PAGE_MASK)) {
+		rc = -EINVAL;
+		goto out_unpin;
+	}
+	item->iova = iova;
+	item->length = length;
+	item->id = staccess->next_id++;
+	cmd->access_pages.out_access_pages_id = item->id;
+	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	if (rc)
+		goto out_unpin;
+	list_add_tail(&item->link, &staccess->items);
+	item = NULL;
+	goto out_unlock;
+
+out_unpin:
+	iommufd_access_unpin_pages(staccess->access, iova, length);
+out_unlock:
+	mutex_unlock(&staccess->lock);
+out_free:
+	kfree(item);
+	kvfree(pages);
+out_put:
+	fput(filep);
+	return rc;
+}
+
+/* DESTROY_ACCESS_PAGES: unpin one item of the access cmd->id. */
+static int iommufd_test_access_item_destroy(struct iommufd_ucmd *ucmd,
+					    struct iommu_test_cmd *cmd)
+{
+	unsigned int id = cmd->destroy_access_pages.access_pages_id;
+	struct selftest_access_item *item;
+	struct selftest_access *staccess;
+	struct file *filep;
+	int rc = -ENOENT;
+
+	staccess = selftest_access_get(cmd->id, &filep);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+	mutex_lock(&staccess->lock);
+	list_for_each_entry(item, &staccess->items, link) {
+		if (item->id == id) {
+			selftest_access_unpin_item(staccess, item);
+			rc = 0;
+			break;
+		}
+	}
+	mutex_unlock(&staccess->lock);
+	fput(filep);
+	return rc;
+}
+
+/* ACCESS_RW: copy between user memory at uptr and IOVA via the access. */
+static int iommufd_test_access_rw(struct iommufd_ucmd *ucmd,
+				  struct iommu_test_cmd *cmd)
+{
+	void __user *uptr = u64_to_user_ptr(cmd->access_rw.uptr);
+	unsigned long length = cmd->access_rw.length;
+	unsigned int flags = cmd->access_rw.flags;
+	unsigned int rw_flags = 0;
+	struct selftest_access *staccess;
+	struct file *filep;
+	void *buf;
+	int rc;
+
+	if (flags & ~(MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH))
+		return -EOPNOTSUPP;
+	if (flags & MOCK_ACCESS_RW_WRITE)
+		rw_flags |= IOMMUFD_ACCESS_RW_WRITE;
+	if (flags & MOCK_ACCESS_RW_SLOW_PATH)
+		rw_flags |= __IOMMUFD_ACCESS_RW_SLOW_PATH;
+	if (!length || length > SZ_16M)
+		return -EINVAL;
+
+	staccess = selftest_access_get(cmd->id, &filep);
+	if (IS_ERR(staccess))
+		return PTR_ERR(staccess);
+	buf = kvzalloc(length, GFP_KERNEL_ACCOUNT);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out_put;
+	}
+
+	if (flags & MOCK_ACCESS_RW_WRITE) {
+		rc = copy_from_user(buf, uptr, length) ? -EFAULT : 0;
+		if (!rc)
+			rc = iommufd_access_rw(staccess->access,
+					       cmd->access_rw.iova, buf, length,
+					       rw_flags);
+	} else {
+		rc = iommufd_access_rw(staccess->access, cmd->access_rw.iova,
+				       buf, length, rw_flags);
+		if (!rc && copy_to_user(uptr, buf, length))
+			rc = -EFAULT;
+	}
+	kvfree(buf);
+out_put:
+	fput(filep);
+	return rc;
+}
+
+/**
+ * iommufd_test() - the IOMMU_TEST_CMD ioctl
+ * @ucmd: the call; ucmd->cmd is a struct iommu_test_cmd
+ *
+ * Return: 0 or the errno of the op; -EOPNOTSUPP for unknown ops.
+ */
+int iommufd_test(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_test_cmd *cmd = ucmd->cmd;
+
+	switch (cmd->op) {
+	case IOMMU_TEST_OP_ADD_RESERVED:
+		return iommufd_test_add_reserved(ucmd, cmd);
+	case IOMMU_TEST_OP_MOCK_DOMAIN:
+	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
+		return iommufd_test_mock_domain(ucmd, cmd);
+	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
+		return iommufd_test_mock_domain_replace(ucmd, cmd);
+	case IOMMU_TEST_OP_MD_CHECK_MAP:
+		return iommufd_test_md_check_map(ucmd, cmd);
+	case IOMMU_TEST_OP_MD_CHECK_REFS:
+		return iommufd_test_md_check_refs(ucmd, cmd);
+	case IOMMU_TEST_OP_CREATE_ACCESS:
+		return iommufd_test_create_access(ucmd, cmd);
+	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
+		return iommufd_test_access_replace_ioas(ucmd, cmd);
+	case IOMMU_TEST_OP_ACCESS_PAGES:
+		return iommufd_test_access_pages(ucmd, cmd);
+	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
+		return iommufd_test_access_item_destroy(ucmd, cmd);
+	case IOMMU_TEST_OP_ACCESS_RW:
+		return iommufd_test_access_rw(ucmd, cmd);
+	case IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT:
+		WRITE_ONCE(iommufd_test_memory_limit,
+			   cmd->memory_limit.limit);
+		return 0;
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+int __init iommufd_test_init(void)
+{
+	int rc;
+
+	fail_iommufd_dir = fault_create_debugfs_attr("fail_iommufd", NULL,
+						     &fail_iommufd);
+	rc = bus_register(&mock_bus_type);
+	if (rc)
+		goto err_debugfs;
+	rc = iommu_device_sysfs_add(&mock_iommu, NULL, NULL,
+				    "iommufd_mock_iommu");
+	if (rc)
+		goto err_bus;
+	mock_iommu.fwnode = &mock_fwnode;
+	rc = iommu_device_register_bus(&mock_iommu, &mock_ops, &mock_bus_type,
+				       &mock_bus_nb);
+	if (rc)
+		goto err_sysfs;
+	return 0;
+
+err_sysfs:
+	iommu_device_sysfs_remove(&mock_iommu);
+err_bus:
+	bus_unregister(&mock_bus_type);
+err_debugfs:
+	debugfs_remove_recursive(fail_iommufd_dir);
+	return rc;
+}
+
+void iommufd_test_exit(void)
+{
+	iommu_device_unregister_bus(&mock_iommu, &mock_bus_type, &mock_bus_nb);
+	iommu_device_sysfs_remove(&mock_iommu);
+	bus_unregister(&mock_bus_type);
+	debugfs_remove_recursive(fail_iommufd_dir);
+}
