@@ -31,73 +31,99 @@ module_param(allow_unsafe_interrupts, bool, 0644);
 MODULE_PARM_DESC(allow_unsafe_interrupts,
 		 "Allow binding devices whose MSIs are not isolated by the platform (interrupt remapping); a device could then raise interrupts it does not own");
 
-static void iommufd_group_release(struct kref *kref)
+static void igroup_release(struct kref *kref)
 {
 	struct iommufd_group *igroup =
-		container_of(kref, struct iommufd_group, ref);
+		container_of(kref, struct iommufd_group, refs);
 
-	WARN_ON(igroup->hwpt || !list_empty(&igroup->device_list));
+	WARN_ON(igroup->hwpt || !list_empty(&igroup->attached_devs));
 	/* A newer igroup may have taken the slot already. */
-	xa_cmpxchg(&igroup->ictx->groups, iommu_group_id(igroup->group),
+	xa_cmpxchg(&igroup->ictx->groups, iommu_group_id(igroup->iommu_group),
 		   igroup, NULL, GFP_KERNEL);
-	iommu_group_put(igroup->group);
-	mutex_destroy(&igroup->lock);
+	iommu_group_put(igroup->iommu_group);
+	mutex_destroy(&igroup->mutex);
 	kfree(igroup);
 }
 
-static void iommufd_put_group(struct iommufd_group *igroup)
+static void igroup_put(struct iommufd_group *igroup)
 {
-	kref_put(&igroup->ref, iommufd_group_release);
+	kref_put(&igroup->refs, igroup_release);
 }
 
-/* The context's igroup for @dev's iommu_group, made if needed. */
-static struct iommufd_group *iommufd_get_group(struct iommufd_ctx *ictx,
-					       struct device *dev)
+/* A new igroup, not yet in the table; takes over the ref on @group. */
+static struct iommufd_group *igroup_alloc(struct iommufd_ctx *ictx,
+					  struct iommu_group *group)
 {
-	struct iommufd_group *igroup, *cur, *old;
-	struct iommu_group *group;
-	unsigned int id;
+	struct iommufd_group *igroup = kmalloc(sizeof(*igroup),
+					       GFP_KERNEL_ACCOUNT);
 
-	group = iommu_group_get(dev);
-	if (!group)
-		return ERR_PTR(-ENODEV);
-	id = iommu_group_id(group);
-
-	igroup = kzalloc(sizeof(*igroup), GFP_KERNEL_ACCOUNT);
 	if (!igroup) {
 		iommu_group_put(group);
 		return ERR_PTR(-ENOMEM);
 	}
-	kref_init(&igroup->ref);
-	mutex_init(&igroup->lock);
-	INIT_LIST_HEAD(&igroup->device_list);
-	igroup->sw_msi_start = PHYS_ADDR_MAX;
-	igroup->ictx = ictx;
-	igroup->group = group;
+	*igroup = (struct iommufd_group){
+		.iommu_group = group,
+		.ictx = ictx,
+		.refs = KREF_INIT(1),
+		.msi_window = PHYS_ADDR_MAX,
+		.attached_devs = LIST_HEAD_INIT(igroup->attached_devs),
+	};
+	mutex_init(&igroup->mutex);
+	return igroup;
+}
+
+/* The context's igroup for @dev's iommu_group, made if needed. */
+static struct iommufd_group *igroup_get(struct iommufd_ctx *ictx,
+					struct device *dev)
+{
+	struct iommu_group *group = iommu_group_get(dev);
+	struct iommufd_group *igroup, *cur, *old;
+	unsigned int id;
+
+	if (!group)
+		return ERR_PTR(-ENODEV);
+	igroup = igroup_alloc(ictx, group);
+	if (IS_ERR(igroup))
+		return igroup;
+	id = iommu_group_id(group);
 
 	xa_lock(&ictx->groups);
-	for (;;) {
+	do {
 		cur = xa_load(&ictx->groups, id);
-		if (cur && kref_get_unless_zero(&cur->ref)) {
+		if (cur && kref_get_unless_zero(&cur->refs)) {
 			xa_unlock(&ictx->groups);
-			iommufd_put_group(igroup);
+			igroup_put(igroup);
 			return cur;
 		}
 		/* Empty, or the old igroup is on its way out: replace it. */
 		old = __xa_cmpxchg(&ictx->groups, id, cur, igroup, GFP_KERNEL);
-		if (xa_is_err(old)) {
-			xa_unlock(&ictx->groups);
-			/* Not in the table: release must not erase cur. */
-			igroup->ictx = NULL;
-			kfree(igroup);
-			iommu_group_put(group);
-			return ERR_PTR(xa_err(old));
-		}
-		if (old == cur)
-			break;
-	}
+	} while (!xa_is_err(old) && old != cur);
 	xa_unlock(&ictx->groups);
+
+	if (xa_is_err(old)) {
+		/* Never in the table, so its release cannot erase cur. */
+		igroup_put(igroup);
+		return ERR_PTR(xa_err(old));
+	}
 	return igroup;
+}
+
+static bool iommufd_is_mock(struct device *dev)
+{
+	return IS_ENABLED(CONFIG_IOMMUFD_TEST) &&
+	       iommufd_selftest_is_mock_dev(dev);
+}
+
+/* Can the device's DMA and interrupts be contained by its IOMMU group? */
+static int iommufd_device_containable(struct device *dev,
+				      struct iommu_group *group)
+{
+	if (iommufd_is_mock(dev) || allow_unsafe_interrupts ||
+	    iommu_group_has_isolated_msi(group))
+		return 0;
+	dev_warn(dev,
+		 "MSI interrupts are not isolated; refusing to bind (see iommufd.allow_unsafe_interrupts)\n");
+	return -EPERM;
 }
 
 /**
@@ -116,57 +142,45 @@ static struct iommufd_group *iommufd_get_group(struct iommufd_ctx *ictx,
 struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 					   struct device *dev, u32 *id)
 {
-	bool mock = iommufd_selftest_is_mock_dev(dev);
-	struct iommufd_device *idev;
 	struct iommufd_group *igroup;
+	struct iommufd_device *idev;
 	int rc;
 
 	/* Without IOMMU_CACHE the device could read stale data. */
 	if (!device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
 		return ERR_PTR(-EINVAL);
-
-	igroup = iommufd_get_group(ictx, dev);
+	igroup = igroup_get(ictx, dev);
 	if (IS_ERR(igroup))
 		return ERR_CAST(igroup);
 
-	if (!mock && !allow_unsafe_interrupts &&
-	    !iommu_group_has_isolated_msi(igroup->group)) {
-		dev_warn(dev,
-			 "MSI interrupts are not isolated; refusing to bind (see iommufd.allow_unsafe_interrupts)\n");
-		rc = -EPERM;
-		goto out_put_group;
+	idev = iommufd_object_new(ictx, struct iommufd_device,
+				  IOMMUFD_OBJ_DEVICE);
+	rc = PTR_ERR_OR_ZERO(idev);
+	if (!rc)
+		rc = iommufd_device_containable(dev, igroup->iommu_group);
+	if (!rc)
+		rc = iommu_device_claim_dma_owner(dev, ictx);
+	if (rc) {
+		if (!IS_ERR(idev))
+			iommufd_object_discard(ictx, &idev->obj);
+		igroup_put(igroup);
+		return ERR_PTR(rc);
 	}
 
-	rc = iommu_device_claim_dma_owner(dev, ictx);
-	if (rc)
-		goto out_put_group;
-
-	idev = iommufd_object_alloc(ictx, struct iommufd_device,
-				    IOMMUFD_OBJ_DEVICE);
-	if (IS_ERR(idev)) {
-		rc = PTR_ERR(idev);
-		goto out_release_owner;
-	}
+	idev->dev = dev;
+	idev->needs_snoop =
+		device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
+	idev->igroup = igroup;
+	INIT_LIST_HEAD(&idev->igroup_link);
 	idev->ictx = ictx;
 	/* A mock device lives in the context: it must not keep it alive. */
-	if (!mock)
+	if (!iommufd_is_mock(dev))
 		iommufd_ctx_get(ictx);
-	idev->dev = dev;
-	idev->igroup = igroup;
-	INIT_LIST_HEAD(&idev->group_item);
-	idev->enforce_cache_coherency =
-		device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
 	/* The binding driver's reference: userspace cannot destroy it. */
 	refcount_inc(&idev->obj.refs);
-	iommufd_object_finalize(ictx, &idev->obj);
 	*id = idev->obj.id;
+	iommufd_object_publish(ictx, &idev->obj);
 	return idev;
-
-out_release_owner:
-	iommu_device_release_dma_owner(dev);
-out_put_group:
-	iommufd_put_group(igroup);
-	return ERR_PTR(rc);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_bind, IOMMUFD);
 
@@ -186,7 +200,7 @@ bool iommufd_ctx_has_group(struct iommufd_ctx *ictx, struct iommu_group *group)
 		return false;
 	xa_lock(&ictx->groups);
 	igroup = xa_load(&ictx->groups, iommu_group_id(group));
-	found = igroup && igroup->group == group;
+	found = igroup && igroup->iommu_group == group;
 	xa_unlock(&ictx->groups);
 	return found;
 }
@@ -204,30 +218,6 @@ void iommufd_device_unbind(struct iommufd_device *idev)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_unbind, IOMMUFD);
 
-void iommufd_device_destroy(struct iommufd_object *obj)
-{
-	struct iommufd_device *idev =
-		container_of(obj, struct iommufd_device, obj);
-
-	WARN_ON(!list_empty(&idev->group_item));
-	iommu_device_release_dma_owner(idev->dev);
-	iommufd_put_group(idev->igroup);
-	if (!iommufd_selftest_is_mock_dev(idev->dev))
-		iommufd_ctx_put(idev->ictx);
-}
-
-/**
- * iommufd_device_to_ictx() - the context a device is bound to
- * @idev: the device
- *
- * Return: the context
- */
-struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev)
-{
-	return idev->ictx;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_device_to_ictx, IOMMUFD);
-
 /**
  * iommufd_device_to_id() - the ID userspace knows a device by
  * @idev: the device
@@ -240,82 +230,92 @@ u32 iommufd_device_to_id(struct iommufd_device *idev)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
 
-/* Give a paging domain the group's software MSI window, once. */
-static int iommufd_group_setup_msi(struct iommufd_group *igroup,
-				   struct iommufd_hw_pagetable *hwpt)
+void iommufd_device_destroy(struct iommufd_object *obj)
 {
-	struct iommufd_hwpt_paging *hwpt_paging;
-	int rc;
+	struct iommufd_device *idev =
+		container_of(obj, struct iommufd_device, obj);
 
-	if (igroup->sw_msi_start == PHYS_ADDR_MAX || !hwpt_is_paging(hwpt))
+	WARN_ON(!list_empty(&idev->igroup_link));
+	iommu_device_release_dma_owner(idev->dev);
+	igroup_put(idev->igroup);
+	if (!iommufd_is_mock(idev->dev))
+		iommufd_ctx_put(idev->ictx);
+}
+
+/* Give a paging domain the group's software MSI window, once. */
+static int igroup_setup_msi(struct iommufd_group *igroup,
+			    struct iommufd_hw_pagetable *hwpt)
+{
+	struct iommufd_hwpt_paging *paging;
+	int rc = 0;
+
+	if (igroup->msi_window == PHYS_ADDR_MAX || !hwpt_is_paging(hwpt))
 		return 0;
-	hwpt_paging = to_hwpt_paging(hwpt);
-	if (hwpt_paging->msi_cookie)
-		return 0;
-	rc = iommu_get_msi_cookie(hwpt->domain, igroup->sw_msi_start);
-	if (rc)
-		return rc;
-	hwpt_paging->msi_cookie = true;
-	return 0;
+	paging = hwpt_to_paging(hwpt);
+	if (!paging->msi_ready) {
+		rc = iommu_get_msi_cookie(hwpt->domain, igroup->msi_window);
+		paging->msi_ready = !rc;
+	}
+	return rc;
 }
 
 /* Reserve the regions of the group's attached devices and of @extra. */
-static int iommufd_group_reserve(struct iommufd_group *igroup,
-				 struct io_pagetable *iopt,
-				 struct iommufd_device *extra)
+static int igroup_reserve(struct iommufd_group *igroup,
+			  struct io_pagetable *iopt,
+			  struct iommufd_device *extra)
 {
 	struct iommufd_device *idev, *undo;
 	int rc;
 
-	list_for_each_entry(idev, &igroup->device_list, group_item) {
-		rc = iopt_table_enforce_dev_resv_regions(iopt, idev->dev,
-							 &igroup->sw_msi_start);
+	list_for_each_entry(idev, &igroup->attached_devs, igroup_link) {
+		rc = iopt_reserve_dev_regions(iopt, idev->dev,
+					      &igroup->msi_window);
 		if (rc)
 			goto out_undo;
 	}
 	if (extra) {
-		rc = iopt_table_enforce_dev_resv_regions(iopt, extra->dev,
-							 &igroup->sw_msi_start);
+		rc = iopt_reserve_dev_regions(iopt, extra->dev,
+					      &igroup->msi_window);
 		if (rc)
 			goto out_undo;
 	}
 	return 0;
 
 out_undo:
-	list_for_each_entry(undo, &igroup->device_list, group_item) {
+	list_for_each_entry(undo, &igroup->attached_devs, igroup_link) {
 		if (undo == idev)
 			break;
-		iopt_remove_reserved_iova(iopt, undo->dev);
+		iopt_unreserve_owner(iopt, undo->dev);
 	}
 	return rc;
 }
 
-static void iommufd_group_unreserve(struct iommufd_group *igroup,
-				    struct io_pagetable *iopt)
+static void igroup_unreserve(struct iommufd_group *igroup,
+			     struct io_pagetable *iopt)
 {
 	struct iommufd_device *idev;
 
-	list_for_each_entry(idev, &igroup->device_list, group_item)
-		iopt_remove_reserved_iova(iopt, idev->dev);
+	list_for_each_entry(idev, &igroup->attached_devs, igroup_link)
+		iopt_unreserve_owner(iopt, idev->dev);
 }
 
 /* Does any device of the group (or @extra) need coherency enforced? */
-static bool iommufd_group_needs_cc(struct iommufd_group *igroup,
-				   struct iommufd_device *extra)
+static bool igroup_needs_snoop(struct iommufd_group *igroup,
+			       struct iommufd_device *extra)
 {
 	struct iommufd_device *idev;
 
-	if (extra && extra->enforce_cache_coherency)
+	if (extra && extra->needs_snoop)
 		return true;
-	list_for_each_entry(idev, &igroup->device_list, group_item) {
-		if (idev->enforce_cache_coherency)
+	list_for_each_entry(idev, &igroup->attached_devs, igroup_link) {
+		if (idev->needs_snoop)
 			return true;
 	}
 	return false;
 }
 
 /**
- * iommufd_hw_pagetable_attach() - attach a device to a hw_pagetable
+ * hwpt_attach_dev() - attach a device to a hw_pagetable
  * @hwpt: the hw_pagetable
  * @idev: a bound, detached device
  *
@@ -326,79 +326,79 @@ static bool iommufd_group_needs_cc(struct iommufd_group *igroup,
  * not suit the device; -EADDRINUSE if the device's reserved regions are
  * mapped; other errnos from the IOMMU driver.
  */
-int iommufd_hw_pagetable_attach(struct iommufd_hw_pagetable *hwpt,
-				struct iommufd_device *idev)
+int hwpt_attach_dev(struct iommufd_hw_pagetable *hwpt,
+		    struct iommufd_device *idev)
 {
 	struct iommufd_group *igroup = idev->igroup;
 	struct io_pagetable *iopt = NULL;
 	int rc;
 
-	mutex_lock(&igroup->lock);
+	mutex_lock(&igroup->mutex);
 	if ((igroup->hwpt && igroup->hwpt != hwpt) ||
-	    !list_empty(&idev->group_item)) {
+	    !list_empty(&idev->igroup_link)) {
 		rc = -EINVAL;
 		goto out_unlock;
 	}
 	if (hwpt_is_paging(hwpt)) {
-		struct iommufd_hwpt_paging *hwpt_paging = to_hwpt_paging(hwpt);
+		struct iommufd_hwpt_paging *hwpt_paging = hwpt_to_paging(hwpt);
 
-		if (idev->enforce_cache_coherency) {
-			rc = iommufd_hwpt_paging_enforce_cc(hwpt_paging);
+		if (idev->needs_snoop) {
+			rc = hwpt_paging_enforce_snoop(hwpt_paging);
 			if (rc)
 				goto out_unlock;
 		}
 		iopt = &hwpt_paging->ioas->iopt;
-		rc = iopt_table_enforce_dev_resv_regions(iopt, idev->dev,
-							 &igroup->sw_msi_start);
+		rc = iopt_reserve_dev_regions(iopt, idev->dev,
+					      &igroup->msi_window);
 		if (rc)
 			goto out_unlock;
 	}
 
-	if (list_empty(&igroup->device_list)) {
-		rc = iommufd_group_setup_msi(igroup, hwpt);
+	if (list_empty(&igroup->attached_devs)) {
+		rc = igroup_setup_msi(igroup, hwpt);
 		if (!rc)
-			rc = iommu_attach_group(hwpt->domain, igroup->group);
+			rc = iommu_attach_group(hwpt->domain, igroup->iommu_group);
 		if (rc) {
 			if (iopt)
-				iopt_remove_reserved_iova(iopt, idev->dev);
+				iopt_unreserve_owner(iopt, idev->dev);
 			goto out_unlock;
 		}
 		igroup->hwpt = hwpt;
 	}
 	refcount_inc(&hwpt->obj.refs);
-	list_add_tail(&idev->group_item, &igroup->device_list);
+	list_add_tail(&idev->igroup_link, &igroup->attached_devs);
 out_unlock:
-	mutex_unlock(&igroup->lock);
+	mutex_unlock(&igroup->mutex);
 	return rc;
 }
 
 /**
- * iommufd_hw_pagetable_detach() - detach a device from its hw_pagetable
+ * hwpt_detach_dev() - detach a device from its hw_pagetable
  * @idev: an attached device
  *
  * The last device of a group detaches the group, which goes back to
  * blocking DMA.
  *
  * Return: the hw_pagetable, whose ref for the device the caller drops with
- * iommufd_hw_pagetable_put().
+ * hwpt_drop_dev().
  */
 struct iommufd_hw_pagetable *
-iommufd_hw_pagetable_detach(struct iommufd_device *idev)
+hwpt_detach_dev(struct iommufd_device *idev)
 {
 	struct iommufd_group *igroup = idev->igroup;
 	struct iommufd_hw_pagetable *hwpt;
 
-	mutex_lock(&igroup->lock);
+	mutex_lock(&igroup->mutex);
 	hwpt = igroup->hwpt;
-	list_del_init(&idev->group_item);
-	if (list_empty(&igroup->device_list)) {
-		iommu_detach_group(hwpt->domain, igroup->group);
+	list_del_init(&idev->igroup_link);
+	if (list_empty(&igroup->attached_devs)) {
+		iommu_detach_group(hwpt->domain, igroup->iommu_group);
 		igroup->hwpt = NULL;
 	}
 	if (hwpt_is_paging(hwpt))
-		iopt_remove_reserved_iova(&to_hwpt_paging(hwpt)->ioas->iopt,
-					  idev->dev);
-	mutex_unlock(&igroup->lock);
+		iopt_unreserve_owner(&hwpt_to_paging(hwpt)->ioas->iopt,
+				     idev->dev);
+	mutex_unlock(&igroup->mutex);
 	return hwpt;
 }
 
@@ -406,17 +406,17 @@ iommufd_hw_pagetable_detach(struct iommufd_device *idev)
  * Drop a device's ref on a hw_pagetable; an automatic one goes away with
  * its last device.  No lock of the IOAS or group may be held.
  */
-void iommufd_hw_pagetable_put(struct iommufd_ctx *ictx,
-			      struct iommufd_hw_pagetable *hwpt)
+void hwpt_drop_dev(struct iommufd_ctx *ictx,
+		   struct iommufd_hw_pagetable *hwpt)
 {
 	bool is_auto = hwpt_is_paging(hwpt) &&
-		       to_hwpt_paging(hwpt)->auto_domain;
+		       hwpt_to_paging(hwpt)->auto_made;
 	u32 id = hwpt->obj.id;
 
 	refcount_dec(&hwpt->obj.refs);
 	if (is_auto)
-		iommufd_object_remove(ictx, &hwpt->obj, id,
-				      IOMMUFD_REMOVE_BUSY_OK);
+		iommufd_object_kill(ictx, &hwpt->obj, id,
+				    IOMMUFD_KILL_BUSY_OK);
 }
 
 /*
@@ -425,10 +425,10 @@ void iommufd_hw_pagetable_put(struct iommufd_ctx *ictx,
  * group's devices (*num of them) the caller drops; *old is NULL if nothing
  * changed.
  */
-static int iommufd_device_do_replace(struct iommufd_device *idev,
-				     struct iommufd_hw_pagetable *hwpt,
-				     struct iommufd_hw_pagetable **old,
-				     unsigned int *num)
+static int idev_switch(struct iommufd_device *idev,
+		       struct iommufd_hw_pagetable *hwpt,
+		       struct iommufd_hw_pagetable **old,
+		       unsigned int *num)
 {
 	struct iommufd_group *igroup = idev->igroup;
 	struct io_pagetable *old_iopt = NULL, *new_iopt = NULL;
@@ -437,8 +437,8 @@ static int iommufd_device_do_replace(struct iommufd_device *idev,
 	int rc;
 
 	*old = NULL;
-	mutex_lock(&igroup->lock);
-	if (!igroup->hwpt || list_empty(&idev->group_item)) {
+	mutex_lock(&igroup->mutex);
+	if (!igroup->hwpt || list_empty(&idev->igroup_link)) {
 		rc = -EINVAL;
 		goto out_unlock;
 	}
@@ -448,62 +448,62 @@ static int iommufd_device_do_replace(struct iommufd_device *idev,
 	}
 
 	if (hwpt_is_paging(igroup->hwpt))
-		old_iopt = &to_hwpt_paging(igroup->hwpt)->ioas->iopt;
+		old_iopt = &hwpt_to_paging(igroup->hwpt)->ioas->iopt;
 	if (hwpt_is_paging(hwpt)) {
-		struct iommufd_hwpt_paging *hwpt_paging = to_hwpt_paging(hwpt);
+		struct iommufd_hwpt_paging *hwpt_paging = hwpt_to_paging(hwpt);
 
 		new_iopt = &hwpt_paging->ioas->iopt;
-		if (iommufd_group_needs_cc(igroup, NULL)) {
-			rc = iommufd_hwpt_paging_enforce_cc(hwpt_paging);
+		if (igroup_needs_snoop(igroup, NULL)) {
+			rc = hwpt_paging_enforce_snoop(hwpt_paging);
 			if (rc)
 				goto out_unlock;
 		}
 	}
 	if (new_iopt && new_iopt != old_iopt) {
-		rc = iommufd_group_reserve(igroup, new_iopt, NULL);
+		rc = igroup_reserve(igroup, new_iopt, NULL);
 		if (rc)
 			goto out_unlock;
 	}
 
-	rc = iommufd_group_setup_msi(igroup, hwpt);
+	rc = igroup_setup_msi(igroup, hwpt);
 	if (!rc)
-		rc = iommu_group_replace_domain(igroup->group, hwpt->domain);
+		rc = iommu_group_replace_domain(igroup->iommu_group, hwpt->domain);
 	if (rc) {
 		if (new_iopt && new_iopt != old_iopt)
-			iommufd_group_unreserve(igroup, new_iopt);
+			igroup_unreserve(igroup, new_iopt);
 		goto out_unlock;
 	}
 	if (old_iopt && old_iopt != new_iopt)
-		iommufd_group_unreserve(igroup, old_iopt);
+		igroup_unreserve(igroup, old_iopt);
 
-	list_for_each_entry(cur, &igroup->device_list, group_item)
+	list_for_each_entry(cur, &igroup->attached_devs, igroup_link)
 		n++;
 	refcount_add(n, &hwpt->obj.refs);
 	*old = igroup->hwpt;
 	*num = n;
 	igroup->hwpt = hwpt;
 out_unlock:
-	mutex_unlock(&igroup->lock);
+	mutex_unlock(&igroup->mutex);
 	return rc;
 }
 
 /* Drop the refs a replace took away from the old hw_pagetable. */
-static void iommufd_hw_pagetable_put_many(struct iommufd_ctx *ictx,
-					  struct iommufd_hw_pagetable *hwpt,
-					  unsigned int num)
+static void hwpt_drop_devs(struct iommufd_ctx *ictx,
+			   struct iommufd_hw_pagetable *hwpt,
+			   unsigned int num)
 {
 	if (!hwpt || !num)
 		return;
 	/* All but the last leave at least one ref behind. */
 	while (--num)
 		refcount_dec(&hwpt->obj.refs);
-	iommufd_hw_pagetable_put(ictx, hwpt);
+	hwpt_drop_dev(ictx, hwpt);
 }
 
 /* Attach or replace onto an automatic hw_pagetable of @ioas. */
-static int iommufd_device_auto_domain(struct iommufd_device *idev,
-				      struct iommufd_ioas *ioas, u32 *pt_id,
-				      bool replace)
+static int idev_auto_attach(struct iommufd_device *idev,
+			    struct iommufd_ioas *ioas, u32 *pt_id,
+			    bool replace)
 {
 	struct iommufd_hwpt_paging *hwpt_paging;
 	struct iommufd_hw_pagetable *hwpt, *old = NULL;
@@ -511,17 +511,17 @@ static int iommufd_device_auto_domain(struct iommufd_device *idev,
 	int rc;
 
 	mutex_lock(&ioas->mutex);
-	list_for_each_entry(hwpt_paging, &ioas->hwpt_list, hwpt_item) {
-		if (!hwpt_paging->auto_domain)
+	list_for_each_entry(hwpt_paging, &ioas->hwpt_list, ioas_link) {
+		if (!hwpt_paging->auto_made)
 			continue;
-		hwpt = &hwpt_paging->common;
-		if (!iommufd_lock_obj(&hwpt->obj))
+		hwpt = &hwpt_paging->base;
+		if (!iommufd_obj_hold(&hwpt->obj))
 			continue;
 		if (replace)
-			rc = iommufd_device_do_replace(idev, hwpt, &old, &num);
+			rc = idev_switch(idev, hwpt, &old, &num);
 		else
-			rc = iommufd_hw_pagetable_attach(hwpt, idev);
-		iommufd_put_object(idev->ictx, &hwpt->obj);
+			rc = hwpt_attach_dev(hwpt, idev);
+		iommufd_obj_put(idev->ictx, &hwpt->obj);
 		/* -EINVAL: this domain does not suit the device; next. */
 		if (rc == -EINVAL)
 			continue;
@@ -530,69 +530,58 @@ static int iommufd_device_auto_domain(struct iommufd_device *idev,
 		goto out_unlock;
 	}
 
-	hwpt_paging = iommufd_hwpt_paging_alloc(idev->ictx, ioas, idev,
-						!replace);
+	hwpt_paging = hwpt_paging_create(idev->ictx, ioas, idev,
+					 !replace);
 	if (IS_ERR(hwpt_paging)) {
 		rc = PTR_ERR(hwpt_paging);
 		goto out_unlock;
 	}
-	hwpt = &hwpt_paging->common;
-	hwpt_paging->auto_domain = true;
+	hwpt = &hwpt_paging->base;
+	hwpt_paging->auto_made = true;
 	if (replace) {
-		rc = iommufd_device_do_replace(idev, hwpt, &old, &num);
+		rc = idev_switch(idev, hwpt, &old, &num);
 		if (rc) {
-			iommufd_hwpt_paging_abort_locked(idev->ictx,
-							 hwpt_paging);
+			hwpt_paging_discard_locked(idev->ictx,
+						   hwpt_paging);
 			goto out_unlock;
 		}
 	}
 	*pt_id = hwpt->obj.id;
-	iommufd_object_finalize(idev->ictx, &hwpt->obj);
+	iommufd_object_publish(idev->ictx, &hwpt->obj);
 	rc = 0;
 out_unlock:
 	mutex_unlock(&ioas->mutex);
-	iommufd_hw_pagetable_put_many(idev->ictx, old, num);
+	hwpt_drop_devs(idev->ictx, old, num);
 	return rc;
 }
 
 /* Attach (or replace) @idev to whatever *pt_id names. */
-static int iommufd_device_change_pt(struct iommufd_device *idev, u32 *pt_id,
-				    bool replace)
+static int idev_set_pt(struct iommufd_device *idev, u32 *pt_id, bool replace)
 {
 	struct iommufd_hw_pagetable *old = NULL;
 	struct iommufd_object *pt_obj;
 	unsigned int num = 0;
-	int rc;
+	int rc = -EINVAL;
 
-	pt_obj = iommufd_get_object(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
+	pt_obj = iommufd_obj_get(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
 	if (IS_ERR(pt_obj))
 		return PTR_ERR(pt_obj);
 
-	switch (pt_obj->type) {
-	case IOMMUFD_OBJ_HWPT_NESTED:
-	case IOMMUFD_OBJ_HWPT_PAGING: {
+	if (pt_obj->type == IOMMUFD_OBJ_IOAS) {
+		struct iommufd_ioas *ioas =
+			container_of(pt_obj, struct iommufd_ioas, obj);
+
+		rc = idev_auto_attach(idev, ioas, pt_id, replace);
+	} else if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING ||
+		   pt_obj->type == IOMMUFD_OBJ_HWPT_NESTED) {
 		struct iommufd_hw_pagetable *hwpt =
 			container_of(pt_obj, struct iommufd_hw_pagetable, obj);
 
-		if (replace)
-			rc = iommufd_device_do_replace(idev, hwpt, &old, &num);
-		else
-			rc = iommufd_hw_pagetable_attach(hwpt, idev);
-		break;
+		rc = replace ? idev_switch(idev, hwpt, &old, &num) :
+			       hwpt_attach_dev(hwpt, idev);
 	}
-	case IOMMUFD_OBJ_IOAS:
-		rc = iommufd_device_auto_domain(idev,
-						container_of(pt_obj,
-							     struct iommufd_ioas,
-							     obj),
-						pt_id, replace);
-		break;
-	default:
-		rc = -EINVAL;
-		break;
-	}
-	iommufd_put_object(idev->ictx, pt_obj);
-	iommufd_hw_pagetable_put_many(idev->ictx, old, num);
+	iommufd_obj_put(idev->ictx, pt_obj);
+	hwpt_drop_devs(idev->ictx, old, num);
 	return rc;
 }
 
@@ -610,7 +599,7 @@ int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
 {
 	int rc;
 
-	rc = iommufd_device_change_pt(idev, pt_id, false);
+	rc = idev_set_pt(idev, pt_id, false);
 	if (rc)
 		return rc;
 	/* An attached device cannot be destroyed (catches driver bugs). */
@@ -632,7 +621,7 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_attach, IOMMUFD);
  */
 int iommufd_device_replace(struct iommufd_device *idev, u32 *pt_id)
 {
-	return iommufd_device_change_pt(idev, pt_id, true);
+	return idev_set_pt(idev, pt_id, true);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_replace, IOMMUFD);
 
@@ -644,7 +633,7 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_replace, IOMMUFD);
  */
 void iommufd_device_detach(struct iommufd_device *idev)
 {
-	iommufd_hw_pagetable_put(idev->ictx, iommufd_hw_pagetable_detach(idev));
+	hwpt_drop_dev(idev->ictx, hwpt_detach_dev(idev));
 	refcount_dec(&idev->obj.refs);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
@@ -668,18 +657,18 @@ iommufd_access_create(struct iommufd_ctx *ictx,
 	if (WARN_ON(ops->needs_pin_pages && !ops->unmap))
 		return ERR_PTR(-EINVAL);
 
-	access = iommufd_object_alloc(ictx, struct iommufd_access,
-				      IOMMUFD_OBJ_ACCESS);
+	access = iommufd_object_new(ictx, struct iommufd_access,
+				    IOMMUFD_OBJ_ACCESS);
 	if (IS_ERR(access))
 		return access;
 	access->ops = ops;
 	access->data = data;
-	mutex_init(&access->ioas_lock);
+	mutex_init(&access->ioas_mutex);
 	access->ictx = ictx;
 	iommufd_ctx_get(ictx);
 	/* The creating driver's reference: userspace cannot destroy it. */
 	refcount_inc(&access->obj.refs);
-	iommufd_object_finalize(ictx, &access->obj);
+	iommufd_object_publish(ictx, &access->obj);
 	*id = access->obj.id;
 	return access;
 }
@@ -701,11 +690,11 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_destroy, IOMMUFD);
 
 /*
  * Tell the access to give back whatever it pinned in its IOAS.  Called
- * without ioas_lock: the driver unpins from within its unmap op.
+ * without ioas_mutex: the driver unpins from within its unmap op.
  */
 static void iommufd_access_drop_pins(struct iommufd_access *access)
 {
-	lockdep_assert_not_held(&access->ioas_lock);
+	lockdep_assert_not_held(&access->ioas_mutex);
 
 	if (access->ops->unmap)
 		access->ops->unmap(access->data, 0, ULONG_MAX);
@@ -715,11 +704,11 @@ static void iommufd_access_drop_pins(struct iommufd_access *access)
 static void iommufd_access_leave(struct iommufd_access *access,
 				 struct iommufd_ioas *ioas, u32 list_id)
 {
-	iopt_remove_access(&ioas->iopt, access, list_id);
+	iopt_unregister_access(&ioas->iopt, access, list_id);
 	refcount_dec(&ioas->obj.refs);
 }
 
-void iommufd_access_destroy_object(struct iommufd_object *obj)
+void access_destroy_obj(struct iommufd_object *obj)
 {
 	struct iommufd_access *access =
 		container_of(obj, struct iommufd_access, obj);
@@ -727,10 +716,10 @@ void iommufd_access_destroy_object(struct iommufd_object *obj)
 	if (access->ioas) {
 		iommufd_access_drop_pins(access);
 		iommufd_access_leave(access, access->ioas,
-				     access->iopt_access_list_id);
+				     access->list_id);
 		access->ioas = NULL;
 	}
-	mutex_destroy(&access->ioas_lock);
+	mutex_destroy(&access->ioas_mutex);
 }
 
 /*
@@ -744,11 +733,11 @@ static int iommufd_access_change_ioas(struct iommufd_access *access,
 	u32 list_id;
 	int rc;
 
-	ioas = iommufd_get_ioas(access->ictx, ioas_id);
+	ioas = iommufd_ioas_get(access->ictx, ioas_id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
 
-	mutex_lock(&access->ioas_lock);
+	mutex_lock(&access->ioas_mutex);
 	old = access->ioas;
 	rc = -EINVAL;
 	if (replace ? !old : !!old)
@@ -756,28 +745,28 @@ static int iommufd_access_change_ioas(struct iommufd_access *access,
 	rc = 0;
 	if (old == ioas)
 		goto out_unlock;
-	rc = iopt_add_access(&ioas->iopt, access, &list_id);
+	rc = iopt_register_access(&ioas->iopt, access, &list_id);
 	if (rc)
 		goto out_unlock;
 	refcount_inc(&ioas->obj.refs);
-	mutex_unlock(&access->ioas_lock);
+	mutex_unlock(&access->ioas_mutex);
 
 	/* Pins live in the old IOAS until the driver gives them back. */
 	if (old)
 		iommufd_access_drop_pins(access);
 
-	mutex_lock(&access->ioas_lock);
+	mutex_lock(&access->ioas_mutex);
 	access->ioas = ioas;
-	swap(access->iopt_access_list_id, list_id);
-	mutex_unlock(&access->ioas_lock);
+	swap(access->list_id, list_id);
+	mutex_unlock(&access->ioas_mutex);
 	if (old)
 		iommufd_access_leave(access, old, list_id);
-	iommufd_put_object(access->ictx, &ioas->obj);
+	iommufd_obj_put(access->ictx, &ioas->obj);
 	return 0;
 
 out_unlock:
-	mutex_unlock(&access->ioas_lock);
-	iommufd_put_object(access->ictx, &ioas->obj);
+	mutex_unlock(&access->ioas_mutex);
+	iommufd_obj_put(access->ictx, &ioas->obj);
 	return rc;
 }
 
@@ -820,17 +809,17 @@ void iommufd_access_detach(struct iommufd_access *access)
 {
 	struct iommufd_ioas *ioas;
 
-	mutex_lock(&access->ioas_lock);
+	mutex_lock(&access->ioas_mutex);
 	ioas = access->ioas;
-	mutex_unlock(&access->ioas_lock);
+	mutex_unlock(&access->ioas_mutex);
 	if (WARN_ON(!ioas))
 		return;
 
 	iommufd_access_drop_pins(access);
-	mutex_lock(&access->ioas_lock);
+	mutex_lock(&access->ioas_mutex);
 	access->ioas = NULL;
-	mutex_unlock(&access->ioas_lock);
-	iommufd_access_leave(access, ioas, access->iopt_access_list_id);
+	mutex_unlock(&access->ioas_mutex);
+	iommufd_access_leave(access, ioas, access->list_id);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
 
@@ -850,55 +839,72 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
 	unsigned long index = 0;
 
 	for (;;) {
-		xa_lock(&iopt->access_list);
-		access = xa_find(&iopt->access_list, &index, ULONG_MAX,
+		xa_lock(&iopt->accesses);
+		access = xa_find(&iopt->accesses, &index, ULONG_MAX,
 				 XA_PRESENT);
 		/* A dying access has already given its pins back. */
-		while (access && !iommufd_lock_obj(&access->obj)) {
+		while (access && !iommufd_obj_hold(&access->obj)) {
 			index++;
-			access = xa_find(&iopt->access_list, &index,
+			access = xa_find(&iopt->accesses, &index,
 					 ULONG_MAX, XA_PRESENT);
 		}
-		xa_unlock(&iopt->access_list);
+		xa_unlock(&iopt->accesses);
 		if (!access)
 			break;
 		if (access->ops->unmap)
 			access->ops->unmap(access->data, iova, length);
-		iommufd_put_object(access->ictx, &access->obj);
+		iommufd_obj_put(access->ictx, &access->obj);
 		index++;
 	}
 }
 
-/* The IOAS of an access, with ioas_lock held on success. */
+/* The IOAS of an access, with ioas_mutex held on success. */
 static struct io_pagetable *
 iommufd_access_lock_iopt(struct iommufd_access *access)
 {
-	mutex_lock(&access->ioas_lock);
-	if (!access->ioas) {
-		mutex_unlock(&access->ioas_lock);
-		return NULL;
-	}
-	return &access->ioas->iopt;
+	mutex_lock(&access->ioas_mutex);
+	if (access->ioas)
+		return &access->ioas->iopt;
+	mutex_unlock(&access->ioas_mutex);
+	return NULL;
 }
 
-/* Undo the pins of [iova, last], which the caller holds. */
-static void iommufd_access_unpin_locked(struct io_pagetable *iopt,
-					unsigned long iova, unsigned long last)
+/* Called per area piece [first, last] of a walked IOVA range. */
+typedef int iopt_piece_fn(struct iopt_area *area, unsigned long first,
+			  unsigned long last, void *arg);
+
+/*
+ * Walk [iova, last] area by area with iova_rwsem held.  Returns the first
+ * error of @fn, or -ENOENT at a gap; *stop is the first IOVA not done.
+ */
+static int iopt_walk_pieces(struct io_pagetable *iopt, unsigned long iova,
+			    unsigned long last, iopt_piece_fn *fn, void *arg,
+			    unsigned long *stop)
 {
-	struct iopt_area_contig_iter iter;
+	struct iopt_walk walk;
 	struct iopt_area *area;
+	int rc = 0;
 
-	for (area = iopt_area_contig_first(&iter, iopt, iova, last); area;
-	     area = iopt_area_contig_next(&iter, iopt)) {
-		unsigned long piece_last = iopt_area_contig_last(&iter);
+	lockdep_assert_held(&iopt->iova_rwsem);
 
-		iopt_area_remove_access(area,
-					iopt_area_iova_to_index(area,
-								iter.cur_iova),
-					iopt_area_iova_to_index(area,
-								piece_last));
+	area = iopt_walk_first(&walk, iopt, iova, last);
+	while (area && !rc) {
+		rc = fn(area, walk.cur_iova, iopt_walk_piece_last(&walk), arg);
+		if (!rc)
+			area = iopt_walk_next(&walk, iopt);
 	}
-	WARN_ON(!iter.complete);
+	*stop = walk.cur_iova;
+	if (!rc && !walk.complete)
+		rc = -ENOENT;
+	return rc;
+}
+
+static int unpin_piece(struct iopt_area *area, unsigned long first,
+		       unsigned long last, void *arg)
+{
+	iopt_area_unpin(area, area_iova_index(area, first),
+			area_iova_index(area, last));
+	return 0;
 }
 
 /**
@@ -911,26 +917,46 @@ void iommufd_access_unpin_pages(struct iommufd_access *access,
 				unsigned long iova, unsigned long length)
 {
 	struct io_pagetable *iopt;
-	unsigned long last;
+	unsigned long last, stop;
 
-	if (WARN_ON(!length) || WARN_ON(check_add_overflow(iova, length - 1,
-							   &last)))
+	if (WARN_ON(iopt_range_last(iova, length, &last)))
 		return;
 	iopt = iommufd_access_lock_iopt(access);
 	if (WARN_ON(!iopt))
 		return;
 	down_read(&iopt->iova_rwsem);
-	iommufd_access_unpin_locked(iopt, iova, last);
+	WARN_ON(iopt_walk_pieces(iopt, iova, last, unpin_piece, NULL, &stop));
 	up_read(&iopt->iova_rwsem);
-	mutex_unlock(&access->ioas_lock);
+	mutex_unlock(&access->ioas_mutex);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_unpin_pages, IOMMUFD);
 
-/* Out pages are per IOVA page: the area's memory must be congruent. */
-static bool iopt_area_page_congruent(struct iopt_area *area,
-				     unsigned long iova)
+/* Where the next piece's struct pages go, and the pin flags. */
+struct pin_cursor {
+	struct page **out;
+	unsigned int flags;
+};
+
+static int pin_piece(struct iopt_area *area, unsigned long first,
+		     unsigned long last, void *arg)
 {
-	return iopt_area_iova_page_offset(area, iova) == iova % PAGE_SIZE;
+	unsigned long first_index = area_iova_index(area, first);
+	unsigned long last_index = area_iova_index(area, last);
+	struct pin_cursor *cur = arg;
+	int rc;
+
+	/*
+	 * out_pages has a page per IOVA page, so the area's memory must sit
+	 * at the same offsets within pages as its IOVA.
+	 */
+	if (area->no_new_pins || area_iova_offset(area, first) !=
+					 first % PAGE_SIZE)
+		return -EINVAL;
+	rc = iopt_area_pin(area, first_index, last_index, cur->out,
+			   cur->flags);
+	if (!rc)
+		cur->out += last_index - first_index + 1;
+	return rc;
 }
 
 /**
@@ -952,51 +978,53 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 			     unsigned long length, struct page **out_pages,
 			     unsigned int flags)
 {
-	struct iopt_area_contig_iter iter;
+	struct pin_cursor cur = { .out = out_pages, .flags = flags };
 	struct io_pagetable *iopt;
-	struct iopt_area *area;
-	unsigned long last;
-	int rc = 0;
+	unsigned long last, stop;
+	int rc;
 
 	if (WARN_ON(!access->ops->needs_pin_pages))
 		return -EINVAL;
-	if (!length)
-		return -EINVAL;
-	if (check_add_overflow(iova, length - 1, &last))
-		return -EOVERFLOW;
-
+	rc = iopt_range_last(iova, length, &last);
+	if (rc)
+		return rc;
 	iopt = iommufd_access_lock_iopt(access);
 	if (!iopt)
 		return -ENOENT;
-	down_read(&iopt->iova_rwsem);
-	for (area = iopt_area_contig_first(&iter, iopt, iova, last); area;
-	     area = iopt_area_contig_next(&iter, iopt)) {
-		unsigned long piece_last = iopt_area_contig_last(&iter);
-		unsigned long index = iopt_area_iova_to_index(area,
-							      iter.cur_iova);
-		unsigned long last_index = iopt_area_iova_to_index(area,
-								   piece_last);
 
-		if (area->prevent_access ||
-		    !iopt_area_page_congruent(area, iter.cur_iova)) {
-			rc = -EINVAL;
-			break;
-		}
-		rc = iopt_area_add_access(area, index, last_index, out_pages,
-					  flags);
-		if (rc)
-			break;
-		out_pages += last_index - index + 1;
-	}
-	if (!rc && !iter.complete)
-		rc = -ENOENT;
-	if (rc && iter.cur_iova != iova)
-		iommufd_access_unpin_locked(iopt, iova, iter.cur_iova - 1);
+	down_read(&iopt->iova_rwsem);
+	rc = iopt_walk_pieces(iopt, iova, last, pin_piece, &cur, &stop);
+	/* Give back what the pieces before the failing one pinned. */
+	if (rc && stop != iova)
+		iopt_walk_pieces(iopt, iova, stop - 1, unpin_piece, NULL,
+				 &stop);
 	up_read(&iopt->iova_rwsem);
-	mutex_unlock(&access->ioas_lock);
+	mutex_unlock(&access->ioas_mutex);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_pin_pages, IOMMUFD);
+
+/* The kernel buffer of an rw call and its flags. */
+struct rw_cursor {
+	void *data;
+	unsigned int flags;
+};
+
+static int rw_piece(struct iopt_area *area, unsigned long first,
+		    unsigned long last, void *arg)
+{
+	unsigned long byte = area_iova_index(area, first) * PAGE_SIZE +
+			     area_iova_offset(area, first);
+	struct rw_cursor *cur = arg;
+	int rc;
+
+	if (area->no_new_pins)
+		return -EINVAL;
+	rc = iopt_mem_rw(area->pages, byte, cur->data, last - first + 1,
+			 cur->flags);
+	cur->data += last - first + 1;
+	return rc;
+}
 
 /**
  * iommufd_access_rw() - read or write memory by IOVA
@@ -1012,44 +1040,32 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_pin_pages, IOMMUFD);
 int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 		      void *data, size_t length, unsigned int flags)
 {
-	struct iopt_area_contig_iter iter;
+	struct rw_cursor cur = { .data = data, .flags = flags };
+	unsigned long last, stop;
 	struct io_pagetable *iopt;
-	struct iopt_area *area;
-	unsigned long last;
-	int rc = 0;
+	int rc = iopt_range_last(iova, length, &last);
 
-	if (!length)
-		return -EINVAL;
-	if (check_add_overflow(iova, length - 1, &last))
-		return -EOVERFLOW;
-
+	if (rc)
+		return rc;
 	iopt = iommufd_access_lock_iopt(access);
 	if (!iopt)
 		return -ENOENT;
 	down_read(&iopt->iova_rwsem);
-	for (area = iopt_area_contig_first(&iter, iopt, iova, last); area;
-	     area = iopt_area_contig_next(&iter, iopt)) {
-		unsigned long bytes = iopt_area_contig_last(&iter) -
-				      iter.cur_iova + 1;
-		unsigned long start_byte =
-			iopt_area_iova_to_index(area, iter.cur_iova) *
-				PAGE_SIZE +
-			iopt_area_iova_page_offset(area, iter.cur_iova);
-
-		if (area->prevent_access) {
-			rc = -EINVAL;
-			break;
-		}
-		rc = iopt_pages_rw_access(area->pages, start_byte, data, bytes,
-					  flags);
-		if (rc)
-			break;
-		data += bytes;
-	}
-	if (!rc && !iter.complete)
-		rc = -ENOENT;
+	rc = iopt_walk_pieces(iopt, iova, last, rw_piece, &cur, &stop);
 	up_read(&iopt->iova_rwsem);
-	mutex_unlock(&access->ioas_lock);
+	mutex_unlock(&access->ioas_mutex);
 	return rc;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_rw, IOMMUFD);
+
+/**
+ * iommufd_device_to_ictx() - the context a device is bound to
+ * @idev: the device
+ *
+ * Return: the context
+ */
+struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev)
+{
+	return idev->ictx;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_to_ictx, IOMMUFD);

@@ -26,23 +26,23 @@
 static void hwpt_paging_teardown_locked(struct iommufd_hwpt_paging *hwpt_paging)
 {
 	struct iommufd_ioas *ioas = hwpt_paging->ioas;
-	struct iommu_domain *domain = hwpt_paging->common.domain;
+	struct iommu_domain *domain = hwpt_paging->base.domain;
 
 	lockdep_assert_held(&ioas->mutex);
 
 	/* On the list exactly while the domain is in the io_pagetable. */
-	if (!list_empty(&hwpt_paging->hwpt_item)) {
-		list_del_init(&hwpt_paging->hwpt_item);
-		iopt_table_remove_domain(&ioas->iopt, domain);
+	if (!list_empty(&hwpt_paging->ioas_link)) {
+		list_del_init(&hwpt_paging->ioas_link);
+		iopt_remove_domain(&ioas->iopt, domain);
 	}
 	if (domain)
 		iommu_domain_free(domain);
 }
 
-void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
+void hwpt_paging_destroy(struct iommufd_object *obj)
 {
 	struct iommufd_hwpt_paging *hwpt_paging =
-		container_of(obj, struct iommufd_hwpt_paging, common.obj);
+		container_of(obj, struct iommufd_hwpt_paging, base.obj);
 	struct iommufd_ioas *ioas = hwpt_paging->ioas;
 
 	mutex_lock(&ioas->mutex);
@@ -52,38 +52,38 @@ void iommufd_hwpt_paging_destroy(struct iommufd_object *obj)
 }
 
 /**
- * iommufd_hwpt_paging_abort_locked() - throw away an unpublished hwpt
+ * hwpt_paging_discard_locked() - throw away an unpublished hwpt
  * @ictx: the context
- * @hwpt_paging: from iommufd_hwpt_paging_alloc(); no device attached
+ * @hwpt_paging: from hwpt_paging_create(); no device attached
  *
  * For callers holding ioas->mutex, which the destroy op would take.
  */
-void iommufd_hwpt_paging_abort_locked(struct iommufd_ctx *ictx,
-				      struct iommufd_hwpt_paging *hwpt_paging)
+void hwpt_paging_discard_locked(struct iommufd_ctx *ictx,
+				struct iommufd_hwpt_paging *hwpt_paging)
 {
 	hwpt_paging_teardown_locked(hwpt_paging);
 	/* The caller's lookup of the IOAS keeps it alive. */
 	refcount_dec(&hwpt_paging->ioas->obj.refs);
-	iommufd_object_abort(ictx, &hwpt_paging->common.obj);
+	iommufd_object_discard(ictx, &hwpt_paging->base.obj);
 }
 
 /**
- * iommufd_hwpt_paging_enforce_cc() - make the domain block non-snooped DMA
+ * hwpt_paging_enforce_snoop() - make the domain block non-snooped DMA
  * @hwpt_paging: the hw_pagetable
  *
  * Return: 0, or -EINVAL if the domain cannot enforce cache coherency (some
  * drivers can only switch it on before anything is mapped).
  */
-int iommufd_hwpt_paging_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging)
+int hwpt_paging_enforce_snoop(struct iommufd_hwpt_paging *hwpt_paging)
 {
-	struct iommu_domain *domain = hwpt_paging->common.domain;
+	struct iommu_domain *domain = hwpt_paging->base.domain;
 
-	if (hwpt_paging->enforce_cache_coherency)
+	if (hwpt_paging->snoop_enforced)
 		return 0;
 	if (!domain->ops->enforce_cache_coherency ||
 	    !domain->ops->enforce_cache_coherency(domain))
 		return -EINVAL;
-	hwpt_paging->enforce_cache_coherency = true;
+	hwpt_paging->snoop_enforced = true;
 	return 0;
 }
 
@@ -105,7 +105,7 @@ static struct iommu_domain *hwpt_paging_domain_alloc(struct device *dev)
 }
 
 /**
- * iommufd_hwpt_paging_alloc() - make a paging hw_pagetable for an IOAS
+ * hwpt_paging_create() - make a paging hw_pagetable for an IOAS
  * @ictx: the context
  * @ioas: the IOAS; the caller holds ioas->mutex
  * @idev: the device the domain is made for
@@ -113,12 +113,12 @@ static struct iommu_domain *hwpt_paging_domain_alloc(struct device *dev)
  *
  * Return: the new hw_pagetable, on ioas->hwpt_list but not yet published
  * (the caller finalizes it, or aborts it with
- * iommufd_hwpt_paging_abort_locked() after detaching any device), or an
+ * hwpt_paging_discard_locked() after detaching any device), or an
  * ERR_PTR with everything undone.
  */
 struct iommufd_hwpt_paging *
-iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-			  struct iommufd_device *idev, bool immediate_attach)
+hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+		   struct iommufd_device *idev, bool immediate_attach)
 {
 	struct iommufd_hwpt_paging *hwpt_paging;
 	struct iommufd_hw_pagetable *hwpt;
@@ -127,13 +127,13 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 
 	lockdep_assert_held(&ioas->mutex);
 
-	hwpt_paging = iommufd_object_alloc_at(ictx, struct iommufd_hwpt_paging,
-					      common.obj,
-					      IOMMUFD_OBJ_HWPT_PAGING);
+	hwpt_paging = iommufd_object_new_at(ictx, struct iommufd_hwpt_paging,
+					    base.obj,
+					    IOMMUFD_OBJ_HWPT_PAGING);
 	if (IS_ERR(hwpt_paging))
 		return hwpt_paging;
-	hwpt = &hwpt_paging->common;
-	INIT_LIST_HEAD(&hwpt_paging->hwpt_item);
+	hwpt = &hwpt_paging->base;
+	INIT_LIST_HEAD(&hwpt_paging->ioas_link);
 	refcount_inc(&ioas->obj.refs);
 	hwpt_paging->ioas = ioas;
 
@@ -145,8 +145,8 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	hwpt->domain = domain;
 
 	/* Before anything is mapped: some drivers cannot switch it later. */
-	if (idev->enforce_cache_coherency) {
-		rc = iommufd_hwpt_paging_enforce_cc(hwpt_paging);
+	if (idev->needs_snoop) {
+		rc = hwpt_paging_enforce_snoop(hwpt_paging);
 		if (WARN_ON(rc))
 			goto out_abort;
 	}
@@ -156,20 +156,20 @@ iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	 * only learn the domain's final geometry from its first device.
 	 */
 	if (immediate_attach) {
-		rc = iommufd_hw_pagetable_attach(hwpt, idev);
+		rc = hwpt_attach_dev(hwpt, idev);
 		if (rc)
 			goto out_abort;
 	}
-	rc = iopt_table_add_domain(&ioas->iopt, domain);
+	rc = iopt_add_domain(&ioas->iopt, domain);
 	if (rc)
 		goto out_detach;
-	list_add_tail(&hwpt_paging->hwpt_item, &ioas->hwpt_list);
+	list_add_tail(&hwpt_paging->ioas_link, &ioas->hwpt_list);
 	return hwpt_paging;
 
 out_detach:
 	if (immediate_attach)
-		refcount_dec(&iommufd_hw_pagetable_detach(idev)->obj.refs);
+		refcount_dec(&hwpt_detach_dev(idev)->obj.refs);
 out_abort:
-	iommufd_hwpt_paging_abort_locked(ictx, hwpt_paging);
+	hwpt_paging_discard_locked(ictx, hwpt_paging);
 	return ERR_PTR(rc);
 }

@@ -3,13 +3,13 @@
  * Copyright (c) 2026 The iommufd authors
  *
  * The I/O page table behind an IOAS (struct io_pagetable).  It owns:
- *  - the areas (area_itree): IOVA ranges mapped onto ranges of user memory
- *    (struct iopt_pages, see pages.c);
- *  - the allowed ranges (allowed_itree) automatic IOVA allocation may use,
- *    and the reserved ranges (reserved_itree) nothing may map, each tagged
+ *  - the areas (areas): IOVA ranges mapped onto ranges of user memory
+ *    (struct iopt_mem, see pages.c);
+ *  - the allowed ranges (allowed) automatic IOVA allocation may use,
+ *    and the reserved ranges (reserved) nothing may map, each tagged
  *    with the owner that added it;
  *  - the domains (domains) that mirror every area, and the in-kernel
- *    accesses (access_list) that must hear about unmaps.
+ *    accesses (accesses) that must hear about unmaps.
  *
  * Invariants whenever iova_rwsem is not held for write:
  *  - no two areas intersect; no area intersects a reserved range; no
@@ -17,10 +17,10 @@
  *  - every populated area is mapped in every domain of @domains and lies
  *    inside each domain's aperture (the outside is reserved by the domain);
  *  - every area is aligned (IOVA, length, offset in its first page) to
- *    iova_alignment, the largest minimum page size of the domains.
+ *    align, the largest minimum page size of the domains.
  *
  * Mapping and unmapping do the slow work (pinning, filling domains) with
- * only domains_rwsem held for read, so calls on disjoint ranges run in
+ * only domains_sem held for read, so calls on disjoint ranges run in
  * parallel; iova_rwsem is taken for write only to claim or release the
  * IOVA range.  An area being filled or taken down is in the tree (so its
  * IOVA stays claimed) but not "populated", and lookups ignore it.  The lock
@@ -34,17 +34,17 @@
 /* Unmaps give in-kernel accesses this many chances to let go. */
 #define IOPT_UNMAP_ACCESS_TRIES 2
 
-void iopt_init_table(struct io_pagetable *iopt)
+void iopt_init(struct io_pagetable *iopt)
 {
-	init_rwsem(&iopt->domains_rwsem);
+	init_rwsem(&iopt->domains_sem);
 	xa_init_flags(&iopt->domains, XA_FLAGS_ACCOUNT);
-	xa_init_flags(&iopt->access_list, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
+	xa_init_flags(&iopt->accesses, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	init_rwsem(&iopt->iova_rwsem);
-	iopt->area_itree = RB_ROOT_CACHED;
-	iopt->allowed_itree = RB_ROOT_CACHED;
-	iopt->reserved_itree = RB_ROOT_CACHED;
+	iopt->areas = RB_ROOT_CACHED;
+	iopt->allowed = RB_ROOT_CACHED;
+	iopt->reserved = RB_ROOT_CACHED;
 	/* Without domains any byte granularity is acceptable. */
-	iopt->iova_alignment = 1;
+	iopt->align = 1;
 }
 
 static void iopt_free_allowed(struct rb_root_cached *root)
@@ -53,27 +53,27 @@ static void iopt_free_allowed(struct rb_root_cached *root)
 
 	while ((node = interval_tree_iter_first(root, 0, ULONG_MAX))) {
 		interval_tree_remove(node, root);
-		kfree(container_of(node, struct iopt_allowed, node));
+		kfree(container_of(node, struct iopt_allow_range, node));
 	}
 }
 
 /* The IOAS is going away: nothing can use it any more. */
-void iopt_destroy_table(struct io_pagetable *iopt)
+void iopt_teardown(struct io_pagetable *iopt)
 {
 	struct interval_tree_node *node;
 
 	WARN_ON(!xa_empty(&iopt->domains));
-	WARN_ON(!xa_empty(&iopt->access_list));
+	WARN_ON(!xa_empty(&iopt->accesses));
 	/* Without accesses nothing can make this fail. */
-	WARN_ON(iopt_unmap_all(iopt, NULL));
+	WARN_ON(iopt_unmap_everything(iopt, NULL));
 
-	iopt_free_allowed(&iopt->allowed_itree);
-	while ((node = interval_tree_iter_first(&iopt->reserved_itree, 0,
+	iopt_free_allowed(&iopt->allowed);
+	while ((node = interval_tree_iter_first(&iopt->reserved, 0,
 						ULONG_MAX))) {
-		interval_tree_remove(node, &iopt->reserved_itree);
-		kfree(container_of(node, struct iopt_reserved, node));
+		interval_tree_remove(node, &iopt->reserved);
+		kfree(container_of(node, struct iopt_resv_range, node));
 	}
-	WARN_ON(!RB_EMPTY_ROOT(&iopt->area_itree.rb_root));
+	WARN_ON(!RB_EMPTY_ROOT(&iopt->areas.rb_root));
 }
 
 static struct iopt_area *iopt_area_at(struct io_pagetable *iopt,
@@ -82,35 +82,35 @@ static struct iopt_area *iopt_area_at(struct io_pagetable *iopt,
 	struct interval_tree_node *node;
 	struct iopt_area *area;
 
-	node = interval_tree_iter_first(&iopt->area_itree, iova, iova);
+	node = interval_tree_iter_first(&iopt->areas, iova, iova);
 	if (!node)
 		return NULL;
 	area = container_of(node, struct iopt_area, node);
 	return area->populated ? area : NULL;
 }
 
-struct iopt_area *iopt_area_contig_first(struct iopt_area_contig_iter *iter,
-					 struct io_pagetable *iopt,
-					 unsigned long iova, unsigned long last)
+struct iopt_area *iopt_walk_first(struct iopt_walk *iter,
+				  struct io_pagetable *iopt,
+				  unsigned long iova, unsigned long last)
 {
 	lockdep_assert_held(&iopt->iova_rwsem);
 
 	iter->cur_iova = iova;
 	iter->last_iova = last;
 	iter->area = iopt_area_at(iopt, iova);
-	iter->complete = iter->area && iopt_area_last_iova(iter->area) >= last;
+	iter->complete = iter->area && area_last_iova(iter->area) >= last;
 	return iter->area;
 }
 
-struct iopt_area *iopt_area_contig_next(struct iopt_area_contig_iter *iter,
-					struct io_pagetable *iopt)
+struct iopt_area *iopt_walk_next(struct iopt_walk *iter,
+				 struct io_pagetable *iopt)
 {
 	if (iter->complete)
 		return NULL;
-	iter->cur_iova = iopt_area_last_iova(iter->area) + 1;
+	iter->cur_iova = area_last_iova(iter->area) + 1;
 	iter->area = iopt_area_at(iopt, iter->cur_iova);
 	iter->complete = iter->area &&
-			 iopt_area_last_iova(iter->area) >= iter->last_iova;
+			 area_last_iova(iter->area) >= iter->last_iova;
 	return iter->area;
 }
 
@@ -122,7 +122,7 @@ static int iopt_walk_unreserved(struct io_pagetable *iopt,
 	struct interval_tree_span_iter span;
 	int rc;
 
-	interval_tree_for_each_span(&span, &iopt->reserved_itree, start, last) {
+	interval_tree_for_each_span(&span, &iopt->reserved, start, last) {
 		if (!span.is_hole)
 			continue;
 		rc = fn(span.start_hole, span.last_hole, arg);
@@ -152,10 +152,10 @@ int iopt_walk_usable_ranges(struct io_pagetable *iopt, iopt_range_fn fn,
 
 	lockdep_assert_held(&iopt->iova_rwsem);
 
-	if (RB_EMPTY_ROOT(&iopt->allowed_itree.rb_root))
+	if (RB_EMPTY_ROOT(&iopt->allowed.rb_root))
 		return iopt_walk_unreserved(iopt, 0, ULONG_MAX, fn, arg);
 
-	interval_tree_for_each_span(&allowed, &iopt->allowed_itree, 0,
+	interval_tree_for_each_span(&allowed, &iopt->allowed, 0,
 				    ULONG_MAX) {
 		if (allowed.is_hole)
 			continue;
@@ -182,7 +182,7 @@ static int iova_search_usable(unsigned long start, unsigned long last,
 	struct iova_search *s = arg;
 	struct interval_tree_span_iter hole;
 
-	interval_tree_for_each_span(&hole, &s->iopt->area_itree, start, last) {
+	interval_tree_for_each_span(&hole, &s->iopt->areas, start, last) {
 		unsigned long iova, end;
 
 		if (!hole.is_hole)
@@ -216,7 +216,7 @@ static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 
-	if ((addr % PAGE_SIZE) % iopt->iova_alignment)
+	if ((addr % PAGE_SIZE) % iopt->align)
 		return -EINVAL;
 
 	s.modulus = max(natural, PAGE_SIZE);
@@ -238,7 +238,7 @@ found:
 static bool iopt_range_reserved(struct io_pagetable *iopt, unsigned long start,
 				unsigned long last)
 {
-	return interval_tree_iter_first(&iopt->reserved_itree, start, last);
+	return interval_tree_iter_first(&iopt->reserved, start, last);
 }
 
 /* A fixed IOVA must be aligned, outside reserved ranges, and free. */
@@ -249,13 +249,13 @@ static int iopt_check_fixed_iova(struct io_pagetable *iopt,
 
 	lockdep_assert_held(&iopt->iova_rwsem);
 
-	if ((iova | length) & (iopt->iova_alignment - 1))
+	if ((iova | length) & (iopt->align - 1))
 		return -EINVAL;
-	if (check_add_overflow(iova, length - 1, &last))
+	if (iopt_range_last(iova, length, &last))
 		return -EOVERFLOW;
 	if (iopt_range_reserved(iopt, iova, last))
 		return -EINVAL;
-	if (interval_tree_iter_first(&iopt->area_itree, iova, last))
+	if (interval_tree_iter_first(&iopt->areas, iova, last))
 		return -EEXIST;
 	return 0;
 }
@@ -266,7 +266,7 @@ static int iopt_check_fixed_iova(struct io_pagetable *iopt,
  */
 struct iopt_slice {
 	struct list_head link;
-	struct iopt_pages *pages;	/* a reference, passed to the area */
+	struct iopt_mem *pages;	/* a reference, passed to the area */
 	unsigned long start_byte;	/* from the start of page index 0 */
 	unsigned long length;
 	struct iopt_area *area;
@@ -279,12 +279,12 @@ static void iopt_free_slices(struct list_head *slices)
 	list_for_each_entry_safe(slice, next, slices, link) {
 		kfree(slice->area);
 		if (slice->pages)
-			iopt_put_pages(slice->pages);
+			iopt_mem_put(slice->pages);
 		kfree(slice);
 	}
 }
 
-static int iopt_add_slice(struct list_head *slices, struct iopt_pages *pages,
+static int iopt_add_slice(struct list_head *slices, struct iopt_mem *pages,
 			  unsigned long start_byte, unsigned long length)
 {
 	struct iopt_slice *slice;
@@ -330,7 +330,7 @@ static int iopt_claim_slices(struct io_pagetable *iopt,
 
 	list_for_each_entry(slice, slices, link) {
 		if ((slice->start_byte % PAGE_SIZE | slice->length) &
-		    (iopt->iova_alignment - 1))
+		    (iopt->align - 1))
 			return -EINVAL;
 	}
 
@@ -344,10 +344,10 @@ static int iopt_claim_slices(struct io_pagetable *iopt,
 		area->page_offset = slice->start_byte % PAGE_SIZE;
 		area->node.start = cur;
 		area->node.last = cur + slice->length - 1;
-		area->pages_node.start = slice->start_byte / PAGE_SIZE;
-		area->pages_node.last = (slice->start_byte + slice->length - 1) /
+		area->mem_node.start = slice->start_byte / PAGE_SIZE;
+		area->mem_node.last = (slice->start_byte + slice->length - 1) /
 					PAGE_SIZE;
-		interval_tree_insert(&area->node, &iopt->area_itree);
+		interval_tree_insert(&area->node, &iopt->areas);
 		cur += slice->length;
 	}
 	return 0;
@@ -365,19 +365,19 @@ static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
 	struct iopt_slice *slice, *filled;
 	int rc;
 
-	down_read(&iopt->domains_rwsem);
+	down_read(&iopt->domains_sem);
 	down_write(&iopt->iova_rwsem);
 	rc = iopt_claim_slices(iopt, slices, iova, total, iommu_prot, flags);
 	if (rc) {
 		/* Nothing is in the tree unless the claim succeeded. */
 		up_write(&iopt->iova_rwsem);
-		up_read(&iopt->domains_rwsem);
+		up_read(&iopt->domains_sem);
 		return rc;
 	}
 	up_write(&iopt->iova_rwsem);
 
 	list_for_each_entry(slice, slices, link) {
-		rc = iopt_area_fill_domains(slice->area, iopt);
+		rc = iopt_area_map_all(slice->area, iopt);
 		if (rc)
 			break;
 	}
@@ -385,7 +385,7 @@ static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
 		list_for_each_entry(filled, slices, link) {
 			if (filled == slice)
 				break;
-			iopt_area_unfill_domains(filled->area, iopt);
+			iopt_area_unmap_all(filled->area, iopt);
 		}
 	}
 
@@ -393,7 +393,7 @@ static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
 	list_for_each_entry(slice, slices, link) {
 		if (rc) {
 			interval_tree_remove(&slice->area->node,
-					     &iopt->area_itree);
+					     &iopt->areas);
 		} else {
 			slice->area->populated = true;
 			/* The area owns the pages reference now. */
@@ -402,12 +402,12 @@ static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
 		}
 	}
 	up_write(&iopt->iova_rwsem);
-	up_read(&iopt->domains_rwsem);
+	up_read(&iopt->domains_sem);
 	return rc;
 }
 
 /**
- * iopt_map_user_pages() - map the caller's memory into the table
+ * iopt_map_user() - map the caller's memory into the table
  * @iopt: the table
  * @iova: the IOVA to map at, or with IOPT_ALLOC_IOVA the one chosen
  * @uptr: user address of the memory
@@ -420,22 +420,22 @@ static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
  * something is mapped there; -EOVERFLOW; -ENOSPC if no IOVA is free;
  * -EFAULT, -ENOMEM with nothing changed.
  */
-int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
-			void __user *uptr, unsigned long length, int iommu_prot,
-			unsigned int flags, u8 account_mode)
+int iopt_map_user(struct io_pagetable *iopt, unsigned long *iova,
+		  void __user *uptr, unsigned long length, int iommu_prot,
+		  unsigned int flags, u8 account_mode)
 {
-	struct iopt_pages *pages;
+	struct iopt_mem *pages;
 	LIST_HEAD(slices);
 	int rc;
 
-	pages = iopt_alloc_pages(uptr, length, iommu_prot & IOMMU_WRITE,
-				 account_mode);
+	pages = iopt_mem_new(uptr, length, iommu_prot & IOMMU_WRITE,
+			     account_mode);
 	if (IS_ERR(pages))
 		return PTR_ERR(pages);
 
 	rc = iopt_add_slice(&slices, pages, (uintptr_t)uptr % PAGE_SIZE,
 			    length);
-	iopt_put_pages(pages);
+	iopt_mem_put(pages);
 	if (rc)
 		return rc;
 
@@ -445,7 +445,7 @@ int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
 }
 
 /**
- * iopt_copy_iova() - map memory another table already maps
+ * iopt_copy() - map memory another table already maps
  * @dst: the table that receives the mapping
  * @src: the table that maps the memory at @src_iova
  * @dst_iova: the IOVA in @dst, or with IOPT_ALLOC_IOVA the one chosen
@@ -454,40 +454,37 @@ int iopt_map_user_pages(struct io_pagetable *iopt, unsigned long *iova,
  * @iommu_prot: IOMMU_READ/IOMMU_WRITE/IOMMU_CACHE for @dst
  * @flags: IOPT_ALLOC_IOVA
  *
- * The new areas share the iopt_pages of the source areas, so nothing is
+ * The new areas share the iopt_mem of the source areas, so nothing is
  * pinned or charged again.
  *
  * Return: 0; -ENOENT if the source range is not fully mapped; -EPERM for a
- * writable copy of read-only memory; else as iopt_map_user_pages().
+ * writable copy of read-only memory; else as iopt_map_user().
  */
-int iopt_copy_iova(struct io_pagetable *dst, struct io_pagetable *src,
-		   unsigned long *dst_iova, unsigned long src_iova,
-		   unsigned long length, int iommu_prot, unsigned int flags)
+int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
+	      unsigned long *dst_iova, unsigned long src_iova,
+	      unsigned long length, int iommu_prot, unsigned int flags)
 {
-	struct iopt_area_contig_iter iter;
+	struct iopt_walk iter;
 	struct iopt_area *area;
 	LIST_HEAD(slices);
 	unsigned long last;
-	int rc = 0;
+	int rc = iopt_range_last(src_iova, length, &last);
 
-	if (!length)
-		return -EINVAL;
-	if (check_add_overflow(src_iova, length - 1, &last))
-		return -EOVERFLOW;
-
+	if (rc)
+		return rc;
 	down_read(&src->iova_rwsem);
-	for (area = iopt_area_contig_first(&iter, src, src_iova, last); area;
-	     area = iopt_area_contig_next(&iter, src)) {
-		unsigned long piece_last = iopt_area_contig_last(&iter);
+	for (area = iopt_walk_first(&iter, src, src_iova, last); area;
+	     area = iopt_walk_next(&iter, src)) {
+		unsigned long piece_last = iopt_walk_piece_last(&iter);
 		unsigned long start_byte;
 
 		if ((iommu_prot & IOMMU_WRITE) && !area->pages->writable) {
 			rc = -EPERM;
 			break;
 		}
-		start_byte = iopt_area_iova_to_index(area, iter.cur_iova) *
+		start_byte = area_iova_index(area, iter.cur_iova) *
 				     PAGE_SIZE +
-			     iopt_area_iova_page_offset(area, iter.cur_iova);
+			     area_iova_offset(area, iter.cur_iova);
 		rc = iopt_add_slice(&slices, area->pages, start_byte,
 				    piece_last - iter.cur_iova + 1);
 		if (rc)
@@ -523,22 +520,22 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 	int rc = 0;
 
 again:
-	down_read(&iopt->domains_rwsem);
+	down_read(&iopt->domains_sem);
 	down_write(&iopt->iova_rwsem);
 	busy = false;
 	found = false;
-	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
+	for (node = interval_tree_iter_first(&iopt->areas, start, last);
 	     node; node = interval_tree_iter_next(node, start, last)) {
 		area = container_of(node, struct iopt_area, node);
 		if (!area->populated)
 			continue;
-		if (iopt_area_iova(area) < start ||
-		    iopt_area_last_iova(area) > last) {
+		if (area_first_iova(area) < start ||
+		    area_last_iova(area) > last) {
 			rc = -ENOENT;
 			goto out_unlock;
 		}
 		found = true;
-		if (area->num_accesses)
+		if (area->pin_count)
 			busy = true;
 	}
 	if (!found) {
@@ -551,13 +548,13 @@ again:
 			rc = -EBUSY;
 			goto out_unlock;
 		}
-		for (node = interval_tree_iter_first(&iopt->area_itree, start,
+		for (node = interval_tree_iter_first(&iopt->areas, start,
 						     last);
 		     node; node = interval_tree_iter_next(node, start, last))
 			container_of(node, struct iopt_area, node)
-				->prevent_access = true;
+				->no_new_pins = true;
 		up_write(&iopt->iova_rwsem);
-		up_read(&iopt->domains_rwsem);
+		up_read(&iopt->domains_sem);
 		/* A length of ULONG_MAX stands for the whole address space. */
 		iommufd_access_notify_unmap(iopt, start,
 					    last - start == ULONG_MAX ?
@@ -567,28 +564,28 @@ again:
 	}
 
 	/* Take the areas out of use; their IOVA stays claimed meanwhile. */
-	for (node = interval_tree_iter_first(&iopt->area_itree, start, last);
+	for (node = interval_tree_iter_first(&iopt->areas, start, last);
 	     node; node = interval_tree_iter_next(node, start, last)) {
 		area = container_of(node, struct iopt_area, node);
 		if (!area->populated)
 			continue;
 		area->populated = false;
-		done += iopt_area_length(area);
-		list_add_tail(&area->unmap_link, &victims);
+		done += area_bytes(area);
+		list_add_tail(&area->doomed_link, &victims);
 	}
 	up_write(&iopt->iova_rwsem);
 
-	list_for_each_entry(area, &victims, unmap_link)
-		iopt_area_unfill_domains(area, iopt);
+	list_for_each_entry(area, &victims, doomed_link)
+		iopt_area_unmap_all(area, iopt);
 
 	down_write(&iopt->iova_rwsem);
-	list_for_each_entry(area, &victims, unmap_link)
-		interval_tree_remove(&area->node, &iopt->area_itree);
+	list_for_each_entry(area, &victims, doomed_link)
+		interval_tree_remove(&area->node, &iopt->areas);
 	up_write(&iopt->iova_rwsem);
-	up_read(&iopt->domains_rwsem);
+	up_read(&iopt->domains_sem);
 
-	list_for_each_entry_safe(area, next, &victims, unmap_link) {
-		iopt_put_pages(area->pages);
+	list_for_each_entry_safe(area, next, &victims, doomed_link) {
+		iopt_mem_put(area->pages);
 		kfree(area);
 	}
 	if (unmapped)
@@ -597,21 +594,21 @@ again:
 
 out_unlock:
 	if (tries) {
-		for (node = interval_tree_iter_first(&iopt->area_itree, start,
+		for (node = interval_tree_iter_first(&iopt->areas, start,
 						     last);
 		     node; node = interval_tree_iter_next(node, start, last))
 			container_of(node, struct iopt_area, node)
-				->prevent_access = false;
+				->no_new_pins = false;
 	}
 	up_write(&iopt->iova_rwsem);
-	up_read(&iopt->domains_rwsem);
+	up_read(&iopt->domains_sem);
 	if (unmapped)
 		*unmapped = 0;
 	return rc;
 }
 
 /**
- * iopt_unmap_iova() - unmap the areas inside a range
+ * iopt_unmap() - unmap the areas inside a range
  * @iopt: the table
  * @iova: first IOVA of the range
  * @length: bytes
@@ -621,33 +618,30 @@ out_unlock:
  * split; -EBUSY if an access does not release its pins; -EINVAL/-EOVERFLOW
  * for a bad range.
  */
-int iopt_unmap_iova(struct io_pagetable *iopt, unsigned long iova,
-		    unsigned long length, unsigned long *unmapped)
+int iopt_unmap(struct io_pagetable *iopt, unsigned long iova,
+	       unsigned long length, unsigned long *unmapped)
 {
 	unsigned long last;
 
-	if (!length)
-		return -EINVAL;
-	if (check_add_overflow(iova, length - 1, &last))
-		return -EOVERFLOW;
-	return iopt_unmap_range(iopt, iova, last, unmapped, false);
+	return iopt_range_last(iova, length, &last) ?:
+	       iopt_unmap_range(iopt, iova, last, unmapped, false);
 }
 
 /* Unmap everything; an empty table is fine. */
-int iopt_unmap_all(struct io_pagetable *iopt, unsigned long *unmapped)
+int iopt_unmap_everything(struct io_pagetable *iopt, unsigned long *unmapped)
 {
 	return iopt_unmap_range(iopt, 0, ULONG_MAX, unmapped, true);
 }
 
 /**
- * iopt_set_allow_iova() - replace the allowed ranges
+ * iopt_replace_allowed() - replace the allowed ranges
  * @iopt: the table
- * @allowed: a tree of struct iopt_allowed; emptied into the table on success
+ * @allowed: a tree of struct iopt_allow_range; emptied into the table on success
  *
  * Return: 0, or -EADDRINUSE if a reserved range intersects an allowed one.
  */
-int iopt_set_allow_iova(struct io_pagetable *iopt,
-			struct rb_root_cached *allowed)
+int iopt_replace_allowed(struct io_pagetable *iopt,
+			 struct rb_root_cached *allowed)
 {
 	struct interval_tree_node *node;
 	struct rb_root_cached old;
@@ -660,23 +654,23 @@ int iopt_set_allow_iova(struct io_pagetable *iopt,
 			return -EADDRINUSE;
 		}
 	}
-	old = iopt->allowed_itree;
-	iopt->allowed_itree = *allowed;
+	old = iopt->allowed;
+	iopt->allowed = *allowed;
 	*allowed = old;
 	up_write(&iopt->iova_rwsem);
 	iopt_free_allowed(allowed);
 	return 0;
 }
 
-static int __iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
+static int iopt_reserve_locked(struct io_pagetable *iopt, unsigned long start,
 			       unsigned long last, void *owner)
 {
-	struct iopt_reserved *resv;
+	struct iopt_resv_range *resv;
 
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 
-	if (interval_tree_iter_first(&iopt->allowed_itree, start, last) ||
-	    interval_tree_iter_first(&iopt->area_itree, start, last))
+	if (interval_tree_iter_first(&iopt->allowed, start, last) ||
+	    interval_tree_iter_first(&iopt->areas, start, last))
 		return -EADDRINUSE;
 	resv = kzalloc(sizeof(*resv), GFP_KERNEL_ACCOUNT);
 	if (!resv)
@@ -684,63 +678,63 @@ static int __iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
 	resv->node.start = start;
 	resv->node.last = last;
 	resv->owner = owner;
-	interval_tree_insert(&resv->node, &iopt->reserved_itree);
+	interval_tree_insert(&resv->node, &iopt->reserved);
 	return 0;
 }
 
-static void __iopt_remove_reserved_iova(struct io_pagetable *iopt,
-					void *owner)
+static void iopt_unreserve_locked(struct io_pagetable *iopt,
+				  void *owner)
 {
 	struct interval_tree_node *node, *next;
 
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 
-	for (node = interval_tree_iter_first(&iopt->reserved_itree, 0,
+	for (node = interval_tree_iter_first(&iopt->reserved, 0,
 					     ULONG_MAX);
 	     node; node = next) {
-		struct iopt_reserved *resv =
-			container_of(node, struct iopt_reserved, node);
+		struct iopt_resv_range *resv =
+			container_of(node, struct iopt_resv_range, node);
 
 		next = interval_tree_iter_next(node, 0, ULONG_MAX);
 		if (resv->owner == owner) {
-			interval_tree_remove(node, &iopt->reserved_itree);
+			interval_tree_remove(node, &iopt->reserved);
 			kfree(resv);
 		}
 	}
 }
 
 /**
- * iopt_reserve_iova() - make a range unmappable
+ * iopt_reserve() - make a range unmappable
  * @iopt: the table
  * @start: first IOVA
  * @last: last IOVA
- * @owner: tag for iopt_remove_reserved_iova()
+ * @owner: tag for iopt_unreserve_owner()
  *
  * Return: 0, or -EADDRINUSE if the range intersects an allowed range or a
  * mapping.
  */
-int iopt_reserve_iova(struct io_pagetable *iopt, unsigned long start,
-		      unsigned long last, void *owner)
+int iopt_reserve(struct io_pagetable *iopt, unsigned long start,
+		 unsigned long last, void *owner)
 {
 	int rc;
 
 	down_write(&iopt->iova_rwsem);
-	rc = __iopt_reserve_iova(iopt, start, last, owner);
+	rc = iopt_reserve_locked(iopt, start, last, owner);
 	up_write(&iopt->iova_rwsem);
 	return rc;
 }
 
 /* Remove every reserved range @owner added. */
-void iopt_remove_reserved_iova(struct io_pagetable *iopt, void *owner)
+void iopt_unreserve_owner(struct io_pagetable *iopt, void *owner)
 {
 	down_write(&iopt->iova_rwsem);
-	__iopt_remove_reserved_iova(iopt, owner);
+	iopt_unreserve_locked(iopt, owner);
 	up_write(&iopt->iova_rwsem);
 }
 
 static void iopt_recalc_alignment(struct io_pagetable *iopt)
 {
-	unsigned long align = iopt->disable_large_pages ? PAGE_SIZE : 1;
+	unsigned long align = iopt->small_pages_only ? PAGE_SIZE : 1;
 	struct iommu_domain *domain;
 	unsigned long index;
 
@@ -748,7 +742,7 @@ static void iopt_recalc_alignment(struct io_pagetable *iopt)
 
 	xa_for_each(&iopt->domains, index, domain)
 		align = max(align, 1UL << __ffs(domain->pgsize_bitmap));
-	iopt->iova_alignment = align;
+	iopt->align = align;
 }
 
 /* Is every area aligned to @align (IOVA, length and page offset)? */
@@ -756,12 +750,12 @@ static bool iopt_areas_aligned(struct io_pagetable *iopt, unsigned long align)
 {
 	struct interval_tree_node *node;
 
-	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
+	for (node = interval_tree_iter_first(&iopt->areas, 0, ULONG_MAX);
 	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
 		struct iopt_area *area =
 			container_of(node, struct iopt_area, node);
 
-		if ((iopt_area_iova(area) | iopt_area_length(area) |
+		if ((area_first_iova(area) | area_bytes(area) |
 		     area->page_offset) & (align - 1))
 			return false;
 	}
@@ -782,12 +776,12 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 {
 	int rc = 0;
 
-	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->domains_sem);
 	down_write(&iopt->iova_rwsem);
-	if (enable == !iopt->disable_large_pages)
+	if (enable == !iopt->small_pages_only)
 		goto out_unlock;
 	if (!xa_empty(&iopt->domains) &&
-	    !RB_EMPTY_ROOT(&iopt->area_itree.rb_root)) {
+	    !RB_EMPTY_ROOT(&iopt->areas.rb_root)) {
 		rc = -EBUSY;
 		goto out_unlock;
 	}
@@ -795,11 +789,11 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 		rc = -EADDRINUSE;
 		goto out_unlock;
 	}
-	iopt->disable_large_pages = !enable;
+	iopt->small_pages_only = !enable;
 	iopt_recalc_alignment(iopt);
 out_unlock:
 	up_write(&iopt->iova_rwsem);
-	up_write(&iopt->domains_rwsem);
+	up_write(&iopt->domains_sem);
 	return rc;
 }
 
@@ -813,16 +807,16 @@ static int iopt_reserve_aperture(struct io_pagetable *iopt,
 	if (!geo->force_aperture)
 		return 0;
 	if (geo->aperture_start) {
-		rc = __iopt_reserve_iova(iopt, 0, geo->aperture_start - 1,
+		rc = iopt_reserve_locked(iopt, 0, geo->aperture_start - 1,
 					 domain);
 		if (rc)
 			return rc;
 	}
 	if (geo->aperture_end != ULONG_MAX) {
-		rc = __iopt_reserve_iova(iopt, geo->aperture_end + 1,
+		rc = iopt_reserve_locked(iopt, geo->aperture_end + 1,
 					 ULONG_MAX, domain);
 		if (rc) {
-			__iopt_remove_reserved_iova(iopt, domain);
+			iopt_unreserve_locked(iopt, domain);
 			return rc;
 		}
 	}
@@ -830,7 +824,7 @@ static int iopt_reserve_aperture(struct io_pagetable *iopt,
 }
 
 /**
- * iopt_table_add_domain() - make a domain mirror the table
+ * iopt_add_domain() - make a domain mirror the table
  * @iopt: the table
  * @domain: a paging domain not in any table yet
  *
@@ -841,8 +835,8 @@ static int iopt_reserve_aperture(struct io_pagetable *iopt,
  * or aperture); -EADDRINUSE if its aperture excludes allowed ranges; -ENOMEM,
  * -EFAULT with nothing changed.
  */
-int iopt_table_add_domain(struct io_pagetable *iopt,
-			  struct iommu_domain *domain)
+int iopt_add_domain(struct io_pagetable *iopt,
+		    struct iommu_domain *domain)
 {
 	unsigned long pgsize = 1UL << __ffs(domain->pgsize_bitmap);
 	struct interval_tree_node *node, *undo;
@@ -852,10 +846,10 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 	if (pgsize > PAGE_SIZE)
 		return -EINVAL;
 
-	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->domains_sem);
 	down_write(&iopt->iova_rwsem);
 	/* A slot for the domain, used once every area is in it. */
-	rc = xa_reserve(&iopt->domains, iopt->next_domain_id,
+	rc = xa_reserve(&iopt->domains, iopt->domain_seq,
 			GFP_KERNEL_ACCOUNT);
 	if (rc)
 		goto out_unlock;
@@ -864,7 +858,7 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 	if (!iopt_areas_aligned(iopt, pgsize))
 		goto out_erase;
 	if (domain->geometry.force_aperture) {
-		for (node = interval_tree_iter_first(&iopt->area_itree, 0,
+		for (node = interval_tree_iter_first(&iopt->areas, 0,
 						     ULONG_MAX);
 		     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
 			if (node->start < domain->geometry.aperture_start ||
@@ -877,54 +871,54 @@ int iopt_table_add_domain(struct io_pagetable *iopt,
 		goto out_erase;
 	up_write(&iopt->iova_rwsem);
 
-	/* domains_rwsem keeps the areas still; they are all populated. */
-	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
+	/* domains_sem keeps the areas still; they are all populated. */
+	for (node = interval_tree_iter_first(&iopt->areas, 0, ULONG_MAX);
 	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
 		area = container_of(node, struct iopt_area, node);
-		rc = iopt_area_fill_domain(area, domain);
+		rc = iopt_area_map_domain(area, domain);
 		if (rc)
 			goto out_unfill;
 	}
 
 	down_write(&iopt->iova_rwsem);
-	xa_store(&iopt->domains, iopt->next_domain_id++, domain, 0);
+	xa_store(&iopt->domains, iopt->domain_seq++, domain, 0);
 	iopt_recalc_alignment(iopt);
 	up_write(&iopt->iova_rwsem);
-	up_write(&iopt->domains_rwsem);
+	up_write(&iopt->domains_sem);
 	return 0;
 
 out_unfill:
-	for (undo = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
+	for (undo = interval_tree_iter_first(&iopt->areas, 0, ULONG_MAX);
 	     undo != node; undo = interval_tree_iter_next(undo, 0, ULONG_MAX))
-		iopt_area_unfill_domain(container_of(undo, struct iopt_area,
-						     node),
-					domain, NULL);
+		iopt_area_unmap_domain(container_of(undo, struct iopt_area,
+						    node),
+				       domain, NULL);
 	down_write(&iopt->iova_rwsem);
-	__iopt_remove_reserved_iova(iopt, domain);
+	iopt_unreserve_locked(iopt, domain);
 out_erase:
-	xa_release(&iopt->domains, iopt->next_domain_id);
+	xa_release(&iopt->domains, iopt->domain_seq);
 out_unlock:
 	up_write(&iopt->iova_rwsem);
-	up_write(&iopt->domains_rwsem);
+	up_write(&iopt->domains_sem);
 	return rc;
 }
 
 /**
- * iopt_table_remove_domain() - stop a domain from mirroring the table
+ * iopt_remove_domain() - stop a domain from mirroring the table
  * @iopt: the table
- * @domain: a domain added with iopt_table_add_domain()
+ * @domain: a domain added with iopt_add_domain()
  *
  * Every area is unmapped from @domain; pages only @domain held are
  * unpinned.  Cannot fail.
  */
-void iopt_table_remove_domain(struct io_pagetable *iopt,
-			      struct iommu_domain *domain)
+void iopt_remove_domain(struct io_pagetable *iopt,
+			struct iommu_domain *domain)
 {
 	struct iommu_domain *entry, *successor = NULL;
 	struct interval_tree_node *node;
 	unsigned long index, found = ULONG_MAX;
 
-	down_write(&iopt->domains_rwsem);
+	down_write(&iopt->domains_sem);
 	xa_for_each(&iopt->domains, index, entry) {
 		if (entry == domain)
 			found = index;
@@ -935,35 +929,35 @@ void iopt_table_remove_domain(struct io_pagetable *iopt,
 		goto out_unlock;
 	xa_erase(&iopt->domains, found);
 
-	for (node = interval_tree_iter_first(&iopt->area_itree, 0, ULONG_MAX);
+	for (node = interval_tree_iter_first(&iopt->areas, 0, ULONG_MAX);
 	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX))
-		iopt_area_unfill_domain(container_of(node, struct iopt_area,
-						     node),
-					domain, successor);
+		iopt_area_unmap_domain(container_of(node, struct iopt_area,
+						    node),
+				       domain, successor);
 
 	down_write(&iopt->iova_rwsem);
-	__iopt_remove_reserved_iova(iopt, domain);
+	iopt_unreserve_locked(iopt, domain);
 	iopt_recalc_alignment(iopt);
 	up_write(&iopt->iova_rwsem);
 out_unlock:
-	up_write(&iopt->domains_rwsem);
+	up_write(&iopt->domains_sem);
 }
 
 /**
- * iopt_table_enforce_dev_resv_regions() - reserve a device's regions
+ * iopt_reserve_dev_regions() - reserve a device's regions
  * @iopt: the table the device's domain is about to mirror
  * @dev: the device
- * @sw_msi_start: receives the start of its software MSI window, if any
+ * @msi_window: receives the start of its software MSI window, if any
  *
- * The regions are tagged with @dev; iopt_remove_reserved_iova(@dev) undoes
+ * The regions are tagged with @dev; iopt_unreserve_owner(@dev) undoes
  * this.
  *
  * Return: 0, or -EADDRINUSE if a region intersects a mapping or an allowed
  * range (nothing is reserved then).
  */
-int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt,
-					struct device *dev,
-					phys_addr_t *sw_msi_start)
+int iopt_reserve_dev_regions(struct io_pagetable *iopt,
+			     struct device *dev,
+			     phys_addr_t *msi_window)
 {
 	struct iommu_resv_region *resv;
 	LIST_HEAD(resv_regions);
@@ -974,12 +968,12 @@ int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt,
 	list_for_each_entry(resv, &resv_regions, list) {
 		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE)
 			continue;
-		if (sw_msi_start && resv->type == IOMMU_RESV_SW_MSI)
-			*sw_msi_start = resv->start;
-		rc = __iopt_reserve_iova(iopt, resv->start,
+		if (msi_window && resv->type == IOMMU_RESV_SW_MSI)
+			*msi_window = resv->start;
+		rc = iopt_reserve_locked(iopt, resv->start,
 					 resv->start + resv->length - 1, dev);
 		if (rc) {
-			__iopt_remove_reserved_iova(iopt, dev);
+			iopt_unreserve_locked(iopt, dev);
 			break;
 		}
 	}
@@ -989,22 +983,22 @@ int iopt_table_enforce_dev_resv_regions(struct io_pagetable *iopt,
 }
 
 /* Register an access to hear about unmaps; *list_id is its slot. */
-int iopt_add_access(struct io_pagetable *iopt, struct iommufd_access *access,
-		    u32 *list_id)
+int iopt_register_access(struct io_pagetable *iopt, struct iommufd_access *access,
+			 u32 *list_id)
 {
 	int rc;
 
-	down_write(&iopt->domains_rwsem);
-	rc = xa_alloc(&iopt->access_list, list_id, access, xa_limit_16b,
+	down_write(&iopt->domains_sem);
+	rc = xa_alloc(&iopt->accesses, list_id, access, xa_limit_16b,
 		      GFP_KERNEL_ACCOUNT);
-	up_write(&iopt->domains_rwsem);
+	up_write(&iopt->domains_sem);
 	return rc;
 }
 
-void iopt_remove_access(struct io_pagetable *iopt,
-			struct iommufd_access *access, u32 list_id)
+void iopt_unregister_access(struct io_pagetable *iopt,
+			    struct iommufd_access *access, u32 list_id)
 {
-	down_write(&iopt->domains_rwsem);
-	WARN_ON(xa_erase(&iopt->access_list, list_id) != access);
-	up_write(&iopt->domains_rwsem);
+	down_write(&iopt->domains_sem);
+	WARN_ON(xa_erase(&iopt->accesses, list_id) != access);
+	up_write(&iopt->domains_sem);
 }

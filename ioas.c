@@ -6,6 +6,9 @@
  * the IOMMU_IOAS_* ioctls that translate user requests into io_pagetable
  * calls.  The object owns its io_pagetable; everything else that uses the
  * table (hw_pagetables, accesses) holds a ref on the IOAS object.
+ *
+ * Each ioctl validates its struct first, then runs its body on the IOAS it
+ * names through ioas_run(), which holds the IOAS for the duration.
  */
 #include <linux/iommu.h>
 #include <linux/slab.h>
@@ -16,12 +19,12 @@ struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx)
 {
 	struct iommufd_ioas *ioas;
 
-	ioas = iommufd_object_alloc(ictx, struct iommufd_ioas, IOMMUFD_OBJ_IOAS);
-	if (IS_ERR(ioas))
-		return ioas;
-	iopt_init_table(&ioas->iopt);
-	mutex_init(&ioas->mutex);
-	INIT_LIST_HEAD(&ioas->hwpt_list);
+	ioas = iommufd_object_new(ictx, struct iommufd_ioas, IOMMUFD_OBJ_IOAS);
+	if (!IS_ERR(ioas)) {
+		iopt_init(&ioas->iopt);
+		mutex_init(&ioas->mutex);
+		INIT_LIST_HEAD(&ioas->hwpt_list);
+	}
 	return ioas;
 }
 
@@ -31,31 +34,37 @@ void iommufd_ioas_destroy(struct iommufd_object *obj)
 	struct iommufd_ioas *ioas = container_of(obj, struct iommufd_ioas, obj);
 
 	WARN_ON(!list_empty(&ioas->hwpt_list));
-	iopt_destroy_table(&ioas->iopt);
+	iopt_teardown(&ioas->iopt);
 	mutex_destroy(&ioas->mutex);
+}
+
+typedef int ioas_body_fn(struct iommufd_ucmd *ucmd, struct iommufd_ioas *ioas);
+
+/* Run @body on the IOAS @ioas_id, holding it meanwhile. */
+static int ioas_run(struct iommufd_ucmd *ucmd, u32 ioas_id, ioas_body_fn *body)
+{
+	struct iommufd_ioas *ioas = iommufd_ioas_get(ucmd->ictx, ioas_id);
+	int rc;
+
+	if (IS_ERR(ioas))
+		return PTR_ERR(ioas);
+	rc = body(ucmd, ioas);
+	iommufd_obj_put(ucmd->ictx, &ioas->obj);
+	return rc;
 }
 
 int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_alloc *cmd = ucmd->cmd;
 	struct iommufd_ioas *ioas;
-	int rc;
 
 	if (cmd->flags)
 		return -EOPNOTSUPP;
-
 	ioas = iommufd_ioas_alloc(ucmd->ictx);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-
-	cmd->out_ioas_id = ioas->obj.id;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc) {
-		iommufd_object_abort_and_destroy(ucmd->ictx, &ioas->obj);
-		return rc;
-	}
-	iommufd_object_finalize(ucmd->ictx, &ioas->obj);
-	return 0;
+	return iommufd_ucmd_reply_publish(ucmd, &ioas->obj, &cmd->out_ioas_id,
+					  sizeof(*cmd));
 }
 
 /* State of one IOMMU_IOAS_IOVA_RANGES call while walking the ranges. */
@@ -79,119 +88,117 @@ static int iova_ranges_emit(unsigned long start, unsigned long last,
 	return 0;
 }
 
-int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
+static int ioas_iova_ranges(struct iommufd_ucmd *ucmd,
+			    struct iommufd_ioas *ioas)
 {
 	struct iommu_ioas_iova_ranges *cmd = ucmd->cmd;
 	struct iova_ranges_out out = {
 		.uranges = u64_to_user_ptr(cmd->allowed_iovas),
 		.room = cmd->num_iovas,
 	};
-	struct iommufd_ioas *ioas;
 	int rc;
-
-	if (cmd->__reserved)
-		return -EOPNOTSUPP;
-
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
 
 	down_read(&ioas->iopt.iova_rwsem);
 	rc = iopt_walk_usable_ranges(&ioas->iopt, iova_ranges_emit, &out);
-	cmd->out_iova_alignment = ioas->iopt.iova_alignment;
+	cmd->out_iova_alignment = ioas->iopt.align;
 	up_read(&ioas->iopt.iova_rwsem);
 	if (rc)
-		goto out_put;
+		return rc;
 
 	/* The count is reported even when the user array was too short. */
 	cmd->num_iovas = out.count;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (!rc && out.count > out.room)
-		rc = -EMSGSIZE;
-out_put:
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
-	return rc;
+	rc = iommufd_ucmd_reply(ucmd, sizeof(*cmd));
+	return rc ? rc : (out.count > out.room ? -EMSGSIZE : 0);
+}
+
+int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_ioas_iova_ranges *cmd = ucmd->cmd;
+
+	return cmd->__reserved ? -EOPNOTSUPP :
+				 ioas_run(ucmd, cmd->ioas_id, ioas_iova_ranges);
 }
 
 /* IOMMU_OPTION_HUGE_PAGES: whether the IOAS may map with large IOPTEs. */
+static int ioas_huge_pages_option(struct iommufd_ucmd *ucmd,
+				  struct iommufd_ioas *ioas)
+{
+	struct iommu_option *cmd = ucmd->cmd;
+
+	if (cmd->op == IOMMU_OPTION_OP_SET)
+		return cmd->val64 > 1 ? -EINVAL :
+					iopt_set_large_pages(&ioas->iopt,
+							     cmd->val64);
+	if (cmd->op != IOMMU_OPTION_OP_GET)
+		return -EOPNOTSUPP;
+	down_read(&ioas->iopt.iova_rwsem);
+	cmd->val64 = !ioas->iopt.small_pages_only;
+	up_read(&ioas->iopt.iova_rwsem);
+	return 0;
+}
+
 int iommufd_ioas_option(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_option *cmd = ucmd->cmd;
-	struct iommufd_ioas *ioas;
-	int rc = 0;
 
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->object_id);
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
+	return ioas_run(ucmd, cmd->object_id, ioas_huge_pages_option);
+}
 
-	switch (cmd->op) {
-	case IOMMU_OPTION_OP_GET:
-		down_read(&ioas->iopt.iova_rwsem);
-		cmd->val64 = !ioas->iopt.disable_large_pages;
-		up_read(&ioas->iopt.iova_rwsem);
-		break;
-	case IOMMU_OPTION_OP_SET:
-		if (cmd->val64 > 1)
-			rc = -EINVAL;
-		else
-			rc = iopt_set_large_pages(&ioas->iopt, cmd->val64);
-		break;
-	default:
-		rc = -EOPNOTSUPP;
+static void free_allowed_tree(struct rb_root_cached *tree)
+{
+	struct interval_tree_node *node;
+
+	while ((node = interval_tree_iter_first(tree, 0, ULONG_MAX))) {
+		interval_tree_remove(node, tree);
+		kfree(container_of(node, struct iopt_allow_range, node));
 	}
+}
 
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
+/* Build a tree of allowed ranges from the user's array. */
+static int read_allowed_ranges(struct iommu_ioas_allow_iovas *cmd,
+			       struct rb_root_cached *tree)
+{
+	struct iommu_iova_range __user *uranges =
+		u64_to_user_ptr(cmd->allowed_iovas);
+	u32 i;
+
+	for (i = 0; i != cmd->num_iovas; i++) {
+		struct iommu_iova_range range;
+		struct iopt_allow_range *elm;
+
+		if (copy_from_user(&range, &uranges[i], sizeof(range)))
+			return -EFAULT;
+		if (range.start > range.last || range.last > ULONG_MAX)
+			return -EINVAL;
+		elm = kzalloc(sizeof(*elm), GFP_KERNEL_ACCOUNT);
+		if (!elm)
+			return -ENOMEM;
+		elm->node.start = range.start;
+		elm->node.last = range.last;
+		interval_tree_insert(&elm->node, tree);
+	}
+	return 0;
+}
+
+static int ioas_allow_iovas(struct iommufd_ucmd *ucmd,
+			    struct iommufd_ioas *ioas)
+{
+	struct rb_root_cached tree = RB_ROOT_CACHED;
+	int rc;
+
+	rc = read_allowed_ranges(ucmd->cmd, &tree);
+	if (!rc)
+		rc = iopt_replace_allowed(&ioas->iopt, &tree);
+	free_allowed_tree(&tree);
 	return rc;
 }
 
 int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_allow_iovas *cmd = ucmd->cmd;
-	struct iommu_iova_range __user *uranges;
-	struct rb_root_cached allowed = RB_ROOT_CACHED;
-	struct interval_tree_node *node;
-	struct iommufd_ioas *ioas;
-	u32 i;
-	int rc;
 
-	if (cmd->__reserved)
-		return -EOPNOTSUPP;
-
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
-
-	uranges = u64_to_user_ptr(cmd->allowed_iovas);
-	for (i = 0; i != cmd->num_iovas; i++) {
-		struct iommu_iova_range range;
-		struct iopt_allowed *elm;
-
-		if (copy_from_user(&range, &uranges[i], sizeof(range))) {
-			rc = -EFAULT;
-			goto out_free;
-		}
-		if (range.start > range.last || range.last > ULONG_MAX) {
-			rc = -EINVAL;
-			goto out_free;
-		}
-		elm = kzalloc(sizeof(*elm), GFP_KERNEL_ACCOUNT);
-		if (!elm) {
-			rc = -ENOMEM;
-			goto out_free;
-		}
-		elm->node.start = range.start;
-		elm->node.last = range.last;
-		interval_tree_insert(&elm->node, &allowed);
-	}
-	rc = iopt_set_allow_iova(&ioas->iopt, &allowed);
-
-out_free:
-	while ((node = interval_tree_iter_first(&allowed, 0, ULONG_MAX))) {
-		interval_tree_remove(node, &allowed);
-		kfree(container_of(node, struct iopt_allowed, node));
-	}
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
-	return rc;
+	return cmd->__reserved ? -EOPNOTSUPP :
+				 ioas_run(ucmd, cmd->ioas_id, ioas_allow_iovas);
 }
 
 /* IOMMU prot bits for IOMMU_IOAS_MAP_* flags; 0 if neither R nor W. */
@@ -211,114 +218,106 @@ static int iommufd_map_prot(u32 flags)
 	(IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE |                \
 	 IOMMU_IOAS_MAP_READABLE)
 
+/* The iopt flags for IOMMU_IOAS_MAP_* flags. */
+static unsigned int iommufd_map_iopt_flags(u32 flags)
+{
+	return (flags & IOMMU_IOAS_MAP_FIXED_IOVA) ? 0 : IOPT_ALLOC_IOVA;
+}
+
+static int ioas_map(struct iommufd_ucmd *ucmd, struct iommufd_ioas *ioas)
+{
+	struct iommu_ioas_map *cmd = ucmd->cmd;
+	unsigned long iova = cmd->iova;
+	int rc;
+
+	rc = iopt_map_user(&ioas->iopt, &iova, u64_to_user_ptr(cmd->user_va),
+			   cmd->length, iommufd_map_prot(cmd->flags),
+			   iommufd_map_iopt_flags(cmd->flags),
+			   ucmd->ictx->account_mode);
+	if (rc)
+		return rc;
+	cmd->iova = iova;
+	rc = iommufd_ucmd_reply(ucmd, sizeof(*cmd));
+	/* Userspace cannot know what it mapped: take it back. */
+	if (rc)
+		iopt_unmap(&ioas->iopt, iova, cmd->length, NULL);
+	return rc;
+}
+
 int iommufd_ioas_map(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_map *cmd = ucmd->cmd;
-	unsigned int flags = 0;
-	struct iommufd_ioas *ioas;
-	unsigned long iova;
-	int prot, rc;
 
 	if ((cmd->flags & ~IOMMUFD_MAP_FLAGS) || cmd->__reserved)
 		return -EOPNOTSUPP;
 	if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX)
 		return -EOVERFLOW;
-	prot = iommufd_map_prot(cmd->flags);
-	if (!prot || !cmd->length)
+	if (!iommufd_map_prot(cmd->flags) || !cmd->length)
 		return -EINVAL;
+	return ioas_run(ucmd, cmd->ioas_id, ioas_map);
+}
 
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
+/* The copy runs on the source IOAS; this looks up the destination. */
+static int ioas_copy(struct iommufd_ucmd *ucmd, struct iommufd_ioas *src)
+{
+	struct iommu_ioas_copy *cmd = ucmd->cmd;
+	unsigned long iova = cmd->dst_iova;
+	struct iommufd_ioas *dst;
+	int rc;
 
-	if (!(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA))
-		flags = IOPT_ALLOC_IOVA;
-	iova = cmd->iova;
-	rc = iopt_map_user_pages(&ioas->iopt, &iova,
-				 u64_to_user_ptr(cmd->user_va), cmd->length,
-				 prot, flags, ucmd->ictx->account_mode);
-	if (rc)
-		goto out_put;
-
-	cmd->iova = iova;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc)
-		iopt_unmap_iova(&ioas->iopt, iova, cmd->length, NULL);
-out_put:
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	dst = iommufd_ioas_get(ucmd->ictx, cmd->dst_ioas_id);
+	if (IS_ERR(dst))
+		return PTR_ERR(dst);
+	rc = iopt_copy(&dst->iopt, &src->iopt, &iova, cmd->src_iova,
+		       cmd->length, iommufd_map_prot(cmd->flags),
+		       iommufd_map_iopt_flags(cmd->flags));
+	if (!rc) {
+		cmd->dst_iova = iova;
+		rc = iommufd_ucmd_reply(ucmd, sizeof(*cmd));
+		if (rc)
+			iopt_unmap(&dst->iopt, iova, cmd->length, NULL);
+	}
+	iommufd_obj_put(ucmd->ictx, &dst->obj);
 	return rc;
 }
 
 int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_copy *cmd = ucmd->cmd;
-	struct iommufd_ioas *src, *dst;
-	unsigned int flags = 0;
-	unsigned long iova;
-	int prot, rc;
 
 	if (cmd->flags & ~IOMMUFD_MAP_FLAGS)
 		return -EOPNOTSUPP;
 	if (cmd->length >= ULONG_MAX || cmd->src_iova >= ULONG_MAX ||
 	    cmd->dst_iova >= ULONG_MAX)
 		return -EOVERFLOW;
-	prot = iommufd_map_prot(cmd->flags);
-	if (!prot)
+	if (!iommufd_map_prot(cmd->flags))
 		return -EINVAL;
+	return ioas_run(ucmd, cmd->src_ioas_id, ioas_copy);
+}
 
-	src = iommufd_get_ioas(ucmd->ictx, cmd->src_ioas_id);
-	if (IS_ERR(src))
-		return PTR_ERR(src);
-	dst = iommufd_get_ioas(ucmd->ictx, cmd->dst_ioas_id);
-	if (IS_ERR(dst)) {
-		rc = PTR_ERR(dst);
-		goto out_put_src;
-	}
+static int ioas_unmap(struct iommufd_ucmd *ucmd, struct iommufd_ioas *ioas)
+{
+	struct iommu_ioas_unmap *cmd = ucmd->cmd;
+	unsigned long unmapped = 0;
+	int rc;
 
-	if (!(cmd->flags & IOMMU_IOAS_MAP_FIXED_IOVA))
-		flags = IOPT_ALLOC_IOVA;
-	iova = cmd->dst_iova;
-	rc = iopt_copy_iova(&dst->iopt, &src->iopt, &iova, cmd->src_iova,
-			    cmd->length, prot, flags);
+	/* iova 0 with length U64_MAX means everything. */
+	if (!cmd->iova && cmd->length == U64_MAX)
+		rc = iopt_unmap_everything(&ioas->iopt, &unmapped);
+	else if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX)
+		rc = -EOVERFLOW;
+	else
+		rc = iopt_unmap(&ioas->iopt, cmd->iova, cmd->length,
+				&unmapped);
 	if (rc)
-		goto out_put_dst;
-
-	cmd->dst_iova = iova;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-	if (rc)
-		iopt_unmap_iova(&dst->iopt, iova, cmd->length, NULL);
-out_put_dst:
-	iommufd_put_object(ucmd->ictx, &dst->obj);
-out_put_src:
-	iommufd_put_object(ucmd->ictx, &src->obj);
-	return rc;
+		return rc;
+	cmd->length = unmapped;
+	return iommufd_ucmd_reply(ucmd, sizeof(*cmd));
 }
 
 int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_ioas_unmap *cmd = ucmd->cmd;
-	unsigned long unmapped = 0;
-	struct iommufd_ioas *ioas;
-	int rc;
 
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->ioas_id);
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
-
-	if (cmd->iova == 0 && cmd->length == U64_MAX) {
-		rc = iopt_unmap_all(&ioas->iopt, &unmapped);
-	} else if (cmd->iova >= ULONG_MAX || cmd->length >= ULONG_MAX) {
-		rc = -EOVERFLOW;
-	} else {
-		rc = iopt_unmap_iova(&ioas->iopt, cmd->iova, cmd->length,
-				     &unmapped);
-	}
-	if (rc)
-		goto out_put;
-
-	cmd->length = unmapped;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
-out_put:
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
-	return rc;
+	return ioas_run(ucmd, cmd->ioas_id, ioas_unmap);
 }

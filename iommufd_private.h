@@ -10,9 +10,9 @@
  * Every object userspace can name (IOAS, device, hw_pagetable, access, fault
  * queue, ...) embeds a struct iommufd_object as its first member and lives in
  * the context's @objects xarray under a 32-bit ID (never 0).  Building an
- * object is two-phase: iommufd_object_alloc() reserves the ID with a zero
- * entry, so lookups cannot find it yet; iommufd_object_finalize() publishes
- * it once it is complete, or iommufd_object_abort() throws it away.  So
+ * object is two-phase: iommufd_object_new() reserves the ID with a zero
+ * entry, so lookups cannot find it yet; iommufd_object_publish() publishes
+ * it once it is complete, or iommufd_object_discard() throws it away.  So
  * userspace never sees a half-made object.
  *
  * Two counters keep an object alive:
@@ -21,9 +21,9 @@
  *    its IOAS, VFIO on its bound device).  IOMMU_DESTROY refuses with EBUSY
  *    while anything but the table holds a ref.
  *  - @lookups: one while the object is published plus one per in-flight
- *    iommufd_get_object().  Removing an object unpublishes it first and then
+ *    iommufd_obj_get().  Removing an object unpublishes it first and then
  *    waits for @lookups to drain, so a pointer obtained from a lookup stays
- *    valid until iommufd_put_object().  A long-term ref may only be taken
+ *    valid until iommufd_obj_put().  A long-term ref may only be taken
  *    while holding a lookup, which is why @refs is re-checked after the drain.
  *
  * Locking
@@ -31,12 +31,12 @@
  * Lock order, outermost first; a lock may be taken while holding any lock
  * above it, never the other way round:
  *   ictx->ioas_creation_lock     VFIO compat: creating the compat IOAS
- *   access->ioas_lock            which IOAS an access is attached to
+ *   access->ioas_mutex            which IOAS an access is attached to
  *   ioas->mutex                  the IOAS's list of paging hw_pagetables
  *   igroup->lock                 which hw_pagetable a group is attached to
- *   iopt->domains_rwsem          the domains and accesses of an io_pagetable
+ *   iopt->domains_sem          the domains and accesses of an io_pagetable
  *   iopt->iova_rwsem             its interval trees (areas, reserved, allowed)
- *   pages->mutex                 the pins and PFN store of an iopt_pages
+ *   pages->mutex                 the pins and PFN store of an iopt_mem
  *   mmap_lock                    (taken by GUP when pinning user pages)
  *   xa_lock(&ictx->objects), xa_lock(&ictx->groups)   spinlocks, innermost
  * What each lock protects is written next to the member it guards.
@@ -66,183 +66,179 @@ enum iommufd_account_mode {
 
 /**
  * struct iommufd_ctx - state of one open of /dev/iommu
- * @file: the file this context belongs to; in-kernel users hold it
  * @objects: ID -> struct iommufd_object; a zero entry marks a reserved ID
+ * @drained: woken when an object's @lookups count drops to zero
  * @groups: iommu_group ID -> struct iommufd_group of the bound devices
- * @destroy_wait: woken when an object's @lookups count drains to zero
- * @ioas_creation_lock: serialises creation of the VFIO compatibility IOAS
+ * @file: the file this context belongs to; in-kernel users hold it
  * @account_mode: how new pinnings are charged (enum iommufd_account_mode)
- * @vfio_ioas: the IOAS VFIO compatibility works on, or NULL
+ * @ioas_creation_lock: serialises creation of the VFIO compatibility IOAS
+ * @vfio_ioas: the IOAS VFIO compatibility works on, or NULL; protected by
+ *	xa_lock(&objects)
  */
 struct iommufd_ctx {
-	struct file *file;
 	struct xarray objects;
+	wait_queue_head_t drained;
 	struct xarray groups;
-	wait_queue_head_t destroy_wait;
-	struct rw_semaphore ioas_creation_lock;
+	struct file *file;
 	u8 account_mode;
-	struct iommufd_ioas *vfio_ioas;	/* protected by xa_lock(&objects) */
+	struct rw_semaphore ioas_creation_lock;
+	struct iommufd_ioas *vfio_ioas;
 };
 
+/* What an object is; IOMMUFD_OBJ_ANY matches every type in lookups. */
 enum iommufd_object_type {
-	IOMMUFD_OBJ_NONE,
-	IOMMUFD_OBJ_ANY = IOMMUFD_OBJ_NONE,
-	IOMMUFD_OBJ_DEVICE,
-	IOMMUFD_OBJ_HWPT_PAGING,
-	IOMMUFD_OBJ_HWPT_NESTED,
-	IOMMUFD_OBJ_IOAS,
-	IOMMUFD_OBJ_ACCESS,
-	IOMMUFD_OBJ_FAULT,
-#ifdef CONFIG_IOMMUFD_TEST
-	IOMMUFD_OBJ_SELFTEST,
-#endif
-	IOMMUFD_OBJ_MAX,
+	IOMMUFD_OBJ_ANY = 0,
+	IOMMUFD_OBJ_IOAS = 1,
+	IOMMUFD_OBJ_DEVICE = 2,
+	IOMMUFD_OBJ_HWPT_PAGING = 3,
+	IOMMUFD_OBJ_HWPT_NESTED = 4,
+	IOMMUFD_OBJ_ACCESS = 5,
+	IOMMUFD_OBJ_FAULT = 6,
+	IOMMUFD_OBJ_SELFTEST = 7,	/* only with CONFIG_IOMMUFD_TEST */
+	IOMMUFD_OBJ_NR_TYPES
 };
 
 /**
  * struct iommufd_object - header of every object in the ID table
- * @lookups: published reference plus in-flight lookups (see file comment)
- * @refs: the table's reference plus long-term dependents
- * @type: which object this header is embedded in
  * @id: the ID userspace names the object by
+ * @type: which object this header is embedded in
+ * @refs: the table's reference plus long-term dependents
+ * @lookups: published reference plus in-flight lookups (see file comment)
  */
 struct iommufd_object {
-	refcount_t lookups;
-	refcount_t refs;
-	enum iommufd_object_type type;
 	u32 id;
+	enum iommufd_object_type type;
+	refcount_t refs;
+	refcount_t lookups;
 };
 
-/**
- * struct iommufd_object_ops - per-type object operations
- * @destroy: release everything the object holds; cannot fail.  Called once
- *	nothing depends on the object and no lookup is in flight.
- * @abort: undo a partially built object that was never published; if NULL,
- *	@destroy is used.
+/*
+ * Building objects: new() reserves an ID, publish() makes the complete
+ * object visible, discard() frees one that never was, undo() also runs its
+ * destroy op first.
  */
-struct iommufd_object_ops {
-	void (*destroy)(struct iommufd_object *obj);
-	void (*abort)(struct iommufd_object *obj);
-};
-
-struct iommufd_object *__iommufd_object_alloc(struct iommufd_ctx *ictx,
+struct iommufd_object *iommufd_object_new_raw(struct iommufd_ctx *ictx,
 					      size_t size,
 					      enum iommufd_object_type type);
-void iommufd_object_finalize(struct iommufd_ctx *ictx,
-			     struct iommufd_object *obj);
-void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj);
-void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
-				      struct iommufd_object *obj);
+void iommufd_object_publish(struct iommufd_ctx *ictx,
+			    struct iommufd_object *obj);
+void iommufd_object_discard(struct iommufd_ctx *ictx,
+			    struct iommufd_object *obj);
+void iommufd_object_undo(struct iommufd_ctx *ictx, struct iommufd_object *obj);
 
 /*
  * Allocate an object of C type @type, whose struct iommufd_object is
  * @member (at offset 0), and reserve an ID for it.  Evaluates to the new
  * object or an ERR_PTR.
  */
-#define iommufd_object_alloc_at(ictx, type, member, obj_type)                  \
-	((type *)__iommufd_object_alloc(                                       \
+#define iommufd_object_new_at(ictx, type, member, obj_type)                  \
+	((type *)iommufd_object_new_raw(                                       \
 		ictx,                                                          \
 		sizeof(type) + BUILD_BUG_ON_ZERO(offsetof(type, member)),      \
 		obj_type))
 
-#define iommufd_object_alloc(ictx, type, obj_type) \
-	iommufd_object_alloc_at(ictx, type, obj, obj_type)
-
-struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
-					  enum iommufd_object_type type);
-
-/* Drop a lookup taken by iommufd_get_object(). */
-static inline void iommufd_put_object(struct iommufd_ctx *ictx,
-				      struct iommufd_object *obj)
-{
-	if (refcount_dec_and_test(&obj->lookups))
-		wake_up_all(&ictx->destroy_wait);
-}
-
-/* Flags for iommufd_object_remove(). */
-enum {
-	/* Others may still hold refs: fail with EBUSY instead of a WARN. */
-	IOMMUFD_REMOVE_BUSY_OK = 1 << 0,
-};
-
-int iommufd_object_remove(struct iommufd_ctx *ictx,
-			  struct iommufd_object *to_destroy, u32 id,
-			  unsigned int flags);
+#define iommufd_object_new(ictx, type, obj_type) \
+	iommufd_object_new_at(ictx, type, obj, obj_type)
 
 /*
- * Hold an object found some other way than by ID (on a list); fails once
- * its removal has begun.  Dropped with iommufd_put_object().
+ * Using objects: get() finds a published object by ID and holds it against
+ * destruction until put(); hold() does the same for an object reached
+ * through a pointer, and fails once its destruction has started.
  */
-static inline bool iommufd_lock_obj(struct iommufd_object *obj)
+struct iommufd_object *iommufd_obj_get(struct iommufd_ctx *ictx, u32 id,
+				       enum iommufd_object_type type);
+
+static inline bool iommufd_obj_hold(struct iommufd_object *obj)
 {
 	return refcount_inc_not_zero(&obj->lookups);
 }
 
+static inline void iommufd_obj_put(struct iommufd_ctx *ictx,
+				   struct iommufd_object *obj)
+{
+	if (!refcount_dec_and_test(&obj->lookups))
+		return;
+	wake_up_all(&ictx->drained);
+}
+
 /*
- * Remove an object owned by the kernel (a bound device, an access).  The
- * owner's extra ref is dropped first; nothing else may depend on it.
+ * Destroying objects: kill() unpublishes, waits for lookups and destroys,
+ * unless something still depends on the object (EBUSY; a WARN unless
+ * IOMMUFD_KILL_BUSY_OK).  An object owned by a kernel driver carries the
+ * driver's extra ref, which destroy_owned() drops first.
  */
+#define IOMMUFD_KILL_BUSY_OK	BIT(0)
+
+int iommufd_object_kill(struct iommufd_ctx *ictx,
+			struct iommufd_object *to_destroy, u32 id,
+			unsigned int flags);
+
 static inline void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
 						struct iommufd_object *obj)
 {
 	refcount_dec(&obj->refs);
-	WARN_ON(iommufd_object_remove(ictx, obj, obj->id, 0));
+	WARN_ON(iommufd_object_kill(ictx, obj, obj->id, 0));
 }
 
 /**
  * struct iommufd_ucmd - one ioctl call in flight
- * @ictx: the context the ioctl was issued on
- * @ubuffer: the user's command struct
- * @user_size: the size userspace declared in the struct's first word
  * @cmd: kernel copy of the command, zero-extended to the kernel's size
+ * @uptr_cmd: the user's command struct
+ * @usize: the size userspace declared in the struct's first word
+ * @ictx: the context the ioctl was issued on
  */
 struct iommufd_ucmd {
-	struct iommufd_ctx *ictx;
-	void __user *ubuffer;
-	u32 user_size;
 	void *cmd;
+	void __user *uptr_cmd;
+	u32 usize;
+	struct iommufd_ctx *ictx;
 };
 
 /* Copy the (updated) command back, truncated to what userspace knows. */
-static inline int iommufd_ucmd_respond(struct iommufd_ucmd *ucmd,
-				       size_t cmd_len)
+static inline int iommufd_ucmd_reply(struct iommufd_ucmd *ucmd,
+				     size_t cmd_len)
 {
-	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
-			 min_t(size_t, ucmd->user_size, cmd_len)))
-		return -EFAULT;
-	return 0;
+	size_t n = min_t(size_t, ucmd->usize, cmd_len);
+
+	return copy_to_user(ucmd->uptr_cmd, ucmd->cmd, n) ? -EFAULT : 0;
 }
+
+int iommufd_ucmd_reply_publish(struct iommufd_ucmd *ucmd,
+			       struct iommufd_object *obj, u32 *out_id,
+			       size_t cmd_len);
+
+/* Every ioctl handler has this type. */
+typedef int iommufd_ioctl_fn(struct iommufd_ucmd *ucmd);
 
 /* ioas.c */
 /**
  * struct iommufd_ioas - an I/O address space
  * @obj: object header
- * @iopt: the address space
+ * @hwpt_list: the paging hw_pagetables on this IOAS (ioas_link)
  * @mutex: serialises attaching hw_pagetables; protects @hwpt_list
- * @hwpt_list: the paging hw_pagetables on this IOAS (hwpt_item)
+ * @iopt: the address space
  */
 struct iommufd_ioas {
 	struct iommufd_object obj;
-	struct io_pagetable iopt;
-	struct mutex mutex;		/* see the kernel-doc above */
 	struct list_head hwpt_list;
+	struct mutex mutex;		/* see the kernel-doc above */
+	struct io_pagetable iopt;
 };
 
 struct iommufd_ioas *iommufd_ioas_alloc(struct iommufd_ctx *ictx);
 void iommufd_ioas_destroy(struct iommufd_object *obj);
-int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_iova_ranges(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_allow_iovas(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_map(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_copy(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd);
-int iommufd_ioas_option(struct iommufd_ucmd *ucmd);
+iommufd_ioctl_fn iommufd_ioas_alloc_ioctl, iommufd_ioas_iova_ranges;
+iommufd_ioctl_fn iommufd_ioas_allow_iovas, iommufd_ioas_option;
+iommufd_ioctl_fn iommufd_ioas_map, iommufd_ioas_copy, iommufd_ioas_unmap;
 
-static inline struct iommufd_ioas *iommufd_get_ioas(struct iommufd_ctx *ictx,
+static inline struct iommufd_ioas *iommufd_ioas_get(struct iommufd_ctx *ictx,
 						    u32 id)
 {
-	return (struct iommufd_ioas *)iommufd_get_object(ictx, id,
-							 IOMMUFD_OBJ_IOAS);
+	struct iommufd_object *obj = iommufd_obj_get(ictx, id,
+						     IOMMUFD_OBJ_IOAS);
+
+	return IS_ERR(obj) ? ERR_CAST(obj) :
+			     container_of(obj, struct iommufd_ioas, obj);
 }
 
 /* hw_pagetable.c */
@@ -258,27 +254,27 @@ struct iommufd_hw_pagetable {
 
 /**
  * struct iommufd_hwpt_paging - a hw_pagetable mirroring an IOAS
- * @common: the hw_pagetable
- * @ioas: the IOAS whose mappings the domain holds; referenced
- * @hwpt_item: on ioas->hwpt_list while the domain is in the io_pagetable
- * @auto_domain: made by attaching a device to the IOAS; destroyed when the
+ * @base: the hw_pagetable
+ * @auto_made: made by attaching a device to the IOAS; destroyed when the
  *	last device leaves
- * @enforce_cache_coherency: the domain blocks non-snooped DMA
- * @msi_cookie: the domain has the software MSI window set up
+ * @snoop_enforced: the domain blocks non-snooped DMA
+ * @msi_ready: the domain has the software MSI window set up
+ * @ioas_link: on ioas->hwpt_list while the domain is in the io_pagetable
+ * @ioas: the IOAS whose mappings the domain holds; referenced
  */
 struct iommufd_hwpt_paging {
-	struct iommufd_hw_pagetable common;
+	struct iommufd_hw_pagetable base;
+	bool auto_made;
+	bool snoop_enforced;
+	bool msi_ready;
+	struct list_head ioas_link;
 	struct iommufd_ioas *ioas;
-	struct list_head hwpt_item;
-	bool auto_domain : 1;
-	bool enforce_cache_coherency : 1;
-	bool msi_cookie : 1;
 };
 
 static inline struct iommufd_hwpt_paging *
-to_hwpt_paging(struct iommufd_hw_pagetable *hwpt)
+hwpt_to_paging(struct iommufd_hw_pagetable *hwpt)
 {
-	return container_of(hwpt, struct iommufd_hwpt_paging, common);
+	return container_of(hwpt, struct iommufd_hwpt_paging, base);
 }
 
 static inline bool hwpt_is_paging(struct iommufd_hw_pagetable *hwpt)
@@ -287,114 +283,97 @@ static inline bool hwpt_is_paging(struct iommufd_hw_pagetable *hwpt)
 }
 
 struct iommufd_device;
-struct iommufd_hwpt_paging *
-iommufd_hwpt_paging_alloc(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-			  struct iommufd_device *idev, bool immediate_attach);
-void iommufd_hwpt_paging_destroy(struct iommufd_object *obj);
-void iommufd_hwpt_paging_abort_locked(struct iommufd_ctx *ictx,
-				      struct iommufd_hwpt_paging *hwpt_paging);
-int iommufd_hwpt_paging_enforce_cc(struct iommufd_hwpt_paging *hwpt_paging);
+struct iommufd_hwpt_paging *hwpt_paging_create(struct iommufd_ctx *ictx,
+					       struct iommufd_ioas *ioas,
+					       struct iommufd_device *idev,
+					       bool attach_first);
+void hwpt_paging_destroy(struct iommufd_object *obj);
+void hwpt_paging_discard_locked(struct iommufd_ctx *ictx,
+				struct iommufd_hwpt_paging *hwpt_paging);
+int hwpt_paging_enforce_snoop(struct iommufd_hwpt_paging *hwpt_paging);
 
 /* device.c */
 /**
  * struct iommufd_group - the iommu_group of bound devices, per context
- * @ref: one per bound device of the group
- * @lock: protects @hwpt and @device_list
+ * @iommu_group: the iommu_group; referenced
  * @ictx: the context
- * @group: the iommu_group; referenced
+ * @refs: one per bound device of the group
+ * @msi_window: start of the software MSI window, or PHYS_ADDR_MAX
+ * @mutex: protects @hwpt and @attached_devs
+ * @attached_devs: the attached devices of the group (igroup_link)
  * @hwpt: the hw_pagetable the group is attached to, or NULL
- * @device_list: the attached devices of the group (group_item)
- * @sw_msi_start: start of the software MSI window, or PHYS_ADDR_MAX
  */
 struct iommufd_group {
-	struct kref ref;
-	struct mutex lock;		/* see the kernel-doc above */
+	struct iommu_group *iommu_group;
 	struct iommufd_ctx *ictx;
-	struct iommu_group *group;
+	struct kref refs;
+	phys_addr_t msi_window;
+	struct mutex mutex;		/* see the kernel-doc above */
+	struct list_head attached_devs;
 	struct iommufd_hw_pagetable *hwpt;
-	struct list_head device_list;
-	phys_addr_t sw_msi_start;
 };
 
 /**
  * struct iommufd_device - a device bound to a context
  * @obj: object header; the binding driver holds an extra ref
- * @ictx: the context; referenced unless the device is a selftest mock
- * @igroup: the device's group in this context; referenced
- * @group_item: on igroup->device_list while attached
  * @dev: the device
- * @enforce_cache_coherency: the device can issue non-snooped DMA, so its
- *	domain must block that
+ * @needs_snoop: the device can issue non-snooped DMA, so its domain must
+ *	block that
+ * @igroup: the device's group in this context; referenced
+ * @igroup_link: on igroup->attached_devs while attached
+ * @ictx: the context; referenced unless the device is a selftest mock
  */
 struct iommufd_device {
 	struct iommufd_object obj;
-	struct iommufd_ctx *ictx;
-	struct iommufd_group *igroup;
-	struct list_head group_item;
 	struct device *dev;
-	bool enforce_cache_coherency;
+	bool needs_snoop;
+	struct iommufd_group *igroup;
+	struct list_head igroup_link;
+	struct iommufd_ctx *ictx;
 };
 
 void iommufd_device_destroy(struct iommufd_object *obj);
-int iommufd_hw_pagetable_attach(struct iommufd_hw_pagetable *hwpt,
-				struct iommufd_device *idev);
-struct iommufd_hw_pagetable *
-iommufd_hw_pagetable_detach(struct iommufd_device *idev);
-void iommufd_hw_pagetable_put(struct iommufd_ctx *ictx,
-			      struct iommufd_hw_pagetable *hwpt);
+int hwpt_attach_dev(struct iommufd_hw_pagetable *hwpt,
+		    struct iommufd_device *idev);
+struct iommufd_hw_pagetable *hwpt_detach_dev(struct iommufd_device *idev);
+void hwpt_drop_dev(struct iommufd_ctx *ictx,
+		   struct iommufd_hw_pagetable *hwpt);
 
 /**
  * struct iommufd_access - an in-kernel user of an IOAS
  * @obj: object header; the creating driver holds an extra ref
- * @ictx: the context; referenced
- * @ioas: the IOAS attached to, or NULL; referenced; protected by @ioas_lock
- * @ioas_lock: serialises attach/detach against pins and reads
  * @ops: the driver's callbacks
  * @data: the driver's cookie for @ops
- * @iopt_access_list_id: index in ioas->iopt.access_list
+ * @ioas_mutex: serialises attach/detach against pins and reads
+ * @ioas: the IOAS attached to, or NULL; referenced; protected by
+ *	@ioas_mutex
+ * @list_id: index in ioas->iopt.accesses
+ * @ictx: the context; referenced
  */
 struct iommufd_access {
 	struct iommufd_object obj;
-	struct iommufd_ctx *ictx;
-	struct iommufd_ioas *ioas;
-	struct mutex ioas_lock;		/* see the kernel-doc above */
 	const struct iommufd_access_ops *ops;
 	void *data;
-	u32 iopt_access_list_id;
+	struct mutex ioas_mutex;	/* see the kernel-doc above */
+	struct iommufd_ioas *ioas;
+	u32 list_id;
+	struct iommufd_ctx *ictx;
 };
 
-void iommufd_access_destroy_object(struct iommufd_object *obj);
+void access_destroy_obj(struct iommufd_object *obj);
 void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
 				 unsigned long length);
 
-/* selftest.c */
-#ifdef CONFIG_IOMMUFD_TEST
+/*
+ * selftest.c, built with CONFIG_IOMMUFD_TEST only: callers test
+ * IS_ENABLED(CONFIG_IOMMUFD_TEST) first, so the calls vanish otherwise.
+ */
 extern size_t iommufd_test_memory_limit;
 bool iommufd_should_fail(void);
 int iommufd_test(struct iommufd_ucmd *ucmd);
 void iommufd_selftest_destroy(struct iommufd_object *obj);
-int __init iommufd_test_init(void);
+int iommufd_test_init(void);
 void iommufd_test_exit(void);
 bool iommufd_selftest_is_mock_dev(struct device *dev);
-#else
-static inline bool iommufd_should_fail(void)
-{
-	return false;
-}
-
-static inline int iommufd_test_init(void)
-{
-	return 0;
-}
-
-static inline void iommufd_test_exit(void)
-{
-}
-
-static inline bool iommufd_selftest_is_mock_dev(struct device *dev)
-{
-	return false;
-}
-#endif
 
 #endif

@@ -14,9 +14,9 @@
 #include <linux/types.h>
 
 /*
- * Operations selected by iommu_test_cmd.op. Unless stated otherwise,
- * iommu_test_cmd.id names the object the operation works on and the
- * arguments live in the union member of the same name.
+ * Operations selected by iommu_test_cmd.op (the values are ABI).  Unless
+ * stated otherwise, iommu_test_cmd.id names the object the operation works
+ * on and the arguments live in the union member of the same name.
  *
  * IOMMU_TEST_OP_ADD_RESERVED: punch a reserved hole [start, start + length)
  *	into the IOAS @id, the way an IOMMU driver reserves a window such as
@@ -56,253 +56,92 @@
  */
 enum {
 	IOMMU_TEST_OP_ADD_RESERVED = 1,
-	IOMMU_TEST_OP_MOCK_DOMAIN,
-	IOMMU_TEST_OP_MD_CHECK_MAP,
-	IOMMU_TEST_OP_MD_CHECK_REFS,
-	IOMMU_TEST_OP_CREATE_ACCESS,
-	IOMMU_TEST_OP_DESTROY_ACCESS_PAGES,
-	IOMMU_TEST_OP_ACCESS_PAGES,
-	IOMMU_TEST_OP_ACCESS_RW,
-	IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT,
-	IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE,
-	IOMMU_TEST_OP_ACCESS_REPLACE_IOAS,
-	IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
-	IOMMU_TEST_OP_DIRTY,
-	IOMMU_TEST_OP_MD_CHECK_IOTLB,
-	IOMMU_TEST_OP_TRIGGER_IOPF,
+	IOMMU_TEST_OP_MOCK_DOMAIN = 2,
+	IOMMU_TEST_OP_MD_CHECK_MAP = 3,
+	IOMMU_TEST_OP_MD_CHECK_REFS = 4,
+	IOMMU_TEST_OP_CREATE_ACCESS = 5,
+	IOMMU_TEST_OP_DESTROY_ACCESS_PAGES = 6,
+	IOMMU_TEST_OP_ACCESS_PAGES = 7,
+	IOMMU_TEST_OP_ACCESS_RW = 8,
+	IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT = 9,
+	IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE = 10,
+	IOMMU_TEST_OP_ACCESS_REPLACE_IOAS = 11,
+	IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS = 12,
+	IOMMU_TEST_OP_DIRTY = 13,
+	IOMMU_TEST_OP_MD_CHECK_IOTLB = 14,
+	IOMMU_TEST_OP_TRIGGER_IOPF = 15,
 };
 
 /*
- * IOVA window that mock domains translate, inclusive at both ends:
- * 16 MiB up to just below 2 GiB. Anything outside it is reported as not
- * usable by IOMMU_IOAS_IOVA_RANGES once a mock device is attached.
- */
-enum {
-	MOCK_APERTURE_START = 1UL << 24,
-	MOCK_APERTURE_LAST = (1UL << 31) - 1,
-};
-
-/*
- * Flags of the access operations:
- * MOCK_FLAGS_ACCESS_WRITE asks for the pages to be pinned for writing.
- * MOCK_FLAGS_ACCESS_SYZ marks a call made by a fuzzer (syzkaller). Such a
- * caller cannot know real IOVAs, so the IOVA it passes is translated by the
- * kernel into one inside an existing mapping instead of being used as is.
- */
-enum {
-	MOCK_FLAGS_ACCESS_WRITE = 1 << 0,
-	MOCK_FLAGS_ACCESS_SYZ = 1 << 16,
-};
-
-/*
- * access_rw.flags:
- * MOCK_ACCESS_RW_WRITE copies from the user buffer into the IOVA range
- * (device write); without it data flows from the IOVA range to the buffer.
- * MOCK_ACCESS_RW_SLOW_PATH tells the access to avoid its fast path, so
- * that the general copy code gets exercised as well.
- */
-enum {
-	MOCK_ACCESS_RW_WRITE = 1 << 0,
-	MOCK_ACCESS_RW_SLOW_PATH = 1 << 2,
-};
-
-/*
- * create_access.flags:
- * MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES registers the access as one that
- * pins pages, so it must be told, through its unmap callback, before pinned
- * IOVA is unmapped.
- */
-enum {
-	MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES = 1 << 0,
-};
-
-/*
- * mock_domain_flags.dev_flags:
- * MOCK_FLAGS_DEVICE_NO_DIRTY gives the mock device an IOMMU without dirty
- * tracking, so the dirty tracking error paths can be tested.
- * MOCK_FLAGS_DEVICE_HUGE_IOVA lets the mock IOMMU of the device use huge
- * IOVA page sizes.
- */
-enum {
-	MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0,
-	MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1,
-};
-
-/*
+ * Constants of the mock IOMMU and flags of the operations:
+ *
+ * MOCK_APERTURE_START, MOCK_APERTURE_LAST: the IOVA window mock domains
+ * translate, inclusive at both ends: 16 MiB up to just below 2 GiB.
+ * Anything outside it is reported as not usable by IOMMU_IOAS_IOVA_RANGES
+ * once a mock device is attached.
+ *
+ * create_access.flags: MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES registers
+ * the access as one that pins pages, so it must be told, through its unmap
+ * callback, before pinned IOVA is unmapped.
+ *
+ * access_pages.flags: MOCK_FLAGS_ACCESS_WRITE pins the pages for writing.
+ * MOCK_FLAGS_ACCESS_SYZ marks a call made by a fuzzer (syzkaller), which
+ * has no user pointer to offer: the pinned pages are not compared with
+ * user memory.
+ *
+ * access_rw.flags: MOCK_ACCESS_RW_WRITE copies from the user buffer into
+ * the IOVA range (device write); without it data flows from the IOVA range
+ * to the buffer.  MOCK_ACCESS_RW_SLOW_PATH makes the access avoid its fast
+ * path, so that the general copy code gets exercised as well.
+ *
+ * mock_domain_flags.dev_flags: MOCK_FLAGS_DEVICE_NO_DIRTY gives the mock
+ * device an IOMMU without dirty tracking.  MOCK_FLAGS_DEVICE_HUGE_IOVA lets
+ * the mock IOMMU of the device use a large IOPTE size as well.
+ *
  * A mock nested HWPT emulates a small IOTLB of MOCK_NESTED_DOMAIN_IOTLB_NUM
  * entries, indexed 0 to MOCK_NESTED_DOMAIN_IOTLB_ID_MAX.
  */
 enum {
+	MOCK_APERTURE_START = 1UL << 24,
+	MOCK_APERTURE_LAST = (1UL << 31) - 1,
+	MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES = 1 << 0,
+	MOCK_FLAGS_ACCESS_WRITE = 1 << 0,
+	MOCK_FLAGS_ACCESS_SYZ = 1 << 16,
+	MOCK_ACCESS_RW_WRITE = 1 << 0,
+	MOCK_ACCESS_RW_SLOW_PATH = 1 << 2,
+	MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0,
+	MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1,
 	MOCK_NESTED_DOMAIN_IOTLB_ID_MAX = 3,
 	MOCK_NESTED_DOMAIN_IOTLB_NUM = 4,
 };
 
-/**
- * struct iommu_test_cmd - argument of ioctl(IOMMU_TEST_CMD)
- * @size: sizeof(struct iommu_test_cmd), with the same rules as the normal
- *        iommufd commands
- * @op: One of the IOMMU_TEST_OP_* values
- * @id: The object the operation applies to (IOAS, HWPT, mock device or
- *      access fd, depending on @op)
- * @__reserved: Must be 0
- * @add_reserved: Arguments of IOMMU_TEST_OP_ADD_RESERVED
- * @add_reserved.start: First IOVA of the hole
- * @add_reserved.length: Size of the hole in bytes
- * @mock_domain: Arguments of IOMMU_TEST_OP_MOCK_DOMAIN
- * @mock_domain.out_stdev_id: Out, ID of the selftest object that owns the
- *                            mock device; destroying it unplugs the device
- * @mock_domain.out_hwpt_id: Out, ID of the HWPT the device was attached to
- * @mock_domain.out_idev_id: Out, the ordinary iommufd device ID, as a real
- *                           driver would get it from binding the device
- * @mock_domain_flags: Arguments of IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS
- * @mock_domain_flags.out_stdev_id: Out, as in @mock_domain
- * @mock_domain_flags.out_hwpt_id: Out, as in @mock_domain
- * @mock_domain_flags.out_idev_id: Out, as in @mock_domain
- * @mock_domain_flags.dev_flags: In, MOCK_FLAGS_DEVICE_* bits of the device
- * @mock_domain_replace: Arguments of IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE
- * @mock_domain_replace.pt_id: In, the new IOAS or HWPT. Out, the HWPT the
- *                             device now uses.
- * @check_map: Arguments of IOMMU_TEST_OP_MD_CHECK_MAP
- * @check_map.iova: First IOVA to check
- * @check_map.length: Number of bytes to check
- * @check_map.uptr: User memory that should back the range
- * @check_refs: Arguments of IOMMU_TEST_OP_MD_CHECK_REFS
- * @check_refs.length: Size of the user buffer in bytes
- * @check_refs.uptr: Start of the user buffer
- * @check_refs.refs: Expected number of pins on each page
- * @create_access: Arguments of IOMMU_TEST_OP_CREATE_ACCESS
- * @create_access.out_access_fd: Out, file descriptor of the new access
- * @create_access.flags: In, MOCK_FLAGS_ACCESS_CREATE_* bits
- * @destroy_access_pages: Arguments of IOMMU_TEST_OP_DESTROY_ACCESS_PAGES
- * @destroy_access_pages.access_pages_id: The handle returned in
- *                                        @access_pages.out_access_pages_id
- * @access_pages: Arguments of IOMMU_TEST_OP_ACCESS_PAGES
- * @access_pages.flags: In, MOCK_FLAGS_ACCESS_WRITE and MOCK_FLAGS_ACCESS_SYZ
- * @access_pages.out_access_pages_id: Out, handle of the pinning
- * @access_pages.iova: In, first IOVA to pin
- * @access_pages.length: In, number of bytes to pin
- * @access_pages.uptr: In, user memory the pinned pages must match
- * @access_rw: Arguments of IOMMU_TEST_OP_ACCESS_RW
- * @access_rw.iova: First IOVA of the copy
- * @access_rw.length: Number of bytes to copy
- * @access_rw.uptr: User buffer on the other side of the copy
- * @access_rw.flags: MOCK_ACCESS_RW_* bits
- * @memory_limit: Arguments of IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT
- * @memory_limit.limit: New limit on the scratch memory
- * @access_replace_ioas: Arguments of IOMMU_TEST_OP_ACCESS_REPLACE_IOAS
- * @access_replace_ioas.ioas_id: The IOAS the access should use from now on
- * @dirty: Arguments of IOMMU_TEST_OP_DIRTY
- * @dirty.flags: No flags are defined, pass 0
- * @dirty.iova: First IOVA covered by the bitmap
- * @dirty.length: Number of bytes of IOVA covered by the bitmap
- * @dirty.page_size: IOVA bytes represented by one bit
- * @dirty.uptr: User pointer to the bitmap of pages to mark dirty
- * @dirty.out_nr_dirty: Out, how many pages were marked dirty
- * @check_iotlb: Arguments of IOMMU_TEST_OP_MD_CHECK_IOTLB
- * @check_iotlb.id: Index of the IOTLB entry, 0 to
- *                  MOCK_NESTED_DOMAIN_IOTLB_ID_MAX
- * @check_iotlb.iotlb: Value the entry is expected to hold
- * @trigger_iopf: Arguments of IOMMU_TEST_OP_TRIGGER_IOPF
- * @trigger_iopf.dev_id: iommufd device ID of the faulting mock device
- * @trigger_iopf.pasid: PASID of the fault
- * @trigger_iopf.grpid: Page request group index of the fault
- * @trigger_iopf.perm: IOMMU_PGFAULT_PERM_* bits requested
- * @trigger_iopf.addr: Faulting address
- * @last: Marks the end of the structure; the selftests use it to compute
- *        sizes when they probe the size handling of the ioctl
- */
-struct iommu_test_cmd {
-	__u32 size;
-	__u32 op;
-	__u32 id;
-	__u32 __reserved;
-	union {
-		struct {
-			__aligned_u64 start;
-			__aligned_u64 length;
-		} add_reserved;
-		struct {
-			__u32 out_stdev_id;
-			__u32 out_hwpt_id;
-			__u32 out_idev_id;
-		} mock_domain;
-		struct {
-			__u32 out_stdev_id;
-			__u32 out_hwpt_id;
-			__u32 out_idev_id;
-			__u32 dev_flags;
-		} mock_domain_flags;
-		struct {
-			__u32 pt_id;
-		} mock_domain_replace;
-		struct {
-			__aligned_u64 iova;
-			__aligned_u64 length;
-			__aligned_u64 uptr;
-		} check_map;
-		struct {
-			__aligned_u64 length;
-			__aligned_u64 uptr;
-			__u32 refs;
-		} check_refs;
-		struct {
-			__u32 out_access_fd;
-			__u32 flags;
-		} create_access;
-		struct {
-			__u32 access_pages_id;
-		} destroy_access_pages;
-		struct {
-			__u32 flags;
-			__u32 out_access_pages_id;
-			__aligned_u64 iova;
-			__aligned_u64 length;
-			__aligned_u64 uptr;
-		} access_pages;
-		struct {
-			__aligned_u64 iova;
-			__aligned_u64 length;
-			__aligned_u64 uptr;
-			__u32 flags;
-		} access_rw;
-		struct {
-			__u32 limit;
-		} memory_limit;
-		struct {
-			__u32 ioas_id;
-		} access_replace_ioas;
-		struct {
-			__u32 flags;
-			__aligned_u64 iova;
-			__aligned_u64 length;
-			__aligned_u64 page_size;
-			__aligned_u64 uptr;
-			__aligned_u64 out_nr_dirty;
-		} dirty;
-		struct {
-			__u32 id;
-			__u32 iotlb;
-		} check_iotlb;
-		struct {
-			__u32 dev_id;
-			__u32 pasid;
-			__u32 grpid;
-			__u32 perm;
-			__u64 addr;
-		} trigger_iopf;
-	};
-	__u32 last;
-};
-
+/* The test-only ioctl itself. */
 #define IOMMU_TEST_CMD _IO(IOMMUFD_TYPE, IOMMUFD_CMD_BASE + 32)
 
 /*
- * IOMMU_GET_HW_INFO on a mock device reports this data type, and the
- * test_reg member of the returned struct iommu_test_hw_info holds
+ * Data types of the mock IOMMU driver, chosen so they can never clash with
+ * the real ones:
+ *
+ * IOMMU_HW_INFO_TYPE_SELFTEST is what IOMMU_GET_HW_INFO reports for a mock
+ * device; the test_reg member of its struct iommu_test_hw_info holds
  * IOMMU_HW_INFO_SELFTEST_REGVAL.
+ *
+ * IOMMU_HWPT_DATA_SELFTEST is the driver data type of mock nested HWPTs
+ * (struct iommu_hwpt_selftest); a fresh one fills its emulated IOTLB with
+ * IOMMU_TEST_IOTLB_DEFAULT.
+ *
+ * IOMMU_HWPT_INVALIDATE_DATA_SELFTEST is the invalidation data type of mock
+ * nested HWPTs (struct iommu_hwpt_invalidate_selftest); the _INVALID one is
+ * a type the mock driver deliberately refuses, to test the error path.
+ * IOMMU_TEST_INVALIDATE_FLAG_ALL in its flags resets every IOTLB entry.
  */
-#define IOMMU_HW_INFO_TYPE_SELFTEST	0xfeedbeef
-#define IOMMU_HW_INFO_SELFTEST_REGVAL	0xdeadbeef
+#define IOMMU_HW_INFO_TYPE_SELFTEST			0xfeedbeef
+#define IOMMU_HW_INFO_SELFTEST_REGVAL			0xdeadbeef
+#define IOMMU_HWPT_DATA_SELFTEST			0xdead
+#define IOMMU_TEST_IOTLB_DEFAULT			0xbadbeef
+#define IOMMU_HWPT_INVALIDATE_DATA_SELFTEST		0xdeadbeef
+#define IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID	0xdadbeef
+#define IOMMU_TEST_INVALIDATE_FLAG_ALL			1
 
 /**
  * struct iommu_test_hw_info - hardware data of the mock IOMMU
@@ -315,14 +154,6 @@ struct iommu_test_hw_info {
 	__u32 test_reg;
 };
 
-/*
- * Driver data type for nested HWPTs of the mock IOMMU, chosen so it can
- * never clash with a real enum iommu_hwpt_data_type value. A fresh nested
- * mock HWPT fills its emulated IOTLB with IOMMU_TEST_IOTLB_DEFAULT.
- */
-#define IOMMU_HWPT_DATA_SELFTEST 0xdead
-#define IOMMU_TEST_IOTLB_DEFAULT 0xbadbeef
-
 /**
  * struct iommu_hwpt_selftest - driver data of a mock nested HWPT
  *                              (IOMMU_HWPT_DATA_SELFTEST)
@@ -332,15 +163,6 @@ struct iommu_test_hw_info {
 struct iommu_hwpt_selftest {
 	__u32 iotlb;
 };
-
-/*
- * Invalidation data types understood by IOMMU_HWPT_INVALIDATE on a mock
- * nested HWPT. Like IOMMU_HWPT_DATA_SELFTEST they stay clear of the real
- * enum iommu_hwpt_invalidate_data_type values. The _INVALID one is a type
- * the mock driver deliberately refuses, to test the error path.
- */
-#define IOMMU_HWPT_INVALIDATE_DATA_SELFTEST 0xdeadbeef
-#define IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID 0xdadbeef
 
 /**
  * struct iommu_hwpt_invalidate_selftest - one invalidation request for a
@@ -355,9 +177,182 @@ struct iommu_hwpt_selftest {
  * IOMMU_TEST_OP_MD_CHECK_IOTLB.
  */
 struct iommu_hwpt_invalidate_selftest {
-#define IOMMU_TEST_INVALIDATE_FLAG_ALL	1
 	__u32 flags;
 	__u32 iotlb_id;
+};
+
+/*
+ * The arguments of each operation, one member of the union in
+ * struct iommu_test_cmd; "out" members are written back by the kernel.
+ */
+
+/* IOMMU_TEST_OP_ADD_RESERVED: the hole [start, start + length). */
+struct iommu_test_add_reserved {
+	__aligned_u64 start;
+	__aligned_u64 length;
+};
+
+/*
+ * IOMMU_TEST_OP_MOCK_DOMAIN(_FLAGS): out_stdev_id names the selftest object
+ * that owns the mock device (destroying it unplugs the device), out_hwpt_id
+ * the HWPT the device was attached to, out_idev_id the ordinary iommufd
+ * device ID a real driver would get from binding.  dev_flags (the _FLAGS
+ * variant only) holds MOCK_FLAGS_DEVICE_* bits.
+ */
+struct iommu_test_mock_domain {
+	__u32 out_stdev_id;
+	__u32 out_hwpt_id;
+	__u32 out_idev_id;
+};
+
+struct iommu_test_mock_domain_flags {
+	__u32 out_stdev_id;
+	__u32 out_hwpt_id;
+	__u32 out_idev_id;
+	__u32 dev_flags;
+};
+
+/* IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE: in the new IOAS/HWPT, out the HWPT. */
+struct iommu_test_mock_domain_replace {
+	__u32 pt_id;
+};
+
+/* IOMMU_TEST_OP_MD_CHECK_MAP: IOVA range and the user memory behind it. */
+struct iommu_test_check_map {
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 uptr;
+};
+
+/* IOMMU_TEST_OP_MD_CHECK_REFS: user buffer and the pins each page has. */
+struct iommu_test_check_refs {
+	__aligned_u64 length;
+	__aligned_u64 uptr;
+	__u32 refs;
+};
+
+/* IOMMU_TEST_OP_CREATE_ACCESS: out the access fd, in MOCK_FLAGS_ACCESS_*. */
+struct iommu_test_create_access {
+	__u32 out_access_fd;
+	__u32 flags;
+};
+
+/* IOMMU_TEST_OP_DESTROY_ACCESS_PAGES: handle from ACCESS_PAGES. */
+struct iommu_test_destroy_access_pages {
+	__u32 access_pages_id;
+};
+
+/*
+ * IOMMU_TEST_OP_ACCESS_PAGES: pin [iova, iova + length), which must be
+ * backed by the user memory at uptr; out the handle of the pinning.
+ */
+struct iommu_test_access_pages {
+	__u32 flags;
+	__u32 out_access_pages_id;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 uptr;
+};
+
+/* IOMMU_TEST_OP_ACCESS_RW: copy between the IOVA range and uptr. */
+struct iommu_test_access_rw {
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 uptr;
+	__u32 flags;
+};
+
+/* IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT: bytes of scratch memory. */
+struct iommu_test_memory_limit {
+	__u32 limit;
+};
+
+/* IOMMU_TEST_OP_ACCESS_REPLACE_IOAS: the IOAS to use from now on. */
+struct iommu_test_access_replace_ioas {
+	__u32 ioas_id;
+};
+
+/*
+ * IOMMU_TEST_OP_DIRTY: the bitmap at uptr (one bit per page_size bytes of
+ * [iova, iova + length)) says which pages to mark dirty; flags must be 0;
+ * out how many were marked.  The padding after flags is explicit here.
+ */
+struct iommu_test_dirty {
+	__u32 flags;
+	__u32 __pad;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+	__aligned_u64 page_size;
+	__aligned_u64 uptr;
+	__aligned_u64 out_nr_dirty;
+};
+
+/* IOMMU_TEST_OP_MD_CHECK_IOTLB: entry index and its expected value. */
+struct iommu_test_check_iotlb {
+	__u32 id;
+	__u32 iotlb;
+};
+
+/*
+ * IOMMU_TEST_OP_TRIGGER_IOPF: the fault a mock device reports: its iommufd
+ * device ID, PASID, page request group, IOMMU_PGFAULT_PERM_* and address.
+ */
+struct iommu_test_trigger_iopf {
+	__u32 dev_id;
+	__u32 pasid;
+	__u32 grpid;
+	__u32 perm;
+	__u64 addr;
+};
+
+/**
+ * struct iommu_test_cmd - argument of ioctl(IOMMU_TEST_CMD)
+ * @size: sizeof(struct iommu_test_cmd), with the same rules as the normal
+ *        iommufd commands
+ * @op: One of the IOMMU_TEST_OP_* values
+ * @id: The object the operation applies to (IOAS, HWPT, mock device or
+ *      access fd, depending on @op)
+ * @__reserved: Must be 0
+ * @add_reserved: Arguments of IOMMU_TEST_OP_ADD_RESERVED
+ * @mock_domain: Arguments of IOMMU_TEST_OP_MOCK_DOMAIN
+ * @mock_domain_flags: Arguments of IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS
+ * @mock_domain_replace: Arguments of IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE
+ * @check_map: Arguments of IOMMU_TEST_OP_MD_CHECK_MAP
+ * @check_refs: Arguments of IOMMU_TEST_OP_MD_CHECK_REFS
+ * @create_access: Arguments of IOMMU_TEST_OP_CREATE_ACCESS
+ * @destroy_access_pages: Arguments of IOMMU_TEST_OP_DESTROY_ACCESS_PAGES
+ * @access_pages: Arguments of IOMMU_TEST_OP_ACCESS_PAGES
+ * @access_rw: Arguments of IOMMU_TEST_OP_ACCESS_RW
+ * @memory_limit: Arguments of IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT
+ * @access_replace_ioas: Arguments of IOMMU_TEST_OP_ACCESS_REPLACE_IOAS
+ * @dirty: Arguments of IOMMU_TEST_OP_DIRTY
+ * @check_iotlb: Arguments of IOMMU_TEST_OP_MD_CHECK_IOTLB
+ * @trigger_iopf: Arguments of IOMMU_TEST_OP_TRIGGER_IOPF
+ * @last: Marks the end of the structure; the selftests use it to compute
+ *        sizes when they probe the size handling of the ioctl
+ */
+struct iommu_test_cmd {
+	__u32 size;
+	__u32 op;
+	__u32 id, __reserved;
+	union {
+		struct iommu_test_add_reserved add_reserved;
+		struct iommu_test_mock_domain mock_domain;
+		struct iommu_test_mock_domain_flags mock_domain_flags;
+		struct iommu_test_mock_domain_replace mock_domain_replace;
+		struct iommu_test_check_map check_map;
+		struct iommu_test_check_refs check_refs;
+		struct iommu_test_create_access create_access;
+		struct iommu_test_destroy_access_pages destroy_access_pages;
+		struct iommu_test_access_pages access_pages;
+		struct iommu_test_access_rw access_rw;
+		struct iommu_test_memory_limit memory_limit;
+		struct iommu_test_access_replace_ioas access_replace_ioas;
+		struct iommu_test_dirty dirty;
+		struct iommu_test_check_iotlb check_iotlb;
+		struct iommu_test_trigger_iopf trigger_iopf;
+	};
+	__u32 last;
 };
 
 #endif

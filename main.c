@@ -7,9 +7,9 @@
  *
  * The table holds every object of a context; the rules for building,
  * finding and removing objects are in iommufd_private.h.  The dispatch
- * table has one line per command: its number, handler, struct and last
- * mandatory member.  From it, the generic code enforces the size rules of
- * the uAPI before a handler runs: a struct shorter than the command's first
+ * table has one line per command: its number, struct, last mandatory member
+ * and handler.  From it, the generic code enforces the size rules of the
+ * uAPI before a handler runs: a struct shorter than the command's first
  * version is EINVAL, a longer one is accepted only if the bytes we do not
  * know are zero (else E2BIG), and the handler always sees the kernel's full
  * struct, zero-extended.
@@ -25,139 +25,134 @@
 #include "iommufd_test.h"
 #endif
 
-static const struct iommufd_object_ops iommufd_object_ops[IOMMUFD_OBJ_MAX] = {
-	[IOMMUFD_OBJ_DEVICE] = { .destroy = iommufd_device_destroy },
-	[IOMMUFD_OBJ_HWPT_PAGING] = { .destroy = iommufd_hwpt_paging_destroy },
-	[IOMMUFD_OBJ_IOAS] = { .destroy = iommufd_ioas_destroy },
-	[IOMMUFD_OBJ_ACCESS] = { .destroy = iommufd_access_destroy_object },
+/* Each type's destroy op: releases everything the object holds. */
+typedef void iommufd_destroy_fn(struct iommufd_object *obj);
+
+static iommufd_destroy_fn *const iommufd_destroy_ops[IOMMUFD_OBJ_NR_TYPES] = {
+	[IOMMUFD_OBJ_IOAS] = iommufd_ioas_destroy,
+	[IOMMUFD_OBJ_DEVICE] = iommufd_device_destroy,
+	[IOMMUFD_OBJ_HWPT_PAGING] = hwpt_paging_destroy,
+	[IOMMUFD_OBJ_ACCESS] = access_destroy_obj,
 #ifdef CONFIG_IOMMUFD_TEST
-	[IOMMUFD_OBJ_SELFTEST] = { .destroy = iommufd_selftest_destroy },
+	[IOMMUFD_OBJ_SELFTEST] = iommufd_selftest_destroy,
 #endif
 };
 
-struct iommufd_object *__iommufd_object_alloc(struct iommufd_ctx *ictx,
-					      size_t size,
-					      enum iommufd_object_type type)
+/* Run the destroy op and free the memory; the ID is already gone. */
+static void iommufd_object_free(struct iommufd_object *obj)
 {
-	struct iommufd_object *obj;
-	int rc;
-
-	obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
-	if (!obj)
-		return ERR_PTR(-ENOMEM);
-	obj->type = type;
-	refcount_set(&obj->lookups, 1);
-	refcount_set(&obj->refs, 1);
-
-	/* A zero entry reserves the ID; lookups see nothing there yet. */
-	rc = xa_alloc(&ictx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_32b,
-		      GFP_KERNEL_ACCOUNT);
-	if (rc) {
-		kfree(obj);
-		return ERR_PTR(rc);
-	}
-	return obj;
-}
-
-/* Publish a completely built object under its reserved ID. */
-void iommufd_object_finalize(struct iommufd_ctx *ictx,
-			     struct iommufd_object *obj)
-{
-	void *old;
-
-	/* Overwriting the reserved slot never needs memory. */
-	old = xa_store(&ictx->objects, obj->id, obj, GFP_KERNEL);
-	WARN_ON(old);
-}
-
-/* Release the ID of an object that was never published, and free it. */
-void iommufd_object_abort(struct iommufd_ctx *ictx, struct iommufd_object *obj)
-{
-	void *old;
-
-	old = xa_erase(&ictx->objects, obj->id);
-	WARN_ON(old);
+	iommufd_destroy_ops[obj->type](obj);
 	kfree(obj);
 }
 
-/* Undo whatever the object's constructor did, then abort it. */
-void iommufd_object_abort_and_destroy(struct iommufd_ctx *ictx,
-				      struct iommufd_object *obj)
+struct iommufd_object *iommufd_object_new_raw(struct iommufd_ctx *ictx,
+					      size_t size,
+					      enum iommufd_object_type type)
 {
-	const struct iommufd_object_ops *ops = &iommufd_object_ops[obj->type];
+	struct iommufd_object *obj = kzalloc(size, GFP_KERNEL_ACCOUNT);
+	int rc;
 
-	if (ops->abort)
-		ops->abort(obj);
-	else
-		ops->destroy(obj);
-	iommufd_object_abort(ictx, obj);
+	if (!obj)
+		return ERR_PTR(-ENOMEM);
+	*obj = (struct iommufd_object){
+		.type = type,
+		.refs = REFCOUNT_INIT(1),
+		.lookups = REFCOUNT_INIT(1),
+	};
+	/* A zero entry reserves the ID; lookups see nothing there yet. */
+	rc = xa_alloc(&ictx->objects, &obj->id, XA_ZERO_ENTRY, xa_limit_32b,
+		      GFP_KERNEL_ACCOUNT);
+	if (!rc)
+		return obj;
+	kfree(obj);
+	return ERR_PTR(rc);
+}
+
+/* Publish a completely built object under its reserved ID. */
+void iommufd_object_publish(struct iommufd_ctx *ictx,
+			    struct iommufd_object *obj)
+{
+	/* Overwriting the reserved slot never needs memory. */
+	WARN_ON(xa_store(&ictx->objects, obj->id, obj, GFP_KERNEL));
+}
+
+/* Release the ID of an object that was never published, and free it. */
+void iommufd_object_discard(struct iommufd_ctx *ictx,
+			    struct iommufd_object *obj)
+{
+	WARN_ON(xa_erase(&ictx->objects, obj->id));
+	kfree(obj);
+}
+
+/* Undo whatever the object's constructor did, then discard it. */
+void iommufd_object_undo(struct iommufd_ctx *ictx, struct iommufd_object *obj)
+{
+	iommufd_destroy_ops[obj->type](obj);
+	iommufd_object_discard(ictx, obj);
 }
 
 /**
- * iommufd_get_object() - look up a published object and hold it
+ * iommufd_ucmd_reply_publish() - answer a creating ioctl and publish
+ * @ucmd: the call
+ * @obj: the object the call built, not yet published
+ * @out_id: where in ucmd->cmd the object's ID goes
+ * @cmd_len: size of the kernel's command struct
+ *
+ * The object becomes visible only if userspace got its ID; otherwise it is
+ * undone, so a failed call leaves nothing behind.
+ *
+ * Return: 0 or -EFAULT.
+ */
+int iommufd_ucmd_reply_publish(struct iommufd_ucmd *ucmd,
+			       struct iommufd_object *obj, u32 *out_id,
+			       size_t cmd_len)
+{
+	int rc;
+
+	*out_id = obj->id;
+	rc = iommufd_ucmd_reply(ucmd, cmd_len);
+
+	if (rc)
+		iommufd_object_undo(ucmd->ictx, obj);
+	else
+		iommufd_object_publish(ucmd->ictx, obj);
+	return rc;
+}
+
+static bool iommufd_obj_matches(struct iommufd_object *obj,
+				enum iommufd_object_type type)
+{
+	return obj && (type == IOMMUFD_OBJ_ANY || obj->type == type);
+}
+
+/**
+ * iommufd_obj_get() - look up a published object and hold it
  * @ictx: the context
  * @id: the ID userspace gave
  * @type: the type the caller needs, or IOMMUFD_OBJ_ANY
  *
- * Return: the object, which stays valid until iommufd_put_object(), or
+ * Return: the object, which stays valid until iommufd_obj_put(), or
  * ERR_PTR(-ENOENT) when @id names no published object of @type.
  */
-struct iommufd_object *iommufd_get_object(struct iommufd_ctx *ictx, u32 id,
-					  enum iommufd_object_type type)
+struct iommufd_object *iommufd_obj_get(struct iommufd_ctx *ictx, u32 id,
+				       enum iommufd_object_type type)
 {
-	struct iommufd_object *obj;
+	struct iommufd_object *obj, *found = ERR_PTR(-ENOENT);
 
 	xa_lock(&ictx->objects);
 	obj = xa_load(&ictx->objects, id);
-	if (!obj || (type != IOMMUFD_OBJ_ANY && obj->type != type) ||
-	    !refcount_inc_not_zero(&obj->lookups))
-		obj = ERR_PTR(-ENOENT);
+	if (iommufd_obj_matches(obj, type) && iommufd_obj_hold(obj))
+		found = obj;
 	xa_unlock(&ictx->objects);
-	return obj;
-}
-
-/*
- * Unpublish @obj (leaving its ID reserved) if only the table depends on it.
- * On success the published lookup reference is ours to drop.
- */
-static int iommufd_object_unpublish(struct iommufd_ctx *ictx,
-				    struct iommufd_object *to_destroy, u32 id,
-				    struct iommufd_object **out)
-{
-	struct iommufd_object *obj;
-	int rc = 0;
-
-	xa_lock(&ictx->objects);
-	obj = xa_load(&ictx->objects, id);
-	if (!obj || (to_destroy && obj != to_destroy))
-		rc = -ENOENT;
-	else if (refcount_read(&obj->refs) != 1)
-		rc = -EBUSY;
-	else
-		__xa_store(&ictx->objects, id, XA_ZERO_ENTRY, 0);
-	xa_unlock(&ictx->objects);
-
-	*out = obj;
-	return rc;
-}
-
-/*
- * A lookup that was in flight took a long-term ref: put the object back as
- * it was.  The slot still holds our zero entry, so this cannot fail.
- */
-static void iommufd_object_republish(struct iommufd_ctx *ictx,
-				     struct iommufd_object *obj)
-{
-	refcount_set(&obj->lookups, 1);
-	xa_store(&ictx->objects, obj->id, obj, 0);
+	return found;
 }
 
 /**
- * iommufd_object_remove() - unpublish, drain and destroy one object
+ * iommufd_object_kill() - unpublish, drain and destroy one object
  * @ictx: the context
  * @to_destroy: the object the caller means, or NULL to go by @id alone
  * @id: the object's ID
- * @flags: IOMMUFD_REMOVE_* flags
+ * @flags: IOMMUFD_KILL_* flags
  *
  * The object disappears from the table at once; then the lookups still in
  * flight are waited for, and if none of them took a long-term ref the
@@ -166,32 +161,42 @@ static void iommufd_object_republish(struct iommufd_ctx *ictx,
  * Return: 0 when destroyed; -ENOENT if @id does not name the object;
  * -EBUSY if something else still depends on it (nothing is changed).
  */
-int iommufd_object_remove(struct iommufd_ctx *ictx,
-			  struct iommufd_object *to_destroy, u32 id,
-			  unsigned int flags)
+int iommufd_object_kill(struct iommufd_ctx *ictx,
+			struct iommufd_object *to_destroy, u32 id,
+			unsigned int flags)
 {
 	struct iommufd_object *obj;
-	int rc;
+	int rc = 0;
 
-	rc = iommufd_object_unpublish(ictx, to_destroy, id, &obj);
+	/* Step 1: take it out of the table, keeping the ID reserved. */
+	xa_lock(&ictx->objects);
+	obj = xa_load(&ictx->objects, id);
+	if (!obj || (to_destroy && obj != to_destroy))
+		rc = -ENOENT;
+	else if (refcount_read(&obj->refs) > 1)
+		rc = -EBUSY;
+	else
+		__xa_store(&ictx->objects, id, XA_ZERO_ENTRY, 0);
+	xa_unlock(&ictx->objects);
 	if (rc) {
 		/* In-kernel owners guarantee nothing depends on the object. */
-		WARN_ON(rc == -EBUSY && !(flags & IOMMUFD_REMOVE_BUSY_OK));
+		WARN_ON(rc == -EBUSY && !(flags & IOMMUFD_KILL_BUSY_OK));
 		return rc;
 	}
 
+	/* Step 2: drop the published lookup, wait out the others. */
 	if (!refcount_dec_and_test(&obj->lookups))
-		wait_event(ictx->destroy_wait,
-			   refcount_read(&obj->lookups) == 0);
+		wait_event(ictx->drained, !refcount_read(&obj->lookups));
 
-	if (refcount_read(&obj->refs) != 1) {
-		iommufd_object_republish(ictx, obj);
+	/* Step 3: a lookup in flight may have made it a dependency. */
+	if (refcount_read(&obj->refs) > 1) {
+		refcount_set(&obj->lookups, 1);
+		/* Our zero entry still holds the slot: no memory needed. */
+		xa_store(&ictx->objects, id, obj, 0);
 		return -EBUSY;
 	}
-
 	xa_erase(&ictx->objects, id);
-	iommufd_object_ops[obj->type].destroy(obj);
-	kfree(obj);
+	iommufd_object_free(obj);
 	return 0;
 }
 
@@ -199,66 +204,61 @@ static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_destroy *cmd = ucmd->cmd;
 
-	return iommufd_object_remove(ucmd->ictx, NULL, cmd->id,
-				     IOMMUFD_REMOVE_BUSY_OK);
+	return iommufd_object_kill(ucmd->ictx, NULL, cmd->id,
+				   IOMMUFD_KILL_BUSY_OK);
 }
 
-/* IOMMU_OPTION_RLIMIT_MODE: a setting of the whole context. */
-static int iommufd_option_rlimit_mode(struct iommu_option *cmd,
-				      struct iommufd_ctx *ictx)
+/* Switching is only allowed before anything could have been charged. */
+static int iommufd_set_account_mode(struct iommufd_ctx *ictx, u64 val)
 {
-	int rc = 0;
-
-	if (cmd->object_id)
-		return -EINVAL;
-
-	switch (cmd->op) {
-	case IOMMU_OPTION_OP_GET:
-		cmd->val64 = ictx->account_mode == IOMMUFD_ACCOUNT_MM;
-		return 0;
-	case IOMMU_OPTION_OP_SET:
-		break;
-	default:
-		return -EOPNOTSUPP;
-	}
+	int rc = -EBUSY;
 
 	if (!capable(CAP_SYS_RESOURCE))
 		return -EPERM;
-	if (cmd->val64 > 1)
+	if (val > 1)
 		return -EINVAL;
-
-	/* Switching is only allowed before anything could have been charged. */
 	xa_lock(&ictx->objects);
-	if (!xa_empty(&ictx->objects))
-		rc = -EBUSY;
-	else
-		ictx->account_mode = cmd->val64 ? IOMMUFD_ACCOUNT_MM :
-						  IOMMUFD_ACCOUNT_USER;
+	if (xa_empty(&ictx->objects)) {
+		ictx->account_mode = val ? IOMMUFD_ACCOUNT_MM :
+					   IOMMUFD_ACCOUNT_USER;
+		rc = 0;
+	}
 	xa_unlock(&ictx->objects);
 	return rc;
 }
 
+/* IOMMU_OPTION_RLIMIT_MODE: a setting of the whole context. */
+static int iommufd_option_rlimit_mode(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_option *cmd = ucmd->cmd;
+
+	if (cmd->object_id)
+		return -EINVAL;
+	if (cmd->op == IOMMU_OPTION_OP_SET)
+		return iommufd_set_account_mode(ucmd->ictx, cmd->val64);
+	if (cmd->op != IOMMU_OPTION_OP_GET)
+		return -EOPNOTSUPP;
+	cmd->val64 = ucmd->ictx->account_mode == IOMMUFD_ACCOUNT_MM;
+	return 0;
+}
+
+static iommufd_ioctl_fn *const iommufd_option_ops[] = {
+	[IOMMU_OPTION_RLIMIT_MODE] = iommufd_option_rlimit_mode,
+	[IOMMU_OPTION_HUGE_PAGES] = iommufd_ioas_option,
+};
+
 static int iommufd_option(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_option *cmd = ucmd->cmd;
+	iommufd_ioctl_fn *fn = NULL;
 	int rc;
 
-	if (cmd->__reserved)
+	if (cmd->option_id < ARRAY_SIZE(iommufd_option_ops))
+		fn = iommufd_option_ops[cmd->option_id];
+	if (cmd->__reserved || !fn)
 		return -EOPNOTSUPP;
-
-	switch (cmd->option_id) {
-	case IOMMU_OPTION_RLIMIT_MODE:
-		rc = iommufd_option_rlimit_mode(cmd, ucmd->ictx);
-		break;
-	case IOMMU_OPTION_HUGE_PAGES:
-		rc = iommufd_ioas_option(ucmd);
-		break;
-	default:
-		return -EOPNOTSUPP;
-	}
-	if (rc)
-		return rc;
-	return iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	rc = fn(ucmd);
+	return rc ? rc : iommufd_ucmd_reply(ucmd, sizeof(*cmd));
 }
 
 /*
@@ -270,27 +270,8 @@ static int iommufd_not_supported(struct iommufd_ucmd *ucmd)
 	return -EOPNOTSUPP;
 }
 
-/* Room for the kernel's copy of any command struct. */
-union iommufd_cmd_buffer {
-	struct iommu_destroy destroy;
-	struct iommu_fault_alloc fault;
-	struct iommu_hw_info info;
-	struct iommu_hwpt_alloc hwpt;
-	struct iommu_hwpt_get_dirty_bitmap get_dirty_bitmap;
-	struct iommu_hwpt_invalidate cache;
-	struct iommu_hwpt_set_dirty_tracking set_dirty_tracking;
-	struct iommu_ioas_alloc alloc;
-	struct iommu_ioas_allow_iovas allow_iovas;
-	struct iommu_ioas_copy ioas_copy;
-	struct iommu_ioas_iova_ranges iova_ranges;
-	struct iommu_ioas_map map;
-	struct iommu_ioas_unmap unmap;
-	struct iommu_option option;
-	struct iommu_vfio_ioas vfio_ioas;
-#ifdef CONFIG_IOMMUFD_TEST
-	struct iommu_test_cmd test;
-#endif
-};
+/* Room for the kernel's copy of any command struct (checked per command). */
+#define IOMMUFD_CMD_BUF_SIZE 80
 
 /**
  * struct iommufd_ioctl_op - one line of the dispatch table
@@ -303,19 +284,19 @@ struct iommufd_ioctl_op {
 	unsigned int ioctl_num;
 	unsigned int struct_size;
 	unsigned int min_size;
-	int (*handler)(struct iommufd_ucmd *ucmd);
+	iommufd_ioctl_fn *handler;
 };
 
 /*
- * One line per command: IOMMUFD_IOCTL(X, ...) serves IOMMU_X, whose number
- * is IOMMUFD_CMD_X.
+ * IOMMUFD_IOCTL(X, ...) serves IOMMU_X; its slot is the command number
+ * minus IOMMUFD_CMD_BASE.
  */
 #define IOMMUFD_IOCTL(_name, _type, _last_mandatory, _handler)                \
 	[_IOC_NR(IOMMU_##_name) - IOMMUFD_CMD_BASE] = {                       \
 		.ioctl_num = IOMMU_##_name,                                   \
 		.struct_size = sizeof(_type) +                                \
 			BUILD_BUG_ON_ZERO(sizeof(_type) >                     \
-					  sizeof(union iommufd_cmd_buffer)),  \
+					  IOMMUFD_CMD_BUF_SIZE),              \
 		.min_size = offsetofend(_type, _last_mandatory),              \
 		.handler = _handler,                                          \
 	}
@@ -354,75 +335,76 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 #endif
 };
 
+/* The table line for @cmd, or NULL if no command has that number. */
+static const struct iommufd_ioctl_op *iommufd_find_op(unsigned int cmd)
+{
+	unsigned int slot = _IOC_NR(cmd) - IOMMUFD_CMD_BASE;
+
+	/* Numbers below the base wrap around to huge slots. */
+	if (slot >= ARRAY_SIZE(iommufd_ioctl_ops) ||
+	    iommufd_ioctl_ops[slot].ioctl_num != cmd)
+		return NULL;
+	return &iommufd_ioctl_ops[slot];
+}
+
 static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 			       unsigned long arg)
 {
-	const struct iommufd_ioctl_op *op;
-	union iommufd_cmd_buffer buf;
+	const struct iommufd_ioctl_op *op = iommufd_find_op(cmd);
+	u64 buf[IOMMUFD_CMD_BUF_SIZE / sizeof(u64)];
 	struct iommufd_ucmd ucmd = {
+		.cmd = buf,
+		.uptr_cmd = (void __user *)arg,
 		.ictx = filp->private_data,
-		.ubuffer = (void __user *)arg,
-		.cmd = &buf,
 	};
-	unsigned int nr = _IOC_NR(cmd);
 	int rc;
 
-	if (nr < IOMMUFD_CMD_BASE ||
-	    nr - IOMMUFD_CMD_BASE >= ARRAY_SIZE(iommufd_ioctl_ops))
+	if (!op)
 		return -ENOTTY;
-	op = &iommufd_ioctl_ops[nr - IOMMUFD_CMD_BASE];
-	if (op->ioctl_num != cmd)
-		return -ENOTTY;
-
-	rc = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
-	if (rc)
-		return rc;
-	if (ucmd.user_size < op->min_size)
+	if (get_user(ucmd.usize, (u32 __user *)ucmd.uptr_cmd))
+		return -EFAULT;
+	if (ucmd.usize < op->min_size)
 		return -EINVAL;
-	rc = copy_struct_from_user(ucmd.cmd, op->struct_size, ucmd.ubuffer,
-				   ucmd.user_size);
-	if (rc)
-		return rc;
-	return op->handler(&ucmd);
+	/* Zero-extends short structs; E2BIG for nonzero bytes we lack. */
+	rc = copy_struct_from_user(ucmd.cmd, op->struct_size, ucmd.uptr_cmd,
+				   ucmd.usize);
+	return rc ? rc : op->handler(&ucmd);
 }
 
 static int iommufd_fops_open(struct inode *inode, struct file *filp)
 {
-	struct iommufd_ctx *ictx;
+	struct iommufd_ctx *ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
 
-	ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
 	if (!ictx)
 		return -ENOMEM;
-
+	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	init_waitqueue_head(&ictx->drained);
+	xa_init(&ictx->groups);
 	ictx->file = filp;
 	ictx->account_mode = IOMMUFD_ACCOUNT_USER;
-	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
-	xa_init(&ictx->groups);
-	init_waitqueue_head(&ictx->destroy_wait);
 	init_rwsem(&ictx->ioas_creation_lock);
 	filp->private_data = ictx;
 	return 0;
 }
 
 /*
- * Destroy every object nothing else depends on; return how many went.
- * Only called when no ioctl or in-kernel user can be running.
+ * One sweep of the table at close: destroy what nothing depends on.
+ * Returns false if a sweep got nowhere, which would be a leak.
  */
-static unsigned int iommufd_destroy_unused(struct iommufd_ctx *ictx)
+static bool iommufd_sweep(struct iommufd_ctx *ictx)
 {
 	struct iommufd_object *obj;
-	unsigned int destroyed = 0;
-	unsigned long index;
+	unsigned long id;
+	bool progress = false;
 
-	xa_for_each(&ictx->objects, index, obj) {
-		if (refcount_read(&obj->refs) != 1)
+	xa_for_each(&ictx->objects, id, obj) {
+		if (refcount_read(&obj->refs) > 1)
 			continue;
-		xa_erase(&ictx->objects, index);
-		iommufd_object_ops[obj->type].destroy(obj);
-		kfree(obj);
-		destroyed++;
+		xa_erase(&ictx->objects, id);
+		iommufd_object_free(obj);
+		progress = true;
 	}
-	return destroyed;
+	return progress;
 }
 
 static int iommufd_fops_release(struct inode *inode, struct file *filp)
@@ -431,13 +413,11 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 
 	/*
 	 * The last file reference is gone, so no ioctl is running and no
-	 * in-kernel user (which holds the file) is left.  Objects that others
-	 * depend on go in a later pass, once their dependents are destroyed.
+	 * in-kernel user (which holds the file) is left.  Objects others
+	 * depend on go in a later sweep, after their dependents.
 	 */
-	while (!xa_empty(&ictx->objects)) {
-		if (WARN_ON(!iommufd_destroy_unused(ictx)))
-			break;
-	}
+	while (!xa_empty(&ictx->objects) && !WARN_ON(!iommufd_sweep(ictx)))
+		;
 	WARN_ON(!xa_empty(&ictx->groups));
 	kfree(ictx);
 	return 0;
@@ -465,6 +445,16 @@ void iommufd_ctx_get(struct iommufd_ctx *ictx)
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_get, IOMMUFD);
 
 /**
+ * iommufd_ctx_put() - drop a reference taken on a context
+ * @ictx: the context
+ */
+void iommufd_ctx_put(struct iommufd_ctx *ictx)
+{
+	fput(ictx->file);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_ctx_put, IOMMUFD);
+
+/**
  * iommufd_ctx_from_file() - the context behind an open /dev/iommu file
  * @file: a file the caller holds
  *
@@ -473,13 +463,10 @@ EXPORT_SYMBOL_NS_GPL(iommufd_ctx_get, IOMMUFD);
  */
 struct iommufd_ctx *iommufd_ctx_from_file(struct file *file)
 {
-	struct iommufd_ctx *ictx;
-
 	if (file->f_op != &iommufd_fops)
 		return ERR_PTR(-EBADFD);
-	ictx = file->private_data;
-	iommufd_ctx_get(ictx);
-	return ictx;
+	iommufd_ctx_get(file->private_data);
+	return file->private_data;
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_file, IOMMUFD);
 
@@ -493,44 +480,26 @@ EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_file, IOMMUFD);
  */
 struct iommufd_ctx *iommufd_ctx_from_fd(int fd)
 {
-	struct file *file;
+	CLASS(fd, f)(fd);
 
-	file = fget(fd);
-	if (!file)
+	if (fd_empty(f))
 		return ERR_PTR(-EBADF);
-	if (file->f_op != &iommufd_fops) {
-		fput(file);
-		return ERR_PTR(-EBADFD);
-	}
-	/* The reference fget() took is the one handed to the caller. */
-	return file->private_data;
+	return iommufd_ctx_from_file(fd_file(f));
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_from_fd, IOMMUFD);
-
-/**
- * iommufd_ctx_put() - drop a reference taken on a context
- * @ictx: the context
- */
-void iommufd_ctx_put(struct iommufd_ctx *ictx)
-{
-	fput(ictx->file);
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_ctx_put, IOMMUFD);
 
 static struct miscdevice iommu_misc_dev = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "iommu",
-	.fops = &iommufd_fops,
-	.nodename = "iommu",
 	.mode = 0660,
+	.fops = &iommufd_fops,
 };
 
 static int __init iommufd_init(void)
 {
-	int rc;
+	int rc = misc_register(&iommu_misc_dev);
 
-	rc = misc_register(&iommu_misc_dev);
-	if (rc)
+	if (rc || !IS_ENABLED(CONFIG_IOMMUFD_TEST))
 		return rc;
 	rc = iommufd_test_init();
 	if (rc)
@@ -540,7 +509,8 @@ static int __init iommufd_init(void)
 
 static void __exit iommufd_exit(void)
 {
-	iommufd_test_exit();
+	if (IS_ENABLED(CONFIG_IOMMUFD_TEST))
+		iommufd_test_exit();
 	misc_deregister(&iommu_misc_dev);
 }
 

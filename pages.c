@@ -2,7 +2,7 @@
 /*
  * Copyright (c) 2026 The iommufd authors
  *
- * The IOVA->PFN store: struct iopt_pages, one range of user memory shared by
+ * The IOVA->PFN store: struct iopt_mem, one range of user memory shared by
  * every area that maps (a part of) it.
  *
  * Storage tiers.  At any time a page of the memory is in one of:
@@ -10,15 +10,15 @@
  *  2. pinned, PFN kept in @pfn_store: in-kernel accesses use the page and
  *     no domain maps it;
  *  3. pinned, PFN kept by a domain: an area using the page is mapped by an
- *     iommu_domain (the area's storage_domain), whose page table gives the
+ *     iommu_domain (the area's pfn_domain), whose page table gives the
  *     PFN back through iommu_iova_to_phys().
  * Pages only get pinned when they leave tier 1.  A new domain is filled from
  * a domain or the store; a page moving between tiers 2 and 3 is never
  * pinned or charged again.
  *
  * Invariants, whenever pages->mutex is not held.  Write D(i) for "page
- * index i is covered by an area in @domain_areas" and A(i) for "i is covered
- * by a range in @access_ranges":
+ * index i is covered by an area in @held_areas" and A(i) for "i is covered
+ * by a range in @pinned_ranges":
  *  - i is pinned exactly once, counted once in @npinned and charged once
  *    against RLIMIT_MEMLOCK, iff D(i) || A(i);
  *  - i has a slot in @pfn_store iff A(i); the slot holds the PFN iff !D(i)
@@ -45,11 +45,9 @@
 /* How much temporary memory one batch and one pinning call may use. */
 static size_t iopt_temp_budget(void)
 {
-#ifdef CONFIG_IOMMUFD_TEST
-	return READ_ONCE(iommufd_test_memory_limit);
-#else
+	if (IS_ENABLED(CONFIG_IOMMUFD_TEST))
+		return READ_ONCE(iommufd_test_memory_limit);
 	return SZ_64K;
-#endif
 }
 
 /*
@@ -169,20 +167,20 @@ static void batch_take(struct batch_cursor *cur, unsigned long count,
  * the owner's mm->pinned_vm.  Without CAP_IPC_LOCK the total may not pass
  * the owner's RLIMIT_MEMLOCK.
  */
-static unsigned long pages_charge_limit(struct iopt_pages *pages)
+static unsigned long pages_charge_limit(struct iopt_mem *pages)
 {
 	if (capable(CAP_IPC_LOCK))
 		return ULONG_MAX;
-	return task_rlimit(pages->source_task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	return task_rlimit(pages->owner_task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 }
 
-static int pages_charge(struct iopt_pages *pages, unsigned long npages)
+static int pages_charge(struct iopt_mem *pages, unsigned long npages)
 {
 	unsigned long limit, cur, new;
 
 	switch (pages->account_mode) {
 	case IOMMUFD_ACCOUNT_USER: {
-		atomic_long_t *counter = &pages->source_user->locked_vm;
+		atomic_long_t *counter = &pages->owner_user->locked_vm;
 
 		limit = pages_charge_limit(pages);
 		cur = atomic_long_read(counter);
@@ -193,7 +191,7 @@ static int pages_charge(struct iopt_pages *pages, unsigned long npages)
 		return 0;
 	}
 	case IOMMUFD_ACCOUNT_MM: {
-		atomic64_t *counter = &pages->source_mm->pinned_vm;
+		atomic64_t *counter = &pages->owner_mm->pinned_vm;
 		s64 old;
 
 		limit = pages_charge_limit(pages);
@@ -210,31 +208,31 @@ static int pages_charge(struct iopt_pages *pages, unsigned long npages)
 	}
 }
 
-static void pages_uncharge(struct iopt_pages *pages, unsigned long npages)
+static void pages_uncharge(struct iopt_mem *pages, unsigned long npages)
 {
 	switch (pages->account_mode) {
 	case IOMMUFD_ACCOUNT_USER:
-		atomic_long_sub(npages, &pages->source_user->locked_vm);
+		atomic_long_sub(npages, &pages->owner_user->locked_vm);
 		break;
 	case IOMMUFD_ACCOUNT_MM:
-		atomic64_sub(npages, &pages->source_mm->pinned_vm);
+		atomic64_sub(npages, &pages->owner_mm->pinned_vm);
 		break;
 	}
 }
 
 /* Pin @npages user pages from page index @index into @upages. */
-static long pages_pin_user(struct iopt_pages *pages, unsigned long index,
+static long pages_pin_user(struct iopt_mem *pages, unsigned long index,
 			   unsigned long npages, struct page **upages)
 {
 	unsigned long uptr = (uintptr_t)pages->uptr + index * PAGE_SIZE;
 	unsigned int gup_flags = FOLL_LONGTERM;
-	struct mm_struct *mm = pages->source_mm;
+	struct mm_struct *mm = pages->owner_mm;
 	int locked = 1;
 	long rc;
 
 	if (pages->writable)
 		gup_flags |= FOLL_WRITE;
-	if (iommufd_should_fail())
+	if (IS_ENABLED(CONFIG_IOMMUFD_TEST) && iommufd_should_fail())
 		return -EFAULT;
 
 	if (current->mm == mm)
@@ -253,7 +251,7 @@ static long pages_pin_user(struct iopt_pages *pages, unsigned long index,
 }
 
 /* Unpin @n pinned pages from @pfn on; writable memory is dirtied. */
-static void pages_unpin(struct iopt_pages *pages, unsigned long pfn,
+static void pages_unpin(struct iopt_mem *pages, unsigned long pfn,
 			unsigned long n)
 {
 	unpin_user_page_range_dirty_lock(pfn_to_page(pfn), n, pages->writable);
@@ -275,18 +273,18 @@ enum {
 	COVER_DOMAIN = 1 << 1,
 };
 
-typedef void (*coverage_fn)(struct iopt_pages *pages, unsigned long start,
+typedef void (*coverage_fn)(struct iopt_mem *pages, unsigned long start,
 			    unsigned long last, unsigned int cover, void *arg);
 
 /* Report [start, last] as ascending segments of one class each. */
-static void pages_walk_coverage(struct iopt_pages *pages, unsigned long start,
+static void pages_walk_coverage(struct iopt_mem *pages, unsigned long start,
 				unsigned long last, coverage_fn fn, void *arg)
 {
 	struct interval_tree_span_iter aspan, dspan;
 
 	lockdep_assert_held(&pages->mutex);
 
-	interval_tree_for_each_span(&aspan, &pages->access_ranges, start,
+	interval_tree_for_each_span(&aspan, &pages->pinned_ranges, start,
 				    last) {
 		unsigned long s = aspan.is_hole ? aspan.start_hole :
 						  aspan.start_used;
@@ -294,7 +292,7 @@ static void pages_walk_coverage(struct iopt_pages *pages, unsigned long start,
 						  aspan.last_used;
 		unsigned int a = aspan.is_hole ? 0 : COVER_ACCESS;
 
-		interval_tree_for_each_span(&dspan, &pages->domain_areas, s, l) {
+		interval_tree_for_each_span(&dspan, &pages->held_areas, s, l) {
 			if (dspan.is_hole)
 				fn(pages, dspan.start_hole, dspan.last_hole, a,
 				   arg);
@@ -307,7 +305,7 @@ static void pages_walk_coverage(struct iopt_pages *pages, unsigned long start,
 
 /* Store PFNs into the (reserved) slots of consecutive indexes. */
 struct store_pfns {
-	struct iopt_pages *pages;
+	struct iopt_mem *pages;
 	unsigned long index;
 };
 
@@ -332,7 +330,7 @@ struct settle {
 	struct batch_cursor cur;
 };
 
-static void settle_cb(struct iopt_pages *pages, unsigned long start,
+static void settle_cb(struct iopt_mem *pages, unsigned long start,
 		      unsigned long last, unsigned int cover, void *arg)
 {
 	struct settle *st = arg;
@@ -349,7 +347,7 @@ static void settle_cb(struct iopt_pages *pages, unsigned long start,
 	}
 }
 
-static void pages_settle_batch(struct iopt_pages *pages,
+static void pages_settle_batch(struct iopt_mem *pages,
 			       struct pfn_batch *batch, unsigned long start)
 {
 	struct settle st = { .cur = { .batch = batch } };
@@ -365,7 +363,7 @@ static void pages_settle_batch(struct iopt_pages *pages,
  * and charging it).
  */
 struct pfn_reader {
-	struct iopt_pages *pages;
+	struct iopt_mem *pages;
 	struct pfn_batch batch;
 	struct page **upages;		/* for pin_user_pages() */
 	unsigned long upages_cap;
@@ -377,7 +375,7 @@ struct pfn_reader {
 	unsigned long last;		/* last index to read */
 };
 
-static int reader_init(struct pfn_reader *r, struct iopt_pages *pages,
+static int reader_init(struct pfn_reader *r, struct iopt_mem *pages,
 		       unsigned long first, unsigned long last)
 {
 	size_t budget = iopt_temp_budget();
@@ -423,7 +421,7 @@ static unsigned long area_index_pfn(struct iopt_area *area,
 				    unsigned long index)
 {
 	return PHYS_PFN(iommu_iova_to_phys(domain,
-					   iopt_area_index_iova(area, index)));
+					   area_index_first_iova(area, index)));
 }
 
 static unsigned long reader_from_domain(struct pfn_reader *r,
@@ -434,7 +432,7 @@ static unsigned long reader_from_domain(struct pfn_reader *r,
 
 	for (i = index; i <= last; i++) {
 		if (!batch_add_pfn(&r->batch,
-				   area_index_pfn(area, area->storage_domain,
+				   area_index_pfn(area, area->pfn_domain,
 						  i)))
 			break;
 	}
@@ -457,7 +455,7 @@ static unsigned long reader_from_store(struct pfn_reader *r,
 }
 
 /* The last index in [index, last] before one whose PFN is in the store. */
-static unsigned long store_gap_last(struct iopt_pages *pages,
+static unsigned long store_gap_last(struct iopt_mem *pages,
 				    unsigned long index, unsigned long last)
 {
 	unsigned long i;
@@ -493,7 +491,7 @@ static long reader_pin(struct pfn_reader *r, unsigned long index,
 		       unsigned long last)
 {
 	unsigned long want = min(last - index + 1, r->upages_cap);
-	struct iopt_pages *pages = r->pages;
+	struct iopt_mem *pages = r->pages;
 	long got;
 	int rc;
 
@@ -519,7 +517,7 @@ static long reader_pin(struct pfn_reader *r, unsigned long index,
  */
 static int reader_next(struct pfn_reader *r)
 {
-	struct iopt_pages *pages = r->pages;
+	struct iopt_mem *pages = r->pages;
 
 	batch_clear(&r->batch);
 	r->batch_start = r->next;
@@ -532,12 +530,12 @@ static int reader_next(struct pfn_reader *r)
 			n = reader_drain_upages(r);
 			goto advance;
 		}
-		node = interval_tree_iter_first(&pages->domain_areas, index,
+		node = interval_tree_iter_first(&pages->held_areas, index,
 						last);
 		if (node && node->start <= index) {
 			n = reader_from_domain(r, container_of(node,
 							       struct iopt_area,
-							       pages_node),
+							       mem_node),
 					       index, min(last, node->last));
 		} else {
 			if (node)
@@ -565,7 +563,7 @@ static int area_map_run(struct iopt_area *area, struct iommu_domain *domain,
 			unsigned long pfn)
 {
 	phys_addr_t paddr = PFN_PHYS(pfn) +
-			    iopt_area_iova_page_offset(area, first);
+			    area_iova_offset(area, first);
 
 	return iommu_map(domain, first, paddr, last - first + 1,
 			 area->iommu_prot, GFP_KERNEL_ACCOUNT);
@@ -588,7 +586,7 @@ static int batch_map(struct pfn_batch *batch, struct iopt_area *area,
 		     struct iommu_domain *domain, unsigned long index,
 		     bool small_pages)
 {
-	unsigned long first_iova = iopt_area_index_iova(area, index);
+	unsigned long first_iova = area_index_first_iova(area, index);
 	unsigned long i = index;
 	unsigned int run;
 	int rc = 0;
@@ -598,9 +596,9 @@ static int batch_map(struct pfn_batch *batch, struct iopt_area *area,
 
 		if (!small_pages) {
 			rc = area_map_run(area, domain,
-					  iopt_area_index_iova(area, i),
-					  iopt_area_index_last_iova(area,
-								    i + n - 1),
+					  area_index_first_iova(area, i),
+					  area_index_last_iova(area,
+							       i + n - 1),
 					  batch->pfn[run]);
 			if (!rc)
 				i += n;
@@ -608,8 +606,8 @@ static int batch_map(struct pfn_batch *batch, struct iopt_area *area,
 		}
 		for (k = 0; k != n; k++, i++) {
 			rc = area_map_run(area, domain,
-					  iopt_area_index_iova(area, i),
-					  iopt_area_index_last_iova(area, i),
+					  area_index_first_iova(area, i),
+					  area_index_last_iova(area, i),
 					  batch->pfn[run] + k);
 			if (rc)
 				break;
@@ -617,7 +615,7 @@ static int batch_map(struct pfn_batch *batch, struct iopt_area *area,
 	}
 	if (rc && i != index)
 		area_unmap_range(domain, first_iova,
-				 iopt_area_index_last_iova(area, i - 1));
+				 area_index_last_iova(area, i - 1));
 	return rc;
 }
 
@@ -631,7 +629,7 @@ static void area_unfill_storage(struct iopt_area *area,
 				struct iommu_domain *domain,
 				unsigned long first, unsigned long last)
 {
-	struct iopt_pages *pages = area->pages;
+	struct iopt_mem *pages = area->pages;
 	struct pfn_batch_fallback fb;
 	struct pfn_batch batch;
 	unsigned long pos = first;
@@ -646,15 +644,15 @@ static void area_unfill_storage(struct iopt_area *area,
 					   area_index_pfn(area, domain, pos)))
 				break;
 		}
-		area_unmap_range(domain, iopt_area_index_iova(area, start),
-				 iopt_area_index_last_iova(area, pos - 1));
+		area_unmap_range(domain, area_index_first_iova(area, start),
+				 area_index_last_iova(area, pos - 1));
 		pages_settle_batch(pages, &batch, start);
 	}
 	batch_destroy(&batch, &fb);
 }
 
 /* The area now has a storage domain: its stored PFNs become reservations. */
-static void to_reservations_cb(struct iopt_pages *pages, unsigned long start,
+static void to_reservations_cb(struct iopt_mem *pages, unsigned long start,
 			       unsigned long last, unsigned int cover,
 			       void *arg)
 {
@@ -670,17 +668,17 @@ static void to_reservations_cb(struct iopt_pages *pages, unsigned long start,
 static void area_set_storage(struct iopt_area *area,
 			     struct iommu_domain *domain)
 {
-	struct iopt_pages *pages = area->pages;
+	struct iopt_mem *pages = area->pages;
 
-	pages_walk_coverage(pages, iopt_area_index(area),
-			    iopt_area_last_index(area), to_reservations_cb,
+	pages_walk_coverage(pages, area_first_index(area),
+			    area_last_index(area), to_reservations_cb,
 			    NULL);
-	area->storage_domain = domain;
-	interval_tree_insert(&area->pages_node, &pages->domain_areas);
+	area->pfn_domain = domain;
+	interval_tree_insert(&area->mem_node, &pages->held_areas);
 }
 
 /**
- * iopt_area_fill_domain() - map every page of an area into a domain
+ * iopt_area_map_domain() - map every page of an area into a domain
  * @area: the area; its pages come from its storage domain if it has one,
  *	else from other areas' domains, the store, or user memory
  * @domain: the domain to fill
@@ -689,16 +687,16 @@ static void area_set_storage(struct iopt_area *area,
  *
  * Return: 0, or an errno with nothing mapped, pinned or charged by the call.
  */
-int iopt_area_fill_domain(struct iopt_area *area, struct iommu_domain *domain)
+int iopt_area_map_domain(struct iopt_area *area, struct iommu_domain *domain)
 {
-	struct iopt_pages *pages = area->pages;
-	bool small = area->iopt->disable_large_pages;
+	struct iopt_mem *pages = area->pages;
+	bool small = area->iopt->small_pages_only;
 	struct pfn_reader r;
 	int rc;
 
 	mutex_lock(&pages->mutex);
-	rc = reader_init(&r, pages, iopt_area_index(area),
-			 iopt_area_last_index(area));
+	rc = reader_init(&r, pages, area_first_index(area),
+			 area_last_index(area));
 	if (rc)
 		goto out_unlock;
 
@@ -710,26 +708,26 @@ int iopt_area_fill_domain(struct iopt_area *area, struct iommu_domain *domain)
 		if (rc)
 			goto out_unwind;
 	}
-	if (!area->storage_domain)
+	if (!area->pfn_domain)
 		area_set_storage(area, domain);
 	goto out_destroy;
 
 out_unwind:
-	if (area->storage_domain) {
+	if (area->pfn_domain) {
 		/* Every page came from the storage domain: just unmap. */
-		if (r.batch_start != iopt_area_index(area)) {
+		if (r.batch_start != area_first_index(area)) {
 			unsigned long mapped_last =
-				iopt_area_index_last_iova(area,
-							  r.batch_start - 1);
+				area_index_last_iova(area,
+						     r.batch_start - 1);
 
-			area_unmap_range(domain, iopt_area_iova(area),
+			area_unmap_range(domain, area_first_iova(area),
 					 mapped_last);
 		}
 	} else {
 		/* The failed batch is not mapped; what came before is. */
 		pages_settle_batch(pages, &r.batch, r.batch_start);
-		if (r.batch_start != iopt_area_index(area))
-			area_unfill_storage(area, domain, iopt_area_index(area),
+		if (r.batch_start != area_first_index(area))
+			area_unfill_storage(area, domain, area_first_index(area),
 					    r.batch_start - 1);
 	}
 out_destroy:
@@ -740,7 +738,7 @@ out_unlock:
 }
 
 /**
- * iopt_area_unfill_domain() - take an area out of a domain
+ * iopt_area_unmap_domain() - take an area out of a domain
  * @area: the area
  * @domain: the domain, which maps all of the area
  * @successor: another domain that maps all of the area and stays, or NULL
@@ -749,44 +747,44 @@ out_unlock:
  * without one, every page the area alone kept pinned is unpinned (or moves
  * to the store if an access still uses it).  Cannot fail.
  */
-void iopt_area_unfill_domain(struct iopt_area *area,
-			     struct iommu_domain *domain,
-			     struct iommu_domain *successor)
+void iopt_area_unmap_domain(struct iopt_area *area,
+			    struct iommu_domain *domain,
+			    struct iommu_domain *successor)
 {
-	struct iopt_pages *pages = area->pages;
+	struct iopt_mem *pages = area->pages;
 
 	mutex_lock(&pages->mutex);
-	if (domain != area->storage_domain || successor) {
-		if (domain == area->storage_domain)
-			area->storage_domain = successor;
-		area_unmap_range(domain, iopt_area_iova(area),
-				 iopt_area_last_iova(area));
+	if (domain != area->pfn_domain || successor) {
+		if (domain == area->pfn_domain)
+			area->pfn_domain = successor;
+		area_unmap_range(domain, area_first_iova(area),
+				 area_last_iova(area));
 	} else {
-		interval_tree_remove(&area->pages_node, &pages->domain_areas);
-		area->storage_domain = NULL;
-		area_unfill_storage(area, domain, iopt_area_index(area),
-				    iopt_area_last_index(area));
+		interval_tree_remove(&area->mem_node, &pages->held_areas);
+		area->pfn_domain = NULL;
+		area_unfill_storage(area, domain, area_first_index(area),
+				    area_last_index(area));
 	}
 	mutex_unlock(&pages->mutex);
 }
 
 /**
- * iopt_area_fill_domains() - map a new area into every domain of its table
+ * iopt_area_map_all() - map a new area into every domain of its table
  * @area: the area, not yet in any domain
- * @iopt: its table; the caller holds domains_rwsem
+ * @iopt: its table; the caller holds domains_sem
  *
  * Return: 0, or an errno with the area in no domain and nothing pinned.
  */
-int iopt_area_fill_domains(struct iopt_area *area, struct io_pagetable *iopt)
+int iopt_area_map_all(struct iopt_area *area, struct io_pagetable *iopt)
 {
 	struct iommu_domain *domain, *undo;
 	unsigned long index, undo_index;
 	int rc;
 
-	lockdep_assert_held(&iopt->domains_rwsem);
+	lockdep_assert_held(&iopt->domains_sem);
 
 	xa_for_each(&iopt->domains, index, domain) {
-		rc = iopt_area_fill_domain(area, domain);
+		rc = iopt_area_map_domain(area, domain);
 		if (rc)
 			goto out_unfill;
 	}
@@ -797,39 +795,39 @@ out_unfill:
 	xa_for_each(&iopt->domains, undo_index, undo) {
 		if (undo_index >= index)
 			break;
-		if (undo != area->storage_domain)
-			iopt_area_unfill_domain(area, undo, NULL);
+		if (undo != area->pfn_domain)
+			iopt_area_unmap_domain(area, undo, NULL);
 	}
-	if (area->storage_domain)
-		iopt_area_unfill_domain(area, area->storage_domain, NULL);
+	if (area->pfn_domain)
+		iopt_area_unmap_domain(area, area->pfn_domain, NULL);
 	return rc;
 }
 
 /**
- * iopt_area_unfill_domains() - take an area out of every domain
+ * iopt_area_unmap_all() - take an area out of every domain
  * @area: the area
- * @iopt: its table; the caller holds domains_rwsem
+ * @iopt: its table; the caller holds domains_sem
  *
  * The storage domain goes last, so no page is unpinned while another domain
  * still maps it.  Cannot fail.
  */
-void iopt_area_unfill_domains(struct iopt_area *area, struct io_pagetable *iopt)
+void iopt_area_unmap_all(struct iopt_area *area, struct io_pagetable *iopt)
 {
 	struct iommu_domain *domain;
 	unsigned long index;
 
-	lockdep_assert_held(&iopt->domains_rwsem);
+	lockdep_assert_held(&iopt->domains_sem);
 
 	xa_for_each(&iopt->domains, index, domain) {
-		if (domain != area->storage_domain)
-			iopt_area_unfill_domain(area, domain, NULL);
+		if (domain != area->pfn_domain)
+			iopt_area_unmap_domain(area, domain, NULL);
 	}
-	if (area->storage_domain)
-		iopt_area_unfill_domain(area, area->storage_domain, NULL);
+	if (area->pfn_domain)
+		iopt_area_unmap_domain(area, area->pfn_domain, NULL);
 }
 
 /* Release the slots (and for pages no domain holds, the pins) of a range. */
-static void release_access_cb(struct iopt_pages *pages, unsigned long start,
+static void release_access_cb(struct iopt_mem *pages, unsigned long start,
 			      unsigned long last, unsigned int cover, void *arg)
 {
 	unsigned long i;
@@ -845,7 +843,7 @@ static void release_access_cb(struct iopt_pages *pages, unsigned long start,
 }
 
 /* After an access range went out of the tree (or never got in). */
-static void pages_release_access(struct iopt_pages *pages, unsigned long start,
+static void pages_release_access(struct iopt_mem *pages, unsigned long start,
 				 unsigned long last)
 {
 	pages_walk_coverage(pages, start, last, release_access_cb, NULL);
@@ -866,7 +864,7 @@ static void out_pages_cb(unsigned long pfn, unsigned long n, void *arg)
 		*(*out)++ = pfn_to_page(pfn);
 }
 
-static void access_fill_cb(struct iopt_pages *pages, unsigned long start,
+static void access_fill_cb(struct iopt_mem *pages, unsigned long start,
 			   unsigned long last, unsigned int cover, void *arg)
 {
 	struct access_fill *af = arg;
@@ -889,7 +887,7 @@ static void access_fill_cb(struct iopt_pages *pages, unsigned long start,
 }
 
 /* Make sure every index of [start, last] has a slot in the store. */
-static int pages_reserve_slots(struct iopt_pages *pages, unsigned long start,
+static int pages_reserve_slots(struct iopt_mem *pages, unsigned long start,
 			       unsigned long last)
 {
 	unsigned long i;
@@ -906,24 +904,24 @@ static int pages_reserve_slots(struct iopt_pages *pages, unsigned long start,
 	return 0;
 }
 
-static struct iopt_pages_access *
-pages_find_access(struct iopt_pages *pages, unsigned long start,
+static struct iopt_mem_pin *
+pages_find_access(struct iopt_mem *pages, unsigned long start,
 		  unsigned long last)
 {
 	struct interval_tree_node *node;
 
-	for (node = interval_tree_iter_first(&pages->access_ranges, start,
+	for (node = interval_tree_iter_first(&pages->pinned_ranges, start,
 					     last);
 	     node; node = interval_tree_iter_next(node, start, last)) {
 		if (node->start == start && node->last == last)
-			return container_of(node, struct iopt_pages_access,
+			return container_of(node, struct iopt_mem_pin,
 					    node);
 	}
 	return NULL;
 }
 
 /* Read the PFNs of [start, last] (all pinned already) into @out_pages. */
-static int pages_read_pinned(struct iopt_pages *pages, unsigned long start,
+static int pages_read_pinned(struct iopt_mem *pages, unsigned long start,
 			     unsigned long last, struct page **out_pages)
 {
 	struct pfn_reader r;
@@ -950,10 +948,10 @@ static int pages_read_pinned(struct iopt_pages *pages, unsigned long start,
  * Pin [start, last] for an access: the pages enter the store unless a domain
  * holds them.  @out_pages, if not NULL, receives a page per index.
  */
-static int pages_add_access(struct iopt_pages *pages, unsigned long start,
+static int pages_add_access(struct iopt_mem *pages, unsigned long start,
 			    unsigned long last, struct page **out_pages)
 {
-	struct iopt_pages_access *acc;
+	struct iopt_mem_pin *acc;
 	struct pfn_reader r;
 	int rc;
 
@@ -1001,7 +999,7 @@ static int pages_add_access(struct iopt_pages *pages, unsigned long start,
 	acc->node.start = start;
 	acc->node.last = last;
 	acc->users = 1;
-	interval_tree_insert(&acc->node, &pages->access_ranges);
+	interval_tree_insert(&acc->node, &pages->pinned_ranges);
 	return 0;
 
 err_reader:
@@ -1013,10 +1011,10 @@ err_free:
 	return rc;
 }
 
-static void pages_remove_access(struct iopt_pages *pages, unsigned long start,
+static void pages_remove_access(struct iopt_mem *pages, unsigned long start,
 				unsigned long last)
 {
-	struct iopt_pages_access *acc;
+	struct iopt_mem_pin *acc;
 
 	lockdep_assert_held(&pages->mutex);
 
@@ -1025,13 +1023,13 @@ static void pages_remove_access(struct iopt_pages *pages, unsigned long start,
 		return;
 	if (--acc->users)
 		return;
-	interval_tree_remove(&acc->node, &pages->access_ranges);
+	interval_tree_remove(&acc->node, &pages->pinned_ranges);
 	kfree(acc);
 	pages_release_access(pages, start, last);
 }
 
 /**
- * iopt_area_add_access() - pin pages of an area for an in-kernel access
+ * iopt_area_pin() - pin pages of an area for an in-kernel access
  * @area: the area
  * @start_index: first page index (of the area's pages) to pin
  * @last_index: last page index to pin
@@ -1041,11 +1039,11 @@ static void pages_remove_access(struct iopt_pages *pages, unsigned long start,
  * Return: 0; -EPERM for a write to read-only memory; -ENOMEM or -EFAULT
  * with nothing pinned.
  */
-int iopt_area_add_access(struct iopt_area *area, unsigned long start_index,
-			 unsigned long last_index, struct page **out_pages,
-			 unsigned int flags)
+int iopt_area_pin(struct iopt_area *area, unsigned long start_index,
+		  unsigned long last_index, struct page **out_pages,
+		  unsigned int flags)
 {
-	struct iopt_pages *pages = area->pages;
+	struct iopt_mem *pages = area->pages;
 	int rc;
 
 	if ((flags & IOMMUFD_ACCESS_RW_WRITE) && !pages->writable)
@@ -1054,25 +1052,25 @@ int iopt_area_add_access(struct iopt_area *area, unsigned long start_index,
 	mutex_lock(&pages->mutex);
 	rc = pages_add_access(pages, start_index, last_index, out_pages);
 	if (!rc)
-		area->num_accesses++;
+		area->pin_count++;
 	mutex_unlock(&pages->mutex);
 	return rc;
 }
 
 /**
- * iopt_area_remove_access() - undo one iopt_area_add_access()
+ * iopt_area_unpin() - undo one iopt_area_pin()
  * @area: the area
- * @start_index: the first index given to iopt_area_add_access()
- * @last_index: the last index given to iopt_area_add_access()
+ * @start_index: the first index given to iopt_area_pin()
+ * @last_index: the last index given to iopt_area_pin()
  */
-void iopt_area_remove_access(struct iopt_area *area, unsigned long start_index,
-			     unsigned long last_index)
+void iopt_area_unpin(struct iopt_area *area, unsigned long start_index,
+		     unsigned long last_index)
 {
-	struct iopt_pages *pages = area->pages;
+	struct iopt_mem *pages = area->pages;
 
 	mutex_lock(&pages->mutex);
-	WARN_ON(!area->num_accesses);
-	area->num_accesses--;
+	WARN_ON(!area->pin_count);
+	area->pin_count--;
 	pages_remove_access(pages, start_index, last_index);
 	mutex_unlock(&pages->mutex);
 }
@@ -1081,7 +1079,7 @@ void iopt_area_remove_access(struct iopt_area *area, unsigned long start_index,
  * Copy between @data and the owner's address space at @uptr; the caller
  * runs in that mm, or is a kthread that may borrow it (@borrow).
  */
-static int pages_rw_user(struct iopt_pages *pages, unsigned long uptr,
+static int pages_rw_user(struct iopt_mem *pages, unsigned long uptr,
 			 void *data, unsigned long length, unsigned int flags,
 			 bool borrow)
 {
@@ -1089,18 +1087,18 @@ static int pages_rw_user(struct iopt_pages *pages, unsigned long uptr,
 	unsigned long left;
 
 	if (borrow)
-		kthread_use_mm(pages->source_mm);
+		kthread_use_mm(pages->owner_mm);
 	if (flags & IOMMUFD_ACCESS_RW_WRITE)
 		left = copy_to_user(uaddr, data, length);
 	else
 		left = copy_from_user(data, uaddr, length);
 	if (borrow)
-		kthread_unuse_mm(pages->source_mm);
+		kthread_unuse_mm(pages->owner_mm);
 	return left ? -EFAULT : 0;
 }
 
 /* Copy through the pages themselves, pinning them for the duration. */
-static int pages_rw_pinned(struct iopt_pages *pages, unsigned long start_byte,
+static int pages_rw_pinned(struct iopt_mem *pages, unsigned long start_byte,
 			   void *data, unsigned long length, unsigned int flags)
 {
 	unsigned long chunk = max_t(size_t, iopt_temp_budget() /
@@ -1149,7 +1147,7 @@ static int pages_rw_pinned(struct iopt_pages *pages, unsigned long start_byte,
 }
 
 /**
- * iopt_pages_rw_access() - read or write user memory for an access
+ * iopt_mem_rw() - read or write user memory for an access
  * @pages: the memory
  * @start_byte: offset from the start of page index 0
  * @data: kernel buffer
@@ -1162,8 +1160,8 @@ static int pages_rw_pinned(struct iopt_pages *pages, unsigned long start_byte,
  *
  * Return: 0, -EPERM for a write to read-only memory, or -EFAULT.
  */
-int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte,
-			 void *data, unsigned long length, unsigned int flags)
+int iopt_mem_rw(struct iopt_mem *pages, unsigned long start_byte,
+		void *data, unsigned long length, unsigned int flags)
 {
 	unsigned long uptr = (uintptr_t)pages->uptr + start_byte;
 	int rc;
@@ -1173,19 +1171,19 @@ int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte,
 	if (flags & __IOMMUFD_ACCESS_RW_SLOW_PATH)
 		return pages_rw_pinned(pages, start_byte, data, length, flags);
 
-	if (current->mm == pages->source_mm)
+	if (current->mm == pages->owner_mm)
 		return pages_rw_user(pages, uptr, data, length, flags, false);
 	if ((flags & IOMMUFD_ACCESS_RW_KTHREAD) && !current->mm &&
-	    mmget_not_zero(pages->source_mm)) {
+	    mmget_not_zero(pages->owner_mm)) {
 		rc = pages_rw_user(pages, uptr, data, length, flags, true);
-		mmput(pages->source_mm);
+		mmput(pages->owner_mm);
 		return rc;
 	}
 	return pages_rw_pinned(pages, start_byte, data, length, flags);
 }
 
 /**
- * iopt_alloc_pages() - describe a range of the caller's memory
+ * iopt_mem_new() - describe a range of the caller's memory
  * @uptr: user address of the first byte
  * @length: bytes; @uptr + @length must not overflow
  * @writable: pin for writing
@@ -1195,11 +1193,11 @@ int iopt_pages_rw_access(struct iopt_pages *pages, unsigned long start_byte,
  *
  * Return: the pages with one reference, or an ERR_PTR.
  */
-struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
-				    bool writable, u8 account_mode)
+struct iopt_mem *iopt_mem_new(void __user *uptr, unsigned long length,
+			      bool writable, u8 account_mode)
 {
 	unsigned long start = (uintptr_t)uptr, end;
-	struct iopt_pages *pages;
+	struct iopt_mem *pages;
 
 	if (!length || check_add_overflow(start, length - 1, &end))
 		return ERR_PTR(-EOVERFLOW);
@@ -1210,31 +1208,31 @@ struct iopt_pages *iopt_alloc_pages(void __user *uptr, unsigned long length,
 	kref_init(&pages->kref);
 	mutex_init(&pages->mutex);
 	xa_init_flags(&pages->pfn_store, XA_FLAGS_ACCOUNT);
-	pages->access_ranges = RB_ROOT_CACHED;
-	pages->domain_areas = RB_ROOT_CACHED;
+	pages->pinned_ranges = RB_ROOT_CACHED;
+	pages->held_areas = RB_ROOT_CACHED;
 	pages->uptr = (void __user *)(start & PAGE_MASK);
 	pages->npages = end / PAGE_SIZE - start / PAGE_SIZE + 1;
 	pages->writable = writable;
 	pages->account_mode = account_mode;
 
-	pages->source_task = get_task_struct(current->group_leader);
+	pages->owner_task = get_task_struct(current->group_leader);
 	mmgrab(current->mm);
-	pages->source_mm = current->mm;
-	pages->source_user = get_uid(current_user());
+	pages->owner_mm = current->mm;
+	pages->owner_user = get_uid(current_user());
 	return pages;
 }
 
-void iopt_release_pages(struct kref *kref)
+void iopt_mem_release(struct kref *kref)
 {
-	struct iopt_pages *pages = container_of(kref, struct iopt_pages, kref);
+	struct iopt_mem *pages = container_of(kref, struct iopt_mem, kref);
 
-	WARN_ON(!RB_EMPTY_ROOT(&pages->access_ranges.rb_root));
-	WARN_ON(!RB_EMPTY_ROOT(&pages->domain_areas.rb_root));
+	WARN_ON(!RB_EMPTY_ROOT(&pages->pinned_ranges.rb_root));
+	WARN_ON(!RB_EMPTY_ROOT(&pages->held_areas.rb_root));
 	WARN_ON(pages->npinned);
 	WARN_ON(!xa_empty(&pages->pfn_store));
-	put_task_struct(pages->source_task);
-	mmdrop(pages->source_mm);
-	free_uid(pages->source_user);
+	put_task_struct(pages->owner_task);
+	mmdrop(pages->owner_mm);
+	free_uid(pages->owner_user);
 	mutex_destroy(&pages->mutex);
 	kfree(pages);
 }

@@ -327,8 +327,8 @@ void iommufd_selftest_destroy(struct iommufd_object *obj)
 static struct selftest_obj *iommufd_get_selftest(struct iommufd_ctx *ictx,
 						 u32 id)
 {
-	return (struct selftest_obj *)iommufd_get_object(ictx, id,
-							 IOMMUFD_OBJ_SELFTEST);
+	return (struct selftest_obj *)iommufd_obj_get(ictx, id,
+						      IOMMUFD_OBJ_SELFTEST);
 }
 
 /* MOCK_DOMAIN(_FLAGS): a new mock device, bound and attached to cmd->id. */
@@ -349,8 +349,8 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 			return -EINVAL;
 	}
 
-	sobj = iommufd_object_alloc(ucmd->ictx, struct selftest_obj,
-				    IOMMUFD_OBJ_SELFTEST);
+	sobj = iommufd_object_new(ucmd->ictx, struct selftest_obj,
+				  IOMMUFD_OBJ_SELFTEST);
 	if (IS_ERR(sobj))
 		return PTR_ERR(sobj);
 
@@ -373,10 +373,10 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 	cmd->mock_domain.out_stdev_id = sobj->obj.id;
 	cmd->mock_domain.out_hwpt_id = pt_id;
 	cmd->mock_domain.out_idev_id = idev_id;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	rc = iommufd_ucmd_reply(ucmd, sizeof(*cmd));
 	if (rc)
 		goto out_detach;
-	iommufd_object_finalize(ucmd->ictx, &sobj->obj);
+	iommufd_object_publish(ucmd->ictx, &sobj->obj);
 	return 0;
 
 out_detach:
@@ -386,7 +386,7 @@ out_unbind:
 out_mdev:
 	mock_dev_destroy(sobj->mdev);
 out_abort:
-	iommufd_object_abort(ucmd->ictx, &sobj->obj);
+	iommufd_object_discard(ucmd->ictx, &sobj->obj);
 	return rc;
 }
 
@@ -404,9 +404,9 @@ static int iommufd_test_mock_domain_replace(struct iommufd_ucmd *ucmd,
 	rc = iommufd_device_replace(sobj->idev, &pt_id);
 	if (!rc) {
 		cmd->mock_domain_replace.pt_id = pt_id;
-		rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+		rc = iommufd_ucmd_reply(ucmd, sizeof(*cmd));
 	}
-	iommufd_put_object(ucmd->ictx, &sobj->obj);
+	iommufd_obj_put(ucmd->ictx, &sobj->obj);
 	return rc;
 }
 
@@ -425,12 +425,12 @@ static int iommufd_test_add_reserved(struct iommufd_ucmd *ucmd,
 			       &last))
 		return -EOVERFLOW;
 
-	ioas = iommufd_get_ioas(ucmd->ictx, cmd->id);
+	ioas = iommufd_ioas_get(ucmd->ictx, cmd->id);
 	if (IS_ERR(ioas))
 		return PTR_ERR(ioas);
-	rc = iopt_reserve_iova(&ioas->iopt, cmd->add_reserved.start, last,
-			       NULL);
-	iommufd_put_object(ucmd->ictx, &ioas->obj);
+	rc = iopt_reserve(&ioas->iopt, cmd->add_reserved.start, last,
+			  NULL);
+	iommufd_obj_put(ucmd->ictx, &ioas->obj);
 	return rc;
 }
 
@@ -459,7 +459,7 @@ static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd,
 	if ((iova | length) % MOCK_IO_PAGE_SIZE || uptr % MOCK_IO_PAGE_SIZE)
 		return -EINVAL;
 
-	obj = iommufd_get_object(ucmd->ictx, cmd->id, IOMMUFD_OBJ_HWPT_PAGING);
+	obj = iommufd_obj_get(ucmd->ictx, cmd->id, IOMMUFD_OBJ_HWPT_PAGING);
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
 	hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
@@ -489,7 +489,7 @@ static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd,
 		}
 	}
 out_put:
-	iommufd_put_object(ucmd->ictx, &hwpt->obj);
+	iommufd_obj_put(ucmd->ictx, &hwpt->obj);
 	return rc;
 }
 
@@ -665,7 +665,7 @@ static int iommufd_test_create_access(struct iommufd_ucmd *ucmd,
 		goto out_destroy;
 
 	cmd->create_access.out_access_fd = fd;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	rc = iommufd_ucmd_reply(ucmd, sizeof(*cmd));
 	if (rc)
 		goto out_destroy;
 
@@ -778,7 +778,7 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 	item->length = length;
 	item->id = staccess->next_id++;
 	cmd->access_pages.out_access_pages_id = item->id;
-	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
+	rc = iommufd_ucmd_reply(ucmd, sizeof(*cmd));
 	if (rc)
 		goto out_unpin;
 	list_add_tail(&item->link, &staccess->items);
@@ -913,7 +913,7 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 	}
 }
 
-int __init iommufd_test_init(void)
+int iommufd_test_init(void)
 {
 	int rc;
 
