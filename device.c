@@ -931,10 +931,11 @@ void iommufd_access_unpin_pages(struct iommufd_access *access,
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_unpin_pages, IOMMUFD);
 
-/* Where the next piece's struct pages go, and the pin flags. */
+/* Where the next piece's struct pages go, the pin flags, the range end. */
 struct pin_cursor {
 	struct page **out;
 	unsigned int flags;
+	unsigned long last;
 };
 
 static int pin_piece(struct iopt_area *area, unsigned long first,
@@ -947,10 +948,12 @@ static int pin_piece(struct iopt_area *area, unsigned long first,
 
 	/*
 	 * out_pages has a page per IOVA page, so the area's memory must sit
-	 * at the same offsets within pages as its IOVA.
+	 * at the same offsets within pages as its IOVA, and a piece followed
+	 * by another must end with a page.
 	 */
-	if (area->no_new_pins || area_iova_offset(area, first) !=
-					 first % PAGE_SIZE)
+	if (area->no_new_pins ||
+	    area_iova_offset(area, first) != first % PAGE_SIZE ||
+	    (last != cur->last && (last + 1) % PAGE_SIZE))
 		return -EINVAL;
 	rc = iopt_area_pin(area, first_index, last_index, cur->out,
 			   cur->flags);
@@ -988,6 +991,7 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 	rc = iopt_range_last(iova, length, &last);
 	if (rc)
 		return rc;
+	cur.last = last;
 	iopt = iommufd_access_lock_iopt(access);
 	if (!iopt)
 		return -ENOENT;
@@ -1010,6 +1014,19 @@ struct rw_cursor {
 	unsigned int flags;
 };
 
+/* The first walk of an rw call only checks the range can be reached. */
+static int rw_check_piece(struct iopt_area *area, unsigned long first,
+			  unsigned long last, void *arg)
+{
+	unsigned int flags = *(unsigned int *)arg;
+
+	if (area->no_new_pins)
+		return -EINVAL;
+	if ((flags & IOMMUFD_ACCESS_RW_WRITE) && !area->pages->writable)
+		return -EPERM;
+	return 0;
+}
+
 static int rw_piece(struct iopt_area *area, unsigned long first,
 		    unsigned long last, void *arg)
 {
@@ -1018,8 +1035,6 @@ static int rw_piece(struct iopt_area *area, unsigned long first,
 	struct rw_cursor *cur = arg;
 	int rc;
 
-	if (area->no_new_pins)
-		return -EINVAL;
 	rc = iopt_mem_rw(area->pages, byte, cur->data, last - first + 1,
 			 cur->flags);
 	cur->data += last - first + 1;
@@ -1033,6 +1048,8 @@ static int rw_piece(struct iopt_area *area, unsigned long first,
  * @data: kernel buffer
  * @length: bytes
  * @flags: IOMMUFD_ACCESS_RW_* flags
+ *
+ * Nothing is copied if part of the range is unmapped or read-only.
  *
  * Return: 0; -ENOENT if the range is not fully mapped; -EPERM for writing
  * read-only memory; -EFAULT if the memory cannot be reached.
@@ -1051,7 +1068,10 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 	if (!iopt)
 		return -ENOENT;
 	down_read(&iopt->iova_rwsem);
-	rc = iopt_walk_pieces(iopt, iova, last, rw_piece, &cur, &stop);
+	/* Nothing is copied unless all of the range can be. */
+	rc = iopt_walk_pieces(iopt, iova, last, rw_check_piece, &flags, &stop);
+	if (!rc)
+		rc = iopt_walk_pieces(iopt, iova, last, rw_piece, &cur, &stop);
 	up_read(&iopt->iova_rwsem);
 	mutex_unlock(&access->ioas_mutex);
 	return rc;

@@ -23,8 +23,16 @@
  * only domains_sem held for read, so calls on disjoint ranges run in
  * parallel; iova_rwsem is taken for write only to claim or release the
  * IOVA range.  An area being filled or taken down is in the tree (so its
- * IOVA stays claimed) but not "populated", and lookups ignore it.  The lock
- * order is written down in iommufd_private.h.
+ * IOVA stays claimed) but not "populated", and lookups ignore it.
+ *
+ * Locking, outermost first (the order of the whole subsystem is in
+ * iommufd_private.h):
+ *   domains_sem   read: map, copy, unmap, access pins; write: a domain
+ *                 joins or leaves, accesses register, large pages option
+ *   iova_rwsem    the interval trees and the alignment
+ *   pages->mutex  the pins of one iopt_mem (pages.c)
+ *   mmap_lock     taken by GUP while pinning
+ * Accesses are asked to unpin (their unmap op) with none of these held.
  */
 #include <linux/iommu.h>
 #include <linux/slab.h>
@@ -767,10 +775,12 @@ static bool iopt_areas_aligned(struct io_pagetable *iopt, unsigned long align)
  * @iopt: the table
  * @enable: allow them (the default)
  *
- * Forbidding them makes PAGE_SIZE the minimum alignment.
+ * Forbidding them makes PAGE_SIZE the minimum alignment.  Allowing them
+ * again only affects mappings made from then on.
  *
- * Return: 0; -EADDRINUSE if a mapping is not PAGE_SIZE aligned; -EBUSY if
- * domains already map areas with the other setting.
+ * Return: 0; -EINVAL when forbidding them while domains already map areas
+ * (possibly with large IOPTEs); -EADDRINUSE if a mapping is not PAGE_SIZE
+ * aligned.
  */
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 {
@@ -778,17 +788,18 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 
 	down_write(&iopt->domains_sem);
 	down_write(&iopt->iova_rwsem);
-	if (enable == !iopt->small_pages_only)
-		goto out_unlock;
+	if (enable || iopt->small_pages_only)
+		goto out_set;
 	if (!xa_empty(&iopt->domains) &&
 	    !RB_EMPTY_ROOT(&iopt->areas.rb_root)) {
-		rc = -EBUSY;
+		rc = -EINVAL;
 		goto out_unlock;
 	}
-	if (!enable && !iopt_areas_aligned(iopt, PAGE_SIZE)) {
+	if (!iopt_areas_aligned(iopt, PAGE_SIZE)) {
 		rc = -EADDRINUSE;
 		goto out_unlock;
 	}
+out_set:
 	iopt->small_pages_only = !enable;
 	iopt_recalc_alignment(iopt);
 out_unlock:
@@ -831,9 +842,10 @@ static int iopt_reserve_aperture(struct io_pagetable *iopt,
  * Every area is mapped into @domain, and what @domain cannot translate is
  * reserved from now on.
  *
- * Return: 0; -EINVAL if the domain cannot map the existing areas (page size
- * or aperture); -EADDRINUSE if its aperture excludes allowed ranges; -ENOMEM,
- * -EFAULT with nothing changed.
+ * Return: 0; -EINVAL if the domain's smallest page is larger than PAGE_SIZE;
+ * -EADDRINUSE if existing areas do not suit its page size or aperture, or
+ * its aperture excludes allowed ranges; -ENOMEM, -EFAULT with nothing
+ * changed.
  */
 int iopt_add_domain(struct io_pagetable *iopt,
 		    struct iommu_domain *domain)
@@ -854,21 +866,15 @@ int iopt_add_domain(struct io_pagetable *iopt,
 	if (rc)
 		goto out_unlock;
 
-	rc = -EINVAL;
+	/* Reserving the outside of the aperture fails over an area too. */
+	rc = -EADDRINUSE;
 	if (!iopt_areas_aligned(iopt, pgsize))
 		goto out_erase;
-	if (domain->geometry.force_aperture) {
-		for (node = interval_tree_iter_first(&iopt->areas, 0,
-						     ULONG_MAX);
-		     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
-			if (node->start < domain->geometry.aperture_start ||
-			    node->last > domain->geometry.aperture_end)
-				goto out_erase;
-		}
-	}
 	rc = iopt_reserve_aperture(iopt, domain);
 	if (rc)
 		goto out_erase;
+	/* What IOVA_RANGES reports changes as a whole, now. */
+	iopt->align = max(iopt->align, pgsize);
 	up_write(&iopt->iova_rwsem);
 
 	/* domains_sem keeps the areas still; they are all populated. */
@@ -895,6 +901,7 @@ out_unfill:
 				       domain, NULL);
 	down_write(&iopt->iova_rwsem);
 	iopt_unreserve_locked(iopt, domain);
+	iopt_recalc_alignment(iopt);
 out_erase:
 	xa_release(&iopt->domains, iopt->domain_seq);
 out_unlock:

@@ -128,6 +128,7 @@ struct iopt_area {
  * @owner_user: its user, charged in IOMMUFD_ACCOUNT_USER mode
  * @uptr: user address of page index 0 (page aligned)
  * @writable: pinned for writing; else only readable
+ * @unlimited: the owner had CAP_IPC_LOCK when mapping: no RLIMIT_MEMLOCK
  * @account_mode: enum iommufd_account_mode, fixed at creation
  * @pfn_store: index -> xa_mk_value(PFN) of pinned pages no domain holds
  * @pinned_ranges: struct iopt_mem_pin, the index ranges accesses pin
@@ -143,6 +144,7 @@ struct iopt_mem {
 	struct user_struct *owner_user;
 	void __user *uptr;
 	bool writable;
+	bool unlimited;
 	u8 account_mode;
 	struct xarray pfn_store;
 	struct rb_root_cached pinned_ranges;

@@ -164,12 +164,13 @@ static void batch_take(struct batch_cursor *cur, unsigned long count,
 /*
  * RLIMIT_MEMLOCK accounting.  IOMMUFD_ACCOUNT_USER charges the owner's
  * user->locked_vm (shared by all processes of the user), IOMMUFD_ACCOUNT_MM
- * the owner's mm->pinned_vm.  Without CAP_IPC_LOCK the total may not pass
- * the owner's RLIMIT_MEMLOCK.
+ * the owner's mm->pinned_vm.  The owner is whoever mapped the memory: unless
+ * it had CAP_IPC_LOCK then, the total may not pass its RLIMIT_MEMLOCK, no
+ * matter which task later causes the pinning.
  */
 static unsigned long pages_charge_limit(struct iopt_mem *pages)
 {
-	if (capable(CAP_IPC_LOCK))
+	if (pages->unlimited)
 		return ULONG_MAX;
 	return task_rlimit(pages->owner_task, RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 }
@@ -1213,6 +1214,7 @@ struct iopt_mem *iopt_mem_new(void __user *uptr, unsigned long length,
 	pages->uptr = (void __user *)(start & PAGE_MASK);
 	pages->npages = end / PAGE_SIZE - start / PAGE_SIZE + 1;
 	pages->writable = writable;
+	pages->unlimited = capable(CAP_IPC_LOCK);
 	pages->account_mode = account_mode;
 
 	pages->owner_task = get_task_struct(current->group_leader);

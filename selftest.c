@@ -14,6 +14,11 @@
  * physical address the IOVA translates to; the test ioctl compares it with
  * the user memory that should be mapped there.
  *
+ * A mock device can also report a software MSI window, a reserved region:
+ * debugfs iommufd_mock/sw_msi_start and sw_msi_length (0 = none) apply to
+ * the mock devices created afterwards.  This is outside the IOMMU_TEST_CMD
+ * ABI and off by default.
+ *
  * Mock accesses are handed to userspace as file descriptors: closing one
  * destroys the access.  The pages an access pinned are tracked as items
  * with IDs, which the unmap op drops when userspace unmaps under them.
@@ -40,6 +45,11 @@ size_t iommufd_test_memory_limit = 65536;
 static DECLARE_FAULT_ATTR(fail_iommufd);
 static struct dentry *fail_iommufd_dir;
 
+/* The software MSI window of new mock devices (debugfs). */
+static struct dentry *mock_debugfs_dir;
+static u64 mock_sw_msi_start;
+static u64 mock_sw_msi_length;
+
 /* Fault injection point of the core code (debugfs "fail_iommufd"). */
 bool iommufd_should_fail(void)
 {
@@ -63,6 +73,8 @@ struct mock_dev {
 	struct device dev;
 	unsigned long flags;	/* MOCK_FLAGS_DEVICE_* */
 	int id;
+	u64 sw_msi_start;
+	u64 sw_msi_length;	/* 0: no software MSI window */
 };
 
 static struct mock_dev *to_mock_dev(struct device *dev)
@@ -95,9 +107,17 @@ static struct iommu_domain mock_blocking_domain = {
 	.ops = &mock_blocking_ops,
 };
 
+/*
+ * A MOCK_FLAGS_DEVICE_HUGE_IOVA device only works with domains that have
+ * the large IOPTE size, other devices only with domains that do not: so a
+ * mix of both on one IOAS gives it two domains.
+ */
 static int mock_domain_attach(struct iommu_domain *domain, struct device *dev)
 {
-	return 0;
+	bool huge_dev = to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_HUGE_IOVA;
+	bool huge_domain = domain->pgsize_bitmap & MOCK_HUGE_PAGE_SIZE;
+
+	return huge_dev == huge_domain ? 0 : -EINVAL;
 }
 
 static void mock_domain_unmap_chunks(struct mock_domain *mock,
@@ -202,6 +222,21 @@ static bool mock_capable(struct device *dev, enum iommu_cap cap)
 	return cap == IOMMU_CAP_CACHE_COHERENCY;
 }
 
+static void mock_get_resv_regions(struct device *dev, struct list_head *head)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+	struct iommu_resv_region *region;
+
+	if (!mdev->sw_msi_length)
+		return;
+	region = iommu_alloc_resv_region(mdev->sw_msi_start,
+					 mdev->sw_msi_length,
+					 IOMMU_WRITE | IOMMU_NOEXEC | IOMMU_MMIO,
+					 IOMMU_RESV_SW_MSI, GFP_KERNEL);
+	if (region)
+		list_add_tail(&region->list, head);
+}
+
 static struct iommu_device *mock_probe_device(struct device *dev)
 {
 	if (dev->bus != &mock_bus_type)
@@ -215,6 +250,7 @@ static const struct iommu_ops mock_ops = {
 	.probe_device = mock_probe_device,
 	.device_group = generic_device_group,
 	.domain_alloc_paging = mock_domain_alloc_paging,
+	.get_resv_regions = mock_get_resv_regions,
 	/* Mock devices start out blocked; they have no identity domain. */
 	.default_domain = &mock_blocking_domain,
 	.blocked_domain = &mock_blocking_domain,
@@ -269,6 +305,8 @@ static struct mock_dev *mock_dev_create(unsigned long flags)
 		return ERR_PTR(-ENOMEM);
 	device_initialize(&mdev->dev);
 	mdev->flags = flags;
+	mdev->sw_msi_start = READ_ONCE(mock_sw_msi_start);
+	mdev->sw_msi_length = READ_ONCE(mock_sw_msi_length);
 	mdev->dev.release = mock_dev_release;
 	mdev->dev.bus = &mock_bus_type;
 
@@ -554,7 +592,8 @@ static void selftest_access_unpin_item(struct selftest_access *staccess,
 
 /*
  * The unmap op: drop every item that intersects the range.  With fault
- * injection (fail_iommufd) it plays an access that does not let go.
+ * injection (fail_iommufd) it plays an access that does not let go of a
+ * range; requests for everything (detach, replace) are always honoured.
  */
 static void selftest_access_unmap(void *data, unsigned long iova,
 				  unsigned long length)
@@ -563,7 +602,7 @@ static void selftest_access_unmap(void *data, unsigned long iova,
 	struct selftest_access *staccess = data;
 	struct selftest_access_item *item, *next;
 
-	if (iommufd_should_fail())
+	if (length != ULONG_MAX && iommufd_should_fail())
 		return;
 	mutex_lock(&staccess->lock);
 	list_for_each_entry_safe(item, next, &staccess->items, link) {
@@ -583,23 +622,13 @@ static const struct iommufd_access_ops selftest_access_rw_ops = {
 	.unmap = selftest_access_unmap,
 };
 
-/* Unpin every item, as a well-behaved driver does before detaching. */
-static void selftest_access_unpin_all(struct selftest_access *staccess)
-{
-	struct selftest_access_item *item, *next;
-
-	mutex_lock(&staccess->lock);
-	list_for_each_entry_safe(item, next, &staccess->items, link)
-		selftest_access_unpin_item(staccess, item);
-	mutex_unlock(&staccess->lock);
-}
-
 static int selftest_access_release(struct inode *inode, struct file *filep)
 {
 	struct selftest_access *staccess = filep->private_data;
 
-	selftest_access_unpin_all(staccess);
+	/* Detaching asks the unmap op to drop every item. */
 	iommufd_access_destroy(staccess->access);
+	WARN_ON(!list_empty(&staccess->items));
 	mutex_destroy(&staccess->lock);
 	kfree(staccess);
 	return 0;
@@ -699,7 +728,6 @@ static int iommufd_test_access_replace_ioas(struct iommufd_ucmd *ucmd,
 	staccess = selftest_access_get(cmd->id, &filep);
 	if (IS_ERR(staccess))
 		return PTR_ERR(staccess);
-	selftest_access_unpin_all(staccess);
 	rc = iommufd_access_replace(staccess->access,
 				    cmd->access_replace_ioas.ioas_id);
 	fput(filep);
@@ -919,6 +947,11 @@ int iommufd_test_init(void)
 
 	fail_iommufd_dir = fault_create_debugfs_attr("fail_iommufd", NULL,
 						     &fail_iommufd);
+	mock_debugfs_dir = debugfs_create_dir("iommufd_mock", NULL);
+	debugfs_create_x64("sw_msi_start", 0600, mock_debugfs_dir,
+			   &mock_sw_msi_start);
+	debugfs_create_x64("sw_msi_length", 0600, mock_debugfs_dir,
+			   &mock_sw_msi_length);
 	rc = bus_register(&mock_bus_type);
 	if (rc)
 		goto err_debugfs;
@@ -938,6 +971,7 @@ err_sysfs:
 err_bus:
 	bus_unregister(&mock_bus_type);
 err_debugfs:
+	debugfs_remove_recursive(mock_debugfs_dir);
 	debugfs_remove_recursive(fail_iommufd_dir);
 	return rc;
 }
@@ -947,5 +981,6 @@ void iommufd_test_exit(void)
 	iommu_device_unregister_bus(&mock_iommu, &mock_bus_type, &mock_bus_nb);
 	iommu_device_sysfs_remove(&mock_iommu);
 	bus_unregister(&mock_bus_type);
+	debugfs_remove_recursive(mock_debugfs_dir);
 	debugfs_remove_recursive(fail_iommufd_dir);
 }

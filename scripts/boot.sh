@@ -6,6 +6,8 @@
 #               test output (TAP) to logs/FLAVOUR-tests.log; then power off
 #   MODE=demo   show the /dev/iommu demo on the terminal, then power off
 #   MODE=shell  the demo, then a shell on the terminal
+# Environment: ONLY=<program> packs just that test program; LOGS and
+# SELFTESTS_OUT (see lib.sh) let several runs share a checkout.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -15,14 +17,15 @@ out=$CACHE/build/$flavour
 timeout_s=${BOOT_TIMEOUT:-1500}
 
 mkdir -p "$LOGS"
-"$REPO/scripts/initramfs.sh" "$out/initramfs.cpio"
+cpio=$LOGS/initramfs-$flavour.cpio
+"$REPO/scripts/initramfs.sh" "$cpio"
 
 append="console=ttyS0 panic=-1 oops=panic intel_iommu=on iommu=nopt"
 append="$append hugepagesz=2M hugepages=128 harness_mode=$mode"
 qemu=(qemu-system-x86_64 -machine q35,kernel-irqchip=split
       -accel tcg,thread=multi -cpu max -smp 2 -m 4G
       -device intel-iommu,intremap=on -device edu
-      -kernel "$out/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio"
+      -kernel "$out/arch/x86/boot/bzImage" -initrd "$cpio"
       -no-reboot)
 
 if [ "$mode" = check ]; then

@@ -6,7 +6,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 cpio_out=${1:?usage: initramfs.sh OUTPUT}
-root=$CACHE/initramfs
+root=$CACHE/initramfs.$$
+trap 'rm -rf "$root"' EXIT
 bb=/bin/busybox
 
 rm -rf "$root"
@@ -14,6 +15,10 @@ mkdir -p "$root"/{bin,dev,proc,sys,tmp,mnt,tests}
 cp "$bb" "$root/bin/busybox"
 cp "$REPO/selftests/init" "$root/init"
 chmod 755 "$root/init"
-cp "$CACHE/selftests"/* "$root/tests/"
+if [ -n "${ONLY:-}" ]; then
+	cp "$SELFTESTS_OUT/$ONLY" "$root/tests/"
+else
+	cp "$SELFTESTS_OUT"/* "$root/tests/"
+fi
 (cd "$root" && find . | cpio -o -H newc --quiet) > "$cpio_out"
 say "$(du -h "$cpio_out" | cut -f1) initramfs with $(ls "$root/tests" | wc -l) test programs"

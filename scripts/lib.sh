@@ -5,7 +5,9 @@
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=$REPO/.cache
 KSRC=$CACHE/linux
-LOGS=$REPO/logs
+# Overridable, so that several runs can share one checkout.
+LOGS=${LOGS:-$REPO/logs}
+SELFTESTS_OUT=${SELFTESTS_OUT:-$CACHE/selftests}
 TARBALL=/usr/src/linux-source-6.12.tar.xz
 JOBS=$(($(nproc) + 1))
 export CCACHE_DIR=$CACHE/ccache

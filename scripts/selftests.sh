@@ -10,7 +10,9 @@ hdr=$CACHE/headers
 [ -f "$out/.config" ] || die "configure the kernel first (scripts/kernel.sh normal)"
 
 t0=$SECONDS
-make -s -C "$KSRC" O="$out" INSTALL_HDR_PATH="$hdr" headers_install
+# Only the first run installs the headers; later ones reuse them.
+[ -f "$hdr/include/linux/iommufd.h" ] && [ "$hdr/include/linux/iommufd.h" -nt "$REPO/include/uapi/linux/iommufd.h" ] ||
+	make -s -C "$KSRC" O="$out" INSTALL_HDR_PATH="$hdr" headers_install
 make -s -C "$REPO/selftests" KHDR="$hdr/include" KSRC="$KSRC" \
-	OUT="$CACHE/selftests" -j"$JOBS"
-say "selftests built in $CACHE/selftests: $((SECONDS - t0)) s"
+	OUT="$SELFTESTS_OUT" -j"$JOBS"
+say "selftests built in $SELFTESTS_OUT: $((SECONDS - t0)) s"

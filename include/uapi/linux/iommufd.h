@@ -226,12 +226,13 @@ enum iommufd_ioas_map_flags {
  * selected with IOMMU_OPTION_RLIMIT_MODE.
  *
  * With IOMMU_IOAS_MAP_FIXED_IOVA, the whole target range must be free and
- * inside the usable ranges; replacing an existing mapping is not possible
- * (EEXIST). Without it, the kernel searches the usable, and if set the
- * allowed, IOVA for a suitably aligned hole.
+ * must not touch reserved IOVA (EINVAL), which includes what an attached
+ * domain cannot translate; replacing an existing mapping is not possible
+ * (EEXIST). Allowed ranges only steer automatic allocation. Without the
+ * flag, the kernel searches the usable IOVA for a suitably aligned hole.
  *
- * @iova and @length must respect the alignment reported in
- * iommu_ioas_iova_ranges.out_iova_alignment.
+ * @iova, @length and the offset of @user_va within its page must respect
+ * the alignment reported in iommu_ioas_iova_ranges.out_iova_alignment.
  */
 struct iommu_ioas_map {
 	__u32 size;

@@ -1,0 +1,1118 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Copyright (c) 2026 The iommufd authors
+ *
+ * Several threads on one context at once: maps and unmaps of disjoint
+ * ranges, with devices coming and going, IOVA_RANGES readers, accesses
+ * pinning and copying, and copies in both directions between two IOASes;
+ * races on one range (two maps, map against unmap, access pins against
+ * map and unmap) and on one IOAS (destroy against maps, attach and access
+ * creation), where exactly one side may win; and closing the context with
+ * everything the threads built still live.  Every test ends with no page
+ * left pinned.
+ *
+ * Threads never use the harness's ASSERT/EXPECT: each records its first
+ * failure, and the main thread checks after joining.  The work is bounded
+ * by iteration counts, smaller on the (much slower) debug kernel.
+ */
+#include <pthread.h>
+#include <sys/mman.h>
+
+#include "helpers.h"
+
+#define PSZ ((size_t)sysconf(_SC_PAGESIZE))
+#define HALF ((size_t)MOCK_IO_PAGE_SIZE)
+#define MAP_FIXED_RW (MAP_RW | IOMMU_IOAS_MAP_FIXED_IOVA)
+#define NTHREADS 4
+#define SLICE_PAGES 4
+#define SLICE (SLICE_PAGES * PSZ)
+#define NSLICES 16
+
+/*
+ * The debug kernel (KASAN, lockdep, kmemleak) is 10-20 times slower.  The
+ * counts stay small anyway: under QEMU's TCG a vCPU that the host preempts
+ * while it holds a lock stalls the others, so contended loops can take
+ * many times longer on a busy host.
+ */
+static unsigned int iters(unsigned int normal)
+{
+	static int debug = -1;
+
+	if (debug < 0)
+		debug = !access("/sys/kernel/debug/kmemleak", F_OK);
+	return debug ? (normal + 9) / 10 : normal;
+}
+
+/* A fixed IOVA per slot inside the mock aperture, 1 MiB apart. */
+static __u64 iova_at(unsigned int slot)
+{
+	return MOCK_APERTURE_START + (__u64)slot * 0x100000;
+}
+
+/* The first failure a thread saw, and how many there were. */
+struct result {
+	unsigned int errors;
+	const char *what;
+	int err;
+	unsigned int iter;
+};
+
+static void fail(struct result *res, const char *what, int err,
+		 unsigned int iter)
+{
+	if (!res->errors++) {
+		res->what = what;
+		res->err = err;
+		res->iter = iter;
+	}
+}
+
+/* @rc of a call returning 0 or -1/errno: record a failure. */
+static bool check(struct result *res, int rc, const char *what,
+		  unsigned int iter)
+{
+	if (!rc)
+		return true;
+	fail(res, what, rc == -1 ? errno : rc, iter);
+	return false;
+}
+
+/* Did the call fail with exactly @err? */
+static bool check_errno(struct result *res, int err, int rc,
+			const char *what, unsigned int iter)
+{
+	if (rc == -1 && errno == err)
+		return true;
+	fail(res, what, rc == -1 ? errno : rc, iter);
+	return false;
+}
+
+#define EXPECT_NO_FAILURE(res, name)                                       \
+	do {                                                                \
+		const struct result *__res = (res);                         \
+									    \
+		if (__res->errors)                                          \
+			TH_LOG("%s: %u failures, first: %s gave %d at %u",  \
+			       name, __res->errors, __res->what,            \
+			       __res->err, __res->iter);                    \
+		EXPECT_EQ(0, __res->errors);                                \
+	} while (0)
+
+/* Everything a thread needs; unused fields stay zero. */
+struct worker {
+	pthread_t thread;
+	pthread_barrier_t *start;
+	int fd;
+	__u32 ioas_id;
+	__u32 hwpt_ids[2];	/* the domains that stay, or 0 */
+	char *mem;
+	size_t len;
+	__u64 iova;
+	bool auto_iova;
+	unsigned int iters;
+	int access_fd;
+	__u32 ioas2_id;		/* a second IOAS, for copies and destroys */
+	bool expect_busy;	/* destroy_ioas(): the IOAS is in use */
+	bool use_access;	/* attach_once(), build_up(): make an access */
+	int rc;			/* the outcome of a single call */
+	__u32 new_id;		/* the object it created */
+	unsigned long count;	/* what the thread counts, if anything */
+	struct result res;
+};
+
+FIXTURE(conc) {
+	int fd;
+	__u32 ioas_id;
+	__u32 hwpt_ids[2];
+	char *buf;
+	pthread_barrier_t start;
+	struct worker w[NTHREADS + 2];
+};
+
+/* How many domains the fixture's IOAS (and a second one) have. */
+FIXTURE_VARIANT(conc) {
+	unsigned int ndomains;
+};
+
+FIXTURE_VARIANT_ADD(conc, no_domain) {
+	.ndomains = 0,
+};
+
+FIXTURE_VARIANT_ADD(conc, one_domain) {
+	.ndomains = 1,
+};
+
+FIXTURE_VARIANT_ADD(conc, two_domains) {
+	.ndomains = 2,
+};
+
+/*
+ * Attach a new mock device to an IOAS: a normal one shares the IOAS's
+ * normal domain, one with MOCK_FLAGS_DEVICE_HUGE_IOVA needs a domain of
+ * another kind.
+ */
+static int attach_device(int fd, __u32 ioas_id, bool huge, __u32 *stdev_id,
+			 __u32 *hwpt_id)
+{
+	return mock_domain_flags(fd, ioas_id,
+				 huge ? MOCK_FLAGS_DEVICE_HUGE_IOVA : 0,
+				 stdev_id, hwpt_id, NULL);
+}
+
+static char *slice(FIXTURE_DATA(conc) * self, unsigned int n)
+{
+	return self->buf + n * SLICE;
+}
+
+/*
+ * A new context in self->fd: an IOAS with @ndomains domains, and the
+ * workers pointed at it.  Pinned pages show in VmPin (RLIMIT_MODE 1), so
+ * totals can be checked.
+ */
+static void open_context(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(conc) * self, unsigned int ndomains)
+{
+	unsigned int i;
+
+	self->fd = open(IOMMU_DEV, O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, set_rlimit_mode(self->fd, 1));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
+	memset(self->hwpt_ids, 0, sizeof(self->hwpt_ids));
+	for (i = 0; i != ndomains; i++)
+		ASSERT_EQ(0, attach_device(self->fd, self->ioas_id, i, NULL,
+					   &self->hwpt_ids[i]));
+	if (ndomains == 2)
+		ASSERT_NE(self->hwpt_ids[0], self->hwpt_ids[1]);
+	memset(self->w, 0, sizeof(self->w));
+	for (i = 0; i != NTHREADS + 2; i++) {
+		self->w[i].start = &self->start;
+		self->w[i].fd = self->fd;
+		self->w[i].ioas_id = self->ioas_id;
+		memcpy(self->w[i].hwpt_ids, self->hwpt_ids,
+		       sizeof(self->hwpt_ids));
+		self->w[i].access_fd = -1;
+	}
+}
+
+/* Does each domain of @hwpt_ids map [iova, +len) to @mem? */
+static int check_domains(int fd, const __u32 hwpt_ids[2], __u64 iova,
+			 size_t len, void *mem)
+{
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i != 2 && hwpt_ids[i]; i++) {
+		rc = md_check_map(fd, hwpt_ids[i], iova, len, mem);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+FIXTURE_SETUP(conc)
+{
+	unsigned int i;
+
+	self->buf = mmap(NULL, NSLICES * SLICE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	for (i = 0; i != NSLICES; i++)
+		memset(slice(self, i), 'a' + i, SLICE);
+	open_context(_metadata, self, variant->ndomains);
+}
+
+/* Closing the context leaves no page of the buffer pinned. */
+FIXTURE_TEARDOWN(conc)
+{
+	int fd;
+
+	close(self->fd);
+	EXPECT_EQ(0, pinned_vm_pages());
+	fd = open(IOMMU_DEV, O_RDWR);
+	EXPECT_LE(0, fd);
+	EXPECT_EQ(0, md_check_refs(fd, self->buf, NSLICES * SLICE, 0));
+	close(fd);
+	munmap(self->buf, NSLICES * SLICE);
+}
+
+/* Start @n workers at once on @fn, then wait for all of them. */
+static int run_workers(struct worker *w, unsigned int n,
+		       pthread_barrier_t *start, void *(*fn[])(void *))
+{
+	unsigned int i;
+	int rc;
+
+	rc = pthread_barrier_init(start, NULL, n);
+	if (rc)
+		return rc;
+	for (i = 0; i != n; i++) {
+		rc = pthread_create(&w[i].thread, NULL, fn[i], &w[i]);
+		/* Nobody can pass the barrier now: give up for good. */
+		if (rc)
+			abort();
+	}
+	for (i = 0; i != n; i++)
+		pthread_join(w[i].thread, NULL);
+	return pthread_barrier_destroy(start);
+}
+
+/* Map, check, unmap the worker's range over and over. */
+static void *map_unmap_loop(void *arg)
+{
+	struct worker *w = arg;
+	unsigned int i;
+
+	pthread_barrier_wait(w->start);
+	for (i = 0; i != w->iters; i++) {
+		__u64 iova = w->iova, unmapped = 0;
+		int rc;
+
+		if (w->auto_iova)
+			rc = ioas_map(w->fd, w->ioas_id, w->mem, w->len, &iova,
+				      MAP_RW);
+		else
+			rc = ioas_map_fixed(w->fd, w->ioas_id, w->mem, w->len,
+					    iova);
+		if (!check(&w->res, rc, "map", i))
+			continue;
+		if (iova % PSZ != (uintptr_t)w->mem % PSZ)
+			fail(&w->res, "auto IOVA page offset", 0, i);
+		check(&w->res, check_domains(w->fd, w->hwpt_ids, iova, w->len,
+					     w->mem),
+		      "md_check_map", i);
+		rc = ioas_unmap(w->fd, w->ioas_id, iova, w->len, &unmapped);
+		if (check(&w->res, rc, "unmap", i) && unmapped != w->len)
+			fail(&w->res, "unmapped length", (int)unmapped, i);
+	}
+	return NULL;
+}
+
+static void disjoint_maps(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(conc) * self, bool auto_iova)
+{
+	void *(*fn[NTHREADS])(void *);
+	__u64 unmapped = 1;
+	unsigned int i;
+
+	for (i = 0; i != NTHREADS; i++) {
+		struct worker *w = &self->w[i];
+
+		/* Odd threads map from the middle of a page. */
+		w->mem = slice(self, i) + (i % 2 ? HALF : 0);
+		w->len = SLICE - (i % 2 ? PSZ : 0);
+		w->iova = iova_at(i) + (i % 2 ? HALF : 0);
+		w->auto_iova = auto_iova;
+		w->iters = iters(250);
+		fn[i] = map_unmap_loop;
+	}
+	ASSERT_EQ(0, run_workers(self->w, NTHREADS, &self->start, fn));
+	for (i = 0; i != NTHREADS; i++)
+		EXPECT_NO_FAILURE(&self->w[i].res, "mapper");
+
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX,
+				&unmapped));
+	EXPECT_EQ(0, unmapped);
+	EXPECT_EQ(0, pinned_vm_pages());
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, NSLICES * SLICE, 0));
+}
+
+TEST_F(conc, disjoint_fixed_iova)
+{
+	disjoint_maps(_metadata, self, false);
+}
+
+TEST_F(conc, disjoint_auto_iova)
+{
+	disjoint_maps(_metadata, self, true);
+}
+
+/*
+ * Attach a new device to the IOAS and destroy it, over and over; devices
+ * of both kinds, so domains come and go next to the ones that stay.
+ */
+static void *device_churn(void *arg)
+{
+	struct worker *w = arg;
+	unsigned int i;
+
+	pthread_barrier_wait(w->start);
+	for (i = 0; i != w->iters; i++) {
+		bool huge = i % 2;
+		__u32 stdev_id, hwpt_id;
+
+		if (!check(&w->res, attach_device(w->fd, w->ioas_id, huge,
+						  &stdev_id, &hwpt_id),
+			   "mock_domain", i))
+			continue;
+		/* A domain that stays is shared by new devices of its kind. */
+		if (w->hwpt_ids[huge] ? hwpt_id != w->hwpt_ids[huge] :
+					hwpt_id == w->hwpt_ids[!huge])
+			fail(&w->res, "hwpt_id", hwpt_id, i);
+		check(&w->res, object_destroy(w->fd, stdev_id), "destroy", i);
+	}
+	return NULL;
+}
+
+/*
+ * Read IOVA_RANGES over and over: with a domain the aperture and its
+ * alignment, without one everything at any alignment.  A snapshot of a
+ * domain half-way in (aperture, but no alignment yet) is counted, and is
+ * a failure only while a domain stays attached.
+ */
+static void *ranges_reader(void *arg)
+{
+	struct worker *w = arg;
+	unsigned int i;
+
+	pthread_barrier_wait(w->start);
+	for (i = 0; i != w->iters; i++) {
+		struct iommu_iova_range r[4];
+		__u64 align = 0;
+		bool all, aperture;
+		int n;
+
+		n = ioas_ranges(w->fd, w->ioas_id, r, 4, &align);
+		if (n != 1) {
+			fail(&w->res, "number of ranges", n, i);
+			continue;
+		}
+		all = r[0].start == 0 && r[0].last == UINT64_MAX;
+		aperture = r[0].start == MOCK_APERTURE_START &&
+			   r[0].last == MOCK_APERTURE_LAST;
+		if (aperture && align == HALF)
+			continue;
+		if (aperture && align == 1 && !w->hwpt_ids[0])
+			w->count++;
+		else if (!all || align != 1 || w->hwpt_ids[0])
+			fail(&w->res, "ranges", (int)align, i);
+	}
+	return NULL;
+}
+
+/* Pin, write, read back and unpin the worker's range through an access. */
+static void *access_loop(void *arg)
+{
+	struct worker *w = arg;
+	char *data = malloc(w->len);
+	unsigned int i;
+
+	if (!data) {
+		fail(&w->res, "malloc", ENOMEM, 0);
+		pthread_barrier_wait(w->start);
+		return NULL;
+	}
+	pthread_barrier_wait(w->start);
+	for (i = 0; i != w->iters; i++) {
+		__u32 item;
+
+		if (!check(&w->res, access_pages(w->fd, w->access_fd,
+						 MOCK_FLAGS_ACCESS_WRITE,
+						 w->iova, w->len, w->mem,
+						 &item),
+			   "access_pages", i))
+			continue;
+		memset(data, i, w->len);
+		if (check(&w->res, access_rw(w->fd, w->access_fd, w->iova,
+					     data, w->len,
+					     MOCK_ACCESS_RW_WRITE),
+			  "access_rw write", i) &&
+		    memcmp(data, w->mem, w->len))
+			fail(&w->res, "written data", 0, i);
+		memset(data, 0, w->len);
+		if (check(&w->res, access_rw(w->fd, w->access_fd, w->iova,
+					     data, w->len,
+					     MOCK_ACCESS_RW_SLOW_PATH),
+			  "access_rw read", i) &&
+		    memcmp(data, w->mem, w->len))
+			fail(&w->res, "read data", 0, i);
+		check(&w->res, destroy_access_pages(w->fd, w->access_fd, item),
+		      "destroy_access_pages", i);
+	}
+	free(data);
+	return NULL;
+}
+
+/*
+ * Two mappers, a thread attaching and destroying devices, an IOVA_RANGES
+ * reader and an access, all on one IOAS.
+ */
+TEST_F(conc, mixed)
+{
+	void *(*fn[5])(void *) = {
+		map_unmap_loop, map_unmap_loop, device_churn, ranges_reader,
+		access_loop,
+	};
+	struct worker *w = self->w;
+	unsigned int i;
+
+	for (i = 0; i != 2; i++) {
+		w[i].mem = slice(self, i);
+		w[i].len = SLICE;
+		w[i].iova = iova_at(i);
+		w[i].iters = iters(1000);
+	}
+	w[2].iters = iters(300);
+	w[3].iters = iters(5000);
+	w[4].mem = slice(self, 4);
+	w[4].len = SLICE;
+	w[4].iova = iova_at(4);
+	w[4].iters = iters(1000);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, w[4].mem,
+				    w[4].len, w[4].iova));
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   &w[4].access_fd));
+
+	ASSERT_EQ(0, run_workers(w, 5, &self->start, fn));
+	EXPECT_NO_FAILURE(&w[0].res, "mapper 0");
+	EXPECT_NO_FAILURE(&w[1].res, "mapper 1");
+	EXPECT_NO_FAILURE(&w[2].res, "device churn");
+	EXPECT_NO_FAILURE(&w[3].res, "ranges reader");
+	EXPECT_NO_FAILURE(&w[4].res, "access");
+	if (w[3].count)
+		TH_LOG("%lu IOVA_RANGES snapshots showed the mock aperture with alignment 1",
+		       w[3].count);
+
+	/* Only the access's range is left, pinned if a domain stayed. */
+	EXPECT_EQ(variant->ndomains ? SLICE_PAGES : 0, pinned_vm_pages());
+	EXPECT_EQ(0, md_check_refs(self->fd, w[4].mem, SLICE,
+				   variant->ndomains ? 1 : 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * SLICE, 0));
+	close(w[4].access_fd);
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, w[4].iova, w[4].len,
+				NULL));
+	EXPECT_EQ(0, pinned_vm_pages());
+}
+
+/* Copy the worker's range from ioas_id into ioas2_id and unmap it there. */
+static void *copy_loop(void *arg)
+{
+	struct worker *w = arg;
+	unsigned int i;
+
+	pthread_barrier_wait(w->start);
+	for (i = 0; i != w->iters; i++) {
+		__u64 dst = w->iova + 0x80000, unmapped = 0;
+		int rc;
+
+		rc = ioas_copy(w->fd, w->ioas2_id, &dst, w->ioas_id, w->iova,
+			       w->len, MAP_FIXED_RW);
+		if (!check(&w->res, rc, "copy", i))
+			continue;
+		rc = ioas_unmap(w->fd, w->ioas2_id, dst, w->len, &unmapped);
+		if (check(&w->res, rc, "unmap", i) && unmapped != w->len)
+			fail(&w->res, "unmapped length", (int)unmapped, i);
+	}
+	return NULL;
+}
+
+/* Copies between two IOASes in both directions at once. */
+TEST_F(conc, copy_both_ways)
+{
+	void *(*fn[NTHREADS])(void *);
+	struct worker *w = self->w;
+	__u32 ioas2_id;
+	unsigned int i;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2_id));
+	for (i = 0; i != variant->ndomains; i++)
+		ASSERT_EQ(0, attach_device(self->fd, ioas2_id, i, NULL, NULL));
+	for (i = 0; i != NTHREADS; i++) {
+		/* Even threads copy out of the fixture's IOAS, odd into it. */
+		w[i].ioas_id = i % 2 ? ioas2_id : self->ioas_id;
+		w[i].ioas2_id = i % 2 ? self->ioas_id : ioas2_id;
+		w[i].mem = slice(self, i);
+		w[i].len = SLICE;
+		w[i].iova = iova_at(i);
+		w[i].iters = iters(300);
+		fn[i] = copy_loop;
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, w[i].ioas_id, w[i].mem,
+					    w[i].len, w[i].iova));
+	}
+	ASSERT_EQ(0, run_workers(w, NTHREADS, &self->start, fn));
+	for (i = 0; i != NTHREADS; i++)
+		EXPECT_NO_FAILURE(&w[i].res, "copier");
+
+	/* Each slice is pinned once, by its map, if there are domains. */
+	EXPECT_EQ(variant->ndomains ? NTHREADS * SLICE_PAGES : 0,
+		  pinned_vm_pages());
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, NTHREADS * SLICE,
+				   variant->ndomains ? 1 : 0));
+	EXPECT_EQ(0, check_domains(self->fd, self->hwpt_ids, w[0].iova,
+				   w[0].len, w[0].mem));
+}
+
+/* State shared by the two threads of a race, round after round. */
+struct race {
+	pthread_barrier_t barrier;
+	int fd;
+	__u32 ioas_id;
+	__u32 hwpt_ids[2];
+	size_t len;
+	char *mem[2];
+	__u64 iova[2];
+	unsigned int rounds;
+	int rc[2];		/* 0 or the errno of this round's calls */
+	__u64 unmapped;
+	unsigned int outcome[2];	/* how often each side won */
+	int access_fd;
+	struct result res;	/* written by thread 0 only */
+	struct result res1;	/* written by thread 1 only */
+};
+
+struct racer {
+	pthread_t thread;
+	struct race *race;
+	unsigned int idx;
+};
+
+static int rc_errno(int rc)
+{
+	return rc ? errno : 0;
+}
+
+/* Both threads map over the same IOVA; exactly one gets it. */
+static void *race_two_maps(void *arg)
+{
+	struct racer *me = arg;
+	struct race *r = me->race;
+	unsigned int i, t = me->idx;
+
+	for (i = 0; i != r->rounds; i++) {
+		pthread_barrier_wait(&r->barrier);
+		r->rc[t] = rc_errno(ioas_map_fixed(r->fd, r->ioas_id, r->mem[t],
+						   r->len, r->iova[t]));
+		pthread_barrier_wait(&r->barrier);
+		if (t == 0) {
+			int won = r->rc[0] ? 1 : 0;
+			__u64 unmapped = 0;
+
+			if (r->rc[won] || r->rc[!won] != EEXIST) {
+				fail(&r->res, "two maps", r->rc[!won], i);
+				/* Do not leave anything for the next round. */
+				ioas_unmap(r->fd, r->ioas_id, 0, UINT64_MAX,
+					   NULL);
+			} else {
+				r->outcome[won]++;
+				check(&r->res,
+				      check_domains(r->fd, r->hwpt_ids,
+						    r->iova[won], r->len,
+						    r->mem[won]),
+				      "md_check_map", i);
+				check(&r->res,
+				      ioas_unmap(r->fd, r->ioas_id,
+						 r->iova[won], r->len,
+						 &unmapped),
+				      "unmap", i);
+				if (unmapped != r->len)
+					fail(&r->res, "unmapped", 0, i);
+			}
+		}
+		pthread_barrier_wait(&r->barrier);
+	}
+	return NULL;
+}
+
+/*
+ * Thread 0 maps, thread 1 unmaps the same range; r->iova[1] == 0 makes
+ * thread 1 unmap everything instead.  The unmap takes the whole map or
+ * finds nothing, and what is left afterwards agrees with it.
+ */
+static void *race_map_unmap(void *arg)
+{
+	struct racer *me = arg;
+	struct race *r = me->race;
+	unsigned int i, t = me->idx;
+
+	for (i = 0; i != r->rounds; i++) {
+		pthread_barrier_wait(&r->barrier);
+		if (t == 0) {
+			r->rc[0] = rc_errno(ioas_map_fixed(r->fd, r->ioas_id,
+							   r->mem[0], r->len,
+							   r->iova[0]));
+		} else {
+			r->unmapped = 0;
+			if (r->iova[1])
+				r->rc[1] = rc_errno(ioas_unmap(r->fd,
+							       r->ioas_id,
+							       r->iova[1],
+							       r->len,
+							       &r->unmapped));
+			else
+				r->rc[1] = rc_errno(ioas_unmap(r->fd,
+							       r->ioas_id, 0,
+							       UINT64_MAX,
+							       &r->unmapped));
+		}
+		pthread_barrier_wait(&r->barrier);
+		if (t == 0) {
+			bool took = !r->rc[1] && r->unmapped == r->len;
+			bool missed = r->iova[1] ? r->rc[1] == ENOENT :
+					!r->rc[1] && !r->unmapped;
+			int rc;
+
+			check(&r->res, r->rc[0], "map", i);
+			if (!took && !missed)
+				fail(&r->res, "unmap", r->rc[1], i);
+			r->outcome[took]++;
+			rc = ioas_unmap(r->fd, r->ioas_id, r->iova[0], r->len,
+					NULL);
+			if (took)
+				check_errno(&r->res, ENOENT, rc,
+					    "unmap after unmap", i);
+			else
+				check(&r->res, rc, "unmap after map", i);
+		}
+		pthread_barrier_wait(&r->barrier);
+	}
+	return NULL;
+}
+
+static void run_race(struct __test_metadata *_metadata, struct race *r,
+		     void *(*fn)(void *))
+{
+	struct racer racers[2];
+	unsigned int i;
+
+	ASSERT_EQ(0, pthread_barrier_init(&r->barrier, NULL, 2));
+	for (i = 0; i != 2; i++) {
+		racers[i].race = r;
+		racers[i].idx = i;
+		if (pthread_create(&racers[i].thread, NULL, fn, &racers[i]))
+			abort();
+	}
+	for (i = 0; i != 2; i++)
+		pthread_join(racers[i].thread, NULL);
+	pthread_barrier_destroy(&r->barrier);
+	EXPECT_NO_FAILURE(&r->res, "race");
+}
+
+TEST_F(conc, race_map_same_iova)
+{
+	struct race r = {
+		.fd = self->fd,
+		.ioas_id = self->ioas_id,
+		.hwpt_ids = { self->hwpt_ids[0], self->hwpt_ids[1] },
+		.len = SLICE,
+		.mem = { slice(self, 0), slice(self, 1) },
+		/* Overlapping by all but a page. */
+		.iova = { iova_at(0), iova_at(0) + PSZ },
+		.rounds = iters(1000),
+	};
+
+	run_race(_metadata, &r, race_two_maps);
+	TH_LOG("first map won %u times, second %u times", r.outcome[0],
+	       r.outcome[1]);
+	EXPECT_EQ(r.rounds, r.outcome[0] + r.outcome[1]);
+	EXPECT_EQ(0, pinned_vm_pages());
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 2 * SLICE, 0));
+}
+
+TEST_F(conc, race_unmap_against_map)
+{
+	struct race r = {
+		.fd = self->fd,
+		.ioas_id = self->ioas_id,
+		.len = SLICE,
+		.mem = { slice(self, 0) },
+		.iova = { iova_at(0), iova_at(0) },
+		.rounds = iters(600),
+	};
+
+	run_race(_metadata, &r, race_map_unmap);
+	TH_LOG("unmap of the range: took the map %u times, found nothing %u times",
+	       r.outcome[1], r.outcome[0]);
+
+	/* The same with the unmap of everything. */
+	memset(&r.outcome, 0, sizeof(r.outcome));
+	r.iova[1] = 0;
+	run_race(_metadata, &r, race_map_unmap);
+	TH_LOG("unmap of everything: took the map %u times, found nothing %u times",
+	       r.outcome[1], r.outcome[0]);
+	EXPECT_EQ(0, pinned_vm_pages());
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, SLICE, 0));
+}
+
+/* Thread 1 of race_unmap_against_access_pin(): pin, then unpin or retry. */
+static void access_side(struct race *r, unsigned int i)
+{
+	__u32 item = 0;
+	int rc;
+
+	/* Racing the map: the range is there or not yet. */
+	rc = rc_errno(access_pages(r->fd, r->access_fd, 0, r->iova[0], r->len,
+				   r->mem[0], &item));
+	if (rc && rc != ENOENT)
+		fail(&r->res1, "access_pages against map", rc, i);
+	pthread_barrier_wait(&r->barrier);
+
+	/* Racing the unmap: it may take the pin, or be on its way out. */
+	if (rc) {
+		rc = rc_errno(access_pages(r->fd, r->access_fd, 0, r->iova[0],
+					   r->len, r->mem[0], &item));
+		if (rc && rc != ENOENT && rc != EINVAL)
+			fail(&r->res1, "access_pages against unmap", rc, i);
+	}
+	if (!rc) {
+		rc = rc_errno(destroy_access_pages(r->fd, r->access_fd, item));
+		if (rc && rc != ENOENT)
+			fail(&r->res1, "destroy_access_pages", rc, i);
+		r->outcome[rc == ENOENT]++;
+	}
+}
+
+/*
+ * Thread 0 maps and then unmaps a range; thread 1 pins it through an
+ * access, racing first the map and then the unmap.  The unmap always
+ * succeeds, as the access lets go when asked, and leaves nothing pinned.
+ */
+static void *race_pin_unmap(void *arg)
+{
+	struct racer *me = arg;
+	struct race *r = me->race;
+	unsigned int i;
+
+	for (i = 0; i != r->rounds; i++) {
+		__u64 unmapped = 0;
+
+		pthread_barrier_wait(&r->barrier);
+		if (me->idx) {
+			access_side(r, i);
+			pthread_barrier_wait(&r->barrier);
+			continue;
+		}
+		check(&r->res, ioas_map_fixed(r->fd, r->ioas_id, r->mem[0],
+					      r->len, r->iova[0]),
+		      "map", i);
+		pthread_barrier_wait(&r->barrier);
+		if (check(&r->res, ioas_unmap(r->fd, r->ioas_id, r->iova[0],
+					      r->len, &unmapped),
+			  "unmap", i) &&
+		    unmapped != r->len)
+			fail(&r->res, "unmapped", 0, i);
+		pthread_barrier_wait(&r->barrier);
+		check(&r->res, md_check_refs(r->fd, r->mem[0], r->len, 0),
+		      "md_check_refs", i);
+		if (pinned_vm_pages())
+			fail(&r->res, "VmPin", (int)pinned_vm_pages(), i);
+	}
+	return NULL;
+}
+
+TEST_F(conc, race_unmap_against_access_pin)
+{
+	struct race r = {
+		.fd = self->fd,
+		.ioas_id = self->ioas_id,
+		.len = SLICE,
+		.mem = { slice(self, 0) },
+		.iova = { iova_at(0) },
+		.rounds = iters(600),
+	};
+
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   &r.access_fd));
+	run_race(_metadata, &r, race_pin_unmap);
+	EXPECT_NO_FAILURE(&r.res1, "access");
+	TH_LOG("pins released by the access %u times, by the unmap %u times",
+	       r.outcome[0], r.outcome[1]);
+	close(r.access_fd);
+	EXPECT_EQ(0, pinned_vm_pages());
+}
+
+/*
+ * Destroy the IOAS w->ioas2_id once, after w->iters lookups of another
+ * object, or (with w->expect_busy) try w->iters times, expecting EBUSY.
+ */
+static void *destroy_ioas(void *arg)
+{
+	struct worker *w = arg;
+	struct iommu_iova_range range;
+	unsigned int i;
+
+	pthread_barrier_wait(w->start);
+	if (w->expect_busy) {
+		for (i = 0; i != w->iters; i++)
+			check_errno(&w->res, EBUSY,
+				    object_destroy(w->fd, w->ioas2_id),
+				    "destroy of a used IOAS", i);
+		return NULL;
+	}
+	for (i = 0; i != w->iters; i++)
+		ioas_ranges(w->fd, w->ioas_id, &range, 1, NULL);
+	check(&w->res, object_destroy(w->fd, w->ioas2_id), "destroy", 0);
+	return NULL;
+}
+
+/*
+ * Map and unmap in w->ioas2_id until the IOAS is gone: every call succeeds
+ * until the first ENOENT, and every call after that fails with ENOENT.
+ */
+static void *map_until_gone(void *arg)
+{
+	struct worker *w = arg;
+	unsigned int i, gone = 0;
+
+	pthread_barrier_wait(w->start);
+	for (i = 0; i != w->iters && gone < 3; i++) {
+		int rc;
+
+		rc = ioas_map_fixed(w->fd, w->ioas2_id, w->mem, w->len,
+				    w->iova);
+		if (!rc)
+			rc = ioas_unmap(w->fd, w->ioas2_id, w->iova, w->len,
+					NULL);
+		if (!rc && gone)
+			fail(&w->res, "call after ENOENT", 0, i);
+		else if (rc && errno != ENOENT)
+			fail(&w->res, "map or unmap", errno, i);
+		else if (rc)
+			gone++;
+	}
+	w->count = gone;
+	return NULL;
+}
+
+/*
+ * IOMMU_DESTROY of an IOAS racing maps in it: with a domain attached it
+ * always fails with EBUSY and the maps all work; without one it succeeds,
+ * and the maps work up to the moment it does and then fail with ENOENT.
+ */
+TEST_F(conc, race_destroy_ioas_against_maps)
+{
+	void *(*fn[2])(void *) = { map_until_gone, destroy_ioas };
+	struct worker *w = self->w;
+	unsigned int round, rounds = iters(200), seen_gone = 0;
+
+	for (round = 0; round != rounds; round++) {
+		__u32 ioas_id = self->ioas_id;
+
+		if (!variant->ndomains)
+			ASSERT_EQ(0, ioas_alloc(self->fd, &ioas_id));
+		w[0].ioas2_id = ioas_id;
+		w[0].mem = slice(self, 0);
+		w[0].len = SLICE;
+		w[0].iova = iova_at(0);
+		w[0].iters = variant->ndomains ? iters(1000) : 1000;
+		w[1].ioas2_id = ioas_id;
+		w[1].expect_busy = variant->ndomains;
+		/* Vary how far the maps are when the destroy comes. */
+		w[1].iters = variant->ndomains ? iters(1000) : round % 8 * 3;
+		ASSERT_EQ(0, run_workers(w, 2, &self->start, fn));
+		EXPECT_NO_FAILURE(&w[0].res, "mapper");
+		EXPECT_NO_FAILURE(&w[1].res, "destroyer");
+		if (variant->ndomains) {
+			EXPECT_EQ(0, w[0].count);
+			break;
+		}
+		seen_gone += !!w[0].count;
+		EXPECT_ERRNO(ENOENT, object_destroy(self->fd, ioas_id));
+		if (_metadata->exit_code)
+			break;
+	}
+	if (!variant->ndomains)
+		TH_LOG("the maps saw the IOAS go in %u of %u rounds",
+		       seen_gone, rounds);
+	EXPECT_EQ(0, pinned_vm_pages());
+}
+
+/* Attach a device to w->ioas2_id, or create an access there. */
+static void *attach_once(void *arg)
+{
+	struct worker *w = arg;
+	__u32 stdev_id = 0;
+	int rc;
+
+	pthread_barrier_wait(w->start);
+	if (w->use_access)
+		rc = create_access(w->fd, w->ioas2_id,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   &w->access_fd);
+	else
+		rc = mock_domain(w->fd, w->ioas2_id, &stdev_id, NULL, NULL);
+	w->rc = rc_errno(rc);
+	w->new_id = stdev_id;
+	return NULL;
+}
+
+static void *destroy_once(void *arg)
+{
+	struct worker *w = arg;
+
+	pthread_barrier_wait(w->start);
+	w->rc = rc_errno(object_destroy(w->fd, w->ioas2_id));
+	return NULL;
+}
+
+/*
+ * IOMMU_DESTROY of an IOAS racing the attach of a device or an access:
+ * either the attach wins and the destroy fails with EBUSY, or the destroy
+ * wins and the attach fails with ENOENT.
+ *
+ * IDs are handed out again, lowest first, and attaching a mock device
+ * creates objects before it looks the IOAS up: given the ID the destroy
+ * just freed, the lookup would find the new device (EINVAL).  Two free IDs
+ * below the IOAS's keep that from happening.
+ */
+TEST_F(conc, race_destroy_ioas_against_attach)
+{
+	void *(*fn[2])(void *) = { attach_once, destroy_once };
+	unsigned int round, rounds = iters(200), won[2] = { 0, 0 };
+	struct worker *w = self->w;
+
+	for (round = 0; round != rounds; round++) {
+		__u32 ioas_id, devs[2], pads[2], i;
+
+		ASSERT_EQ(0, ioas_alloc(self->fd, &pads[0]));
+		ASSERT_EQ(0, ioas_alloc(self->fd, &pads[1]));
+		ASSERT_EQ(0, ioas_alloc(self->fd, &ioas_id));
+		for (i = 0; i != variant->ndomains; i++)
+			ASSERT_EQ(0, attach_device(self->fd, ioas_id, i,
+						   &devs[i], NULL));
+		ASSERT_EQ(0, object_destroy(self->fd, pads[0]));
+		ASSERT_EQ(0, object_destroy(self->fd, pads[1]));
+		memset(w, 0, 2 * sizeof(*w));
+		for (i = 0; i != 2; i++) {
+			w[i].start = &self->start;
+			w[i].fd = self->fd;
+			w[i].ioas2_id = ioas_id;
+			w[i].use_access = round % 2;
+		}
+		ASSERT_EQ(0, run_workers(w, 2, &self->start, fn));
+
+		if (!w[0].rc) {
+			/* The attach won (always, with a domain there). */
+			EXPECT_EQ(EBUSY, w[1].rc);
+			won[0]++;
+			if (w[0].use_access)
+				close(w[0].access_fd);
+			else
+				EXPECT_EQ(0, object_destroy(self->fd,
+							    w[0].new_id));
+			for (i = 0; i != variant->ndomains; i++)
+				EXPECT_EQ(0, object_destroy(self->fd,
+							    devs[i]));
+			EXPECT_EQ(0, object_destroy(self->fd, ioas_id));
+		} else {
+			EXPECT_EQ(0, variant->ndomains);
+			EXPECT_EQ(ENOENT, w[0].rc);
+			EXPECT_EQ(0, w[1].rc);
+			won[1]++;
+		}
+		if (_metadata->exit_code) {
+			TH_LOG("round %u: attach %d, destroy %d", round,
+			       w[0].rc, w[1].rc);
+			break;
+		}
+	}
+	TH_LOG("the attach won %u times, the destroy %u times", won[0],
+	       won[1]);
+}
+
+/*
+ * Build up objects in the shared context: per round an IOAS with a map of
+ * the next slice of the worker, one domain (two in odd rounds), and a copy
+ * into the fixture's IOAS.  With w->use_access, the first round adds an access pinning half
+ * of its slice.
+ */
+static void *build_up(void *arg)
+{
+	struct worker *w = arg;
+	unsigned int i;
+
+	pthread_barrier_wait(w->start);
+	for (i = 0; i != w->iters; i++) {
+		char *mem = w->mem + i * SLICE;
+		__u64 iova = w->iova + i * 0x100000;
+		__u32 ioas_id, item;
+
+		if (!check(&w->res, ioas_alloc(w->fd, &ioas_id), "alloc", i) ||
+		    !check(&w->res, ioas_map_fixed(w->fd, ioas_id, mem, SLICE,
+						   iova),
+			   "map", i) ||
+		    !check(&w->res, attach_device(w->fd, ioas_id, false, NULL,
+						  NULL),
+			   "mock_domain", i) ||
+		    (i % 2 && !check(&w->res, attach_device(w->fd, ioas_id,
+							    true, NULL, NULL),
+				     "mock_domain huge", i)) ||
+		    !check(&w->res, ioas_copy(w->fd, w->ioas_id, &iova, ioas_id,
+					      iova, SLICE, MAP_FIXED_RW),
+			   "copy", i))
+			break;
+		if (!w->use_access || w->access_fd >= 0)
+			continue;
+		if (!check(&w->res, create_access(w->fd, ioas_id,
+						  MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+						  &w->access_fd),
+			   "create_access", i) ||
+		    !check(&w->res, access_pages(w->fd, w->access_fd, 0, iova,
+						 SLICE / 2, mem, &item),
+			   "access_pages", i))
+			break;
+	}
+	return NULL;
+}
+
+/*
+ * Close the context after the threads built everything up.  The accesses
+ * keep the context alive until they are closed as well.
+ */
+static void close_after_join(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(conc) * self, unsigned int ndomains,
+			     bool accesses)
+{
+	void *(*fn[NTHREADS])(void *);
+	unsigned int i, cycle, cycles = iters(10), rounds = 3;
+	long pinned = NTHREADS * rounds * SLICE_PAGES;
+	int fd2;
+
+	for (cycle = 0; cycle != cycles; cycle++) {
+		for (i = 0; i != NTHREADS; i++) {
+			self->w[i].mem = slice(self, i * rounds);
+			self->w[i].iova = iova_at(i * rounds);
+			self->w[i].iters = rounds;
+			self->w[i].use_access = accesses;
+			fn[i] = build_up;
+		}
+		ASSERT_EQ(0, run_workers(self->w, NTHREADS, &self->start, fn));
+		for (i = 0; i != NTHREADS; i++)
+			EXPECT_NO_FAILURE(&self->w[i].res, "builder");
+		EXPECT_EQ(pinned, pinned_vm_pages());
+		EXPECT_EQ(0, md_check_refs(self->fd, self->buf,
+					   NTHREADS * rounds * SLICE, 1));
+
+		fd2 = open(IOMMU_DEV, O_RDWR);
+		ASSERT_LE(0, fd2);
+		close(self->fd);
+		if (accesses) {
+			EXPECT_EQ(pinned, pinned_vm_pages());
+			EXPECT_EQ(0, md_check_refs(fd2, self->buf,
+						   NTHREADS * rounds * SLICE,
+						   1));
+			for (i = 0; i != NTHREADS; i++)
+				close(self->w[i].access_fd);
+		}
+		EXPECT_EQ(0, pinned_vm_pages());
+		EXPECT_EQ(0, md_check_refs(fd2, self->buf,
+					   NTHREADS * rounds * SLICE, 0));
+		close(fd2);
+		open_context(_metadata, self, ndomains);
+		if (_metadata->exit_code)
+			break;
+	}
+}
+
+TEST_F(conc, close_after_join)
+{
+	close_after_join(_metadata, self, variant->ndomains, false);
+}
+
+TEST_F(conc, close_after_join_with_accesses)
+{
+	close_after_join(_metadata, self, variant->ndomains, true);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,2436 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Copyright (c) 2026 The iommufd authors
+ *
+ * Putting user memory into an IOAS: IOMMU_IOAS_MAP with fixed and automatic
+ * IOVA and every errno it has, IOMMU_IOAS_UNMAP, IOMMU_IOAS_COPY within and
+ * between IOASes, IOMMU_IOAS_ALLOW_IOVAS against IOMMU_IOAS_IOVA_RANGES, the
+ * HUGE_PAGES option, hugetlbfs and THP backed memory, and tearing all of it
+ * down in every order.  The IOAS has 0, 1 or 2 mock devices attached (two
+ * devices share the automatic domain of the IOAS): every domain must mirror
+ * each mapping, every page must be pinned exactly once per MAP while a domain
+ * needs it and not at all afterwards, the charge (VmPin) must follow, and a
+ * failed call must leave nothing behind.
+ */
+#include <sys/mman.h>
+
+#include "helpers.h"
+
+#define PSZ ((__u64)sysconf(_SC_PAGESIZE))
+#define MSZ ((__u64)MOCK_IO_PAGE_SIZE)
+#define SZ_256K (256ULL << 10)
+#define SZ_1M (1024ULL << 10)
+#define SZ_2M (2ULL << 20)
+#define SZ_4M (4ULL << 20)
+#define BUF_PAGES 32
+#define MAX_RANGES 8
+#define APERTURE_START ((__u64)MOCK_APERTURE_START)
+#define APERTURE_LAST ((__u64)MOCK_APERTURE_LAST)
+#define FIXED IOMMU_IOAS_MAP_FIXED_IOVA
+#define DEFAULT_MEMORY_LIMIT 65536
+
+static __u64 lowest_bit(__u64 v)
+{
+	return v & -v;
+}
+
+static __u64 max_u64(__u64 a, __u64 b)
+{
+	return a > b ? a : b;
+}
+
+static bool overlaps(__u64 a, __u64 alen, __u64 b, __u64 blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/* An anonymous, touched region of @len bytes aligned to @align. */
+static void *alloc_aligned(size_t len, size_t align, void **raw,
+			   size_t *raw_len)
+{
+	void *p;
+
+	*raw_len = len + align;
+	*raw = mmap(NULL, *raw_len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*raw == MAP_FAILED)
+		return NULL;
+	p = (void *)(((uintptr_t)*raw + align - 1) & ~(uintptr_t)(align - 1));
+	memset(p, 0x3c, len);
+	return p;
+}
+
+/* Unmap everything; the number of bytes unmapped, UINT64_MAX on error. */
+static __u64 unmap_everything(int fd, __u32 ioas_id)
+{
+	__u64 len = 0;
+
+	if (ioas_unmap(fd, ioas_id, 0, UINT64_MAX, &len))
+		return UINT64_MAX;
+	return len;
+}
+
+/* Unmap exactly [iova, iova + len); the bytes unmapped or UINT64_MAX. */
+static __u64 unmap_range(int fd, __u32 ioas_id, __u64 iova, __u64 len)
+{
+	__u64 done = 0;
+
+	if (ioas_unmap(fd, ioas_id, iova, len, &done))
+		return UINT64_MAX;
+	return done;
+}
+
+/* Do all of the hw_pagetables map [iova, iova + len) to @ptr?  0 or -errno */
+static int check_hwpts(int fd, const __u32 *hwpt_ids, unsigned int n,
+		       __u64 iova, void *ptr, __u64 len)
+{
+	unsigned int i;
+
+	for (i = 0; i != n; i++) {
+		if (md_check_map(fd, hwpt_ids[i], iova, len, ptr))
+			return -errno;
+	}
+	return 0;
+}
+
+/* Pin check of the whole pages touched by [ptr, ptr + len).  0 or -errno */
+static int check_refs(int fd, void *ptr, __u64 len, unsigned int refs)
+{
+	uintptr_t start = (uintptr_t)ptr & ~(uintptr_t)(PSZ - 1);
+	uintptr_t end = ((uintptr_t)ptr + len + PSZ - 1) & ~(uintptr_t)(PSZ - 1);
+
+	if (md_check_refs(fd, (void *)start, end - start, refs))
+		return -errno;
+	return 0;
+}
+
+/* Is [iova, iova + len) inside one of the usable ranges of the IOAS? */
+static bool in_usable(int fd, __u32 ioas_id, __u64 iova, __u64 len)
+{
+	struct iommu_iova_range r[MAX_RANGES];
+	int i, n;
+
+	n = ioas_ranges(fd, ioas_id, r, MAX_RANGES, NULL);
+	for (i = 0; i < n && i < MAX_RANGES; i++) {
+		if (iova >= r[i].start && iova + len - 1 <= r[i].last)
+			return true;
+	}
+	return false;
+}
+
+/* What IOMMU_IOAS_IOVA_RANGES reports, to compare before and after. */
+struct ranges_snap {
+	int count;
+	__u64 align;
+	struct iommu_iova_range r[MAX_RANGES];
+};
+
+static void take_snap(int fd, __u32 ioas_id, struct ranges_snap *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->count = ioas_ranges(fd, ioas_id, s->r, MAX_RANGES, &s->align);
+}
+
+static bool snap_unchanged(int fd, __u32 ioas_id, const struct ranges_snap *s)
+{
+	struct ranges_snap now;
+
+	take_snap(fd, ioas_id, &now);
+	return !memcmp(&now, s, sizeof(now));
+}
+
+/*
+ * A mock device is refused by an IOAS whose mappings its domain cannot
+ * hold; the IOAS stays as it was and nothing is pinned.
+ */
+static int try_attach(int fd, __u32 ioas_id)
+{
+	__u32 stdev_id;
+
+	if (!mock_domain(fd, ioas_id, &stdev_id, NULL, NULL)) {
+		object_destroy(fd, stdev_id);
+		return 0;
+	}
+	return -errno;
+}
+
+FIXTURE(ioas_map) {
+	int fd;
+	__u32 ioas_id;
+	unsigned int ndomains;
+	__u32 stdev_ids[2];
+	__u32 hwpt_ids[2];
+	__u64 base;	/* an IOVA every variant can map at */
+	__u64 gran;	/* the IOVA alignment of the IOAS */
+	void *buf;	/* BUF_PAGES touched pages */
+	long vm_pinned;	/* VmPin before the test */
+};
+
+FIXTURE_VARIANT(ioas_map) {
+	unsigned int mock_domains;
+	__u32 memory_limit;	/* 0: the default */
+};
+
+FIXTURE_VARIANT_ADD(ioas_map, no_domain) {
+	.mock_domains = 0,
+};
+
+FIXTURE_VARIANT_ADD(ioas_map, one_domain) {
+	.mock_domains = 1,
+};
+
+/* Two mock devices with a domain each; both domains are checked. */
+FIXTURE_VARIANT_ADD(ioas_map, two_domains) {
+	.mock_domains = 2,
+};
+
+/* Batches of one PFN run and two pages: every path runs batch by batch. */
+FIXTURE_VARIANT_ADD(ioas_map, one_domain_tiny_batches) {
+	.mock_domains = 1,
+	.memory_limit = 16,
+};
+
+FIXTURE_SETUP(ioas_map)
+{
+	unsigned int i;
+
+	self->fd = open(IOMMU_DEV, O_RDWR);
+	ASSERT_LE(0, self->fd);
+	/* Charge mm->pinned_vm, which /proc shows as VmPin. */
+	ASSERT_EQ(0, set_rlimit_mode(self->fd, 1));
+	self->vm_pinned = pinned_vm_pages();
+	ASSERT_LE(0, self->vm_pinned);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
+	if (variant->memory_limit)
+		ASSERT_EQ(0, set_temp_memory_limit(self->fd,
+						   variant->memory_limit));
+	/*
+	 * The second device needs the large IOPTE size, so it cannot share
+	 * the first one's domain: the IOAS really has two domains.
+	 */
+	for (i = 0; i != variant->mock_domains; i++)
+		ASSERT_EQ(0, mock_domain_flags(self->fd, self->ioas_id,
+					       i ? MOCK_FLAGS_DEVICE_HUGE_IOVA :
+						   0,
+					       &self->stdev_ids[i],
+					       &self->hwpt_ids[i], NULL));
+	if (variant->mock_domains == 2)
+		ASSERT_NE(self->hwpt_ids[0], self->hwpt_ids[1]);
+	self->ndomains = variant->mock_domains;
+	self->base = APERTURE_START;
+	self->gran = self->ndomains ? MSZ : 1;
+	self->buf = mmap(NULL, BUF_PAGES * PSZ, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+	memset(self->buf, 0x5a, BUF_PAGES * PSZ);
+}
+
+FIXTURE_TEARDOWN(ioas_map)
+{
+	int fd;
+
+	if (self->fd >= 0)
+		close(self->fd);
+	/* Closing the context let go of every page and every charge. */
+	fd = open(IOMMU_DEV, O_RDWR);
+	EXPECT_LE(0, fd);
+	if (fd >= 0) {
+		if (variant->memory_limit)
+			set_temp_memory_limit(fd, DEFAULT_MEMORY_LIMIT);
+		EXPECT_EQ(0, md_check_refs(fd, self->buf, BUF_PAGES * PSZ, 0));
+		close(fd);
+	}
+	EXPECT_EQ(self->vm_pinned, pinned_vm_pages());
+	munmap(self->buf, BUF_PAGES * PSZ);
+}
+
+/*
+ * Helpers on the fixture data (FIXTURE_DATA(ioas_map) is this struct).
+ * Pins each mapped page has: pinning is lazy, only domains pin here.
+ */
+static unsigned int pins(struct _test_data_ioas_map *self)
+{
+	return self->ndomains ? 1 : 0;
+}
+
+static int check_mapped(struct _test_data_ioas_map *self, __u64 iova, void *ptr,
+			__u64 len)
+{
+	return check_hwpts(self->fd, self->hwpt_ids, self->ndomains, iova, ptr,
+			   len);
+}
+
+static long pinned_delta(struct _test_data_ioas_map *self)
+{
+	return pinned_vm_pages() - self->vm_pinned;
+}
+
+TEST_F(ioas_map, map_fixed_iova)
+{
+	unsigned int p = pins(self);
+	void *mem = self->buf + PSZ;
+	__u64 iova = self->base + 4 * PSZ;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, mem, 4 * PSZ,
+				    iova));
+	EXPECT_EQ(0, check_mapped(self, iova, mem, 4 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem, 4 * PSZ, p));
+	/* The neighbours are not pinned. */
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, PSZ, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem + 4 * PSZ, PSZ, 0));
+	EXPECT_EQ(4 * p, pinned_delta(self));
+	EXPECT_EQ(4 * PSZ, unmap_range(self->fd, self->ioas_id, iova,
+				       4 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem, 4 * PSZ, 0));
+	EXPECT_EQ(0, pinned_delta(self));
+
+	/* The IOVA may start at another offset in its page than the memory. */
+	iova = self->base + MSZ;
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    3 * PSZ, iova));
+	EXPECT_EQ(0, check_mapped(self, iova, self->buf, 3 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 3 * PSZ, p));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 3 * PSZ, PSZ, 0));
+	EXPECT_EQ(3 * PSZ, unmap_range(self->fd, self->ioas_id, iova,
+				       3 * PSZ));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    self->buf + MSZ, 3 * PSZ, self->base));
+	EXPECT_EQ(0, check_mapped(self, self->base, self->buf + MSZ,
+				  3 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, p));
+	EXPECT_EQ(4 * p, pinned_delta(self));
+	EXPECT_EQ(3 * PSZ, unmap_range(self->fd, self->ioas_id, self->base,
+				       3 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, 0));
+
+	/* Without a domain the whole 64-bit IOVA space can be used. */
+	if (!self->ndomains) {
+		EXPECT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, PSZ, 0));
+		EXPECT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, PSZ, -PSZ));
+		EXPECT_EQ(PSZ, unmap_range(self->fd, self->ioas_id, 0, PSZ));
+		EXPECT_EQ(PSZ, unmap_range(self->fd, self->ioas_id, -PSZ,
+					   PSZ));
+	} else {
+		EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+						    self->buf, PSZ, 0));
+		EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+						    self->buf, PSZ, -PSZ));
+	}
+	EXPECT_EQ(0, unmap_everything(self->fd, self->ioas_id));
+	EXPECT_EQ(0, pinned_delta(self));
+}
+
+TEST_F(ioas_map, map_auto_iova)
+{
+	unsigned int p = pins(self);
+	__u64 iova = 0, iova2 = 0;
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, 4 * PSZ,
+			      &iova, MAP_RW));
+	EXPECT_TRUE(in_usable(self->fd, self->ioas_id, iova, 4 * PSZ));
+	EXPECT_EQ(0, iova % PSZ);
+	EXPECT_EQ(0, check_mapped(self, iova, self->buf, 4 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, p));
+
+	/* A second MAP of the same memory is a new mapping: pinned again. */
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, 4 * PSZ,
+			      &iova2, MAP_RW));
+	EXPECT_FALSE(overlaps(iova, 4 * PSZ, iova2, 4 * PSZ));
+	EXPECT_TRUE(in_usable(self->fd, self->ioas_id, iova2, 4 * PSZ));
+	EXPECT_EQ(0, check_mapped(self, iova2, self->buf, 4 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, 2 * p));
+	EXPECT_EQ(8 * p, pinned_delta(self));
+
+	EXPECT_EQ(4 * PSZ, unmap_range(self->fd, self->ioas_id, iova,
+				       4 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, p));
+	EXPECT_EQ(0, check_mapped(self, iova2, self->buf, 4 * PSZ));
+	EXPECT_EQ(4 * PSZ, unmap_range(self->fd, self->ioas_id, iova2,
+				       4 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, 0));
+	EXPECT_EQ(0, pinned_delta(self));
+}
+
+TEST_F(ioas_map, map_read_write_only)
+{
+	unsigned int p = pins(self);
+	__u64 iova_r = self->base, iova_w = self->base + 2 * PSZ;
+	__u64 iova_ro = self->base + 4 * PSZ, iova_rw = self->base + 8 * PSZ;
+	__u32 stdev_id, hwpt_id;
+	void *ro;
+
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, 2 * PSZ,
+			      &iova_r, IOMMU_IOAS_MAP_READABLE | FIXED));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf + 2 * PSZ,
+			      2 * PSZ, &iova_w,
+			      IOMMU_IOAS_MAP_WRITEABLE | FIXED));
+	EXPECT_EQ(0, check_mapped(self, iova_r, self->buf, 2 * PSZ));
+	EXPECT_EQ(0, check_mapped(self, iova_w, self->buf + 2 * PSZ, 2 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, p));
+
+	/* Read-only memory can only be mapped readable once pinned. */
+	ro = mmap(NULL, 2 * PSZ, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	memset(ro, 0x11, 2 * PSZ);
+	ASSERT_EQ(0, mprotect(ro, 2 * PSZ, PROT_READ));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, ro, 2 * PSZ, &iova_ro,
+			      IOMMU_IOAS_MAP_READABLE | FIXED));
+	EXPECT_EQ(0, check_mapped(self, iova_ro, ro, 2 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, ro, 2 * PSZ, p));
+
+	if (self->ndomains) {
+		EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id,
+						    ro, 2 * PSZ, iova_rw));
+		EXPECT_ERRNO(EFAULT, ioas_map(self->fd, self->ioas_id, ro,
+					      2 * PSZ, &iova_rw,
+					      IOMMU_IOAS_MAP_WRITEABLE |
+						      FIXED));
+		EXPECT_EQ(0, md_check_refs(self->fd, ro, 2 * PSZ, 1));
+		EXPECT_EQ(6 * PSZ, unmap_everything(self->fd, self->ioas_id));
+	} else {
+		/* Nothing is pinned yet, so this cannot fail now... */
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, ro,
+					    2 * PSZ, iova_rw));
+		/* ...but a domain cannot be filled, and nothing stays pinned. */
+		EXPECT_ERRNO(EFAULT, mock_domain(self->fd, self->ioas_id,
+						 &stdev_id, &hwpt_id, NULL));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, 0));
+		EXPECT_EQ(0, md_check_refs(self->fd, ro, 2 * PSZ, 0));
+		EXPECT_EQ(0, pinned_delta(self));
+		EXPECT_EQ(2 * PSZ, unmap_range(self->fd, self->ioas_id,
+					       iova_rw, 2 * PSZ));
+		ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev_id,
+					 &hwpt_id, NULL));
+		EXPECT_EQ(0, check_hwpts(self->fd, &hwpt_id, 1, iova_r,
+					 self->buf, 4 * PSZ));
+		EXPECT_EQ(0, check_hwpts(self->fd, &hwpt_id, 1, iova_ro, ro,
+					 2 * PSZ));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, 1));
+		EXPECT_EQ(0, md_check_refs(self->fd, ro, 2 * PSZ, 1));
+		EXPECT_EQ(6 * PSZ, unmap_everything(self->fd, self->ioas_id));
+		EXPECT_EQ(0, object_destroy(self->fd, stdev_id));
+	}
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, ro, 2 * PSZ, 0));
+	EXPECT_EQ(0, pinned_delta(self));
+	munmap(ro, 2 * PSZ);
+}
+
+/* Mappings that start or end inside a CPU page. */
+TEST_F(ioas_map, map_sub_page)
+{
+	unsigned int p = pins(self);
+	__u64 iova = 0, iova2 = 0;
+	__u64 align = 0;
+
+	ASSERT_EQ(1, ioas_ranges(self->fd, self->ioas_id, NULL, 0, &align));
+	EXPECT_EQ(self->gran, align);
+
+	/* Fixed: the second half of page 0 and the first half of page 1. */
+	iova = self->base + 3 * MSZ;
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + MSZ,
+				    PSZ, iova));
+	EXPECT_EQ(0, check_mapped(self, iova, self->buf + MSZ, PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 2 * PSZ, p));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 2 * PSZ, PSZ, 0));
+	/* A second mapping from the middle of page 1 pins page 1 again. */
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf + 3 * MSZ,
+			      3 * MSZ, &iova2, MAP_RW));
+	EXPECT_EQ(MSZ, iova2 % PSZ);
+	EXPECT_EQ(0, check_mapped(self, iova2, self->buf + 3 * MSZ, 3 * MSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, PSZ, p));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + PSZ, PSZ, 2 * p));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 2 * PSZ, PSZ, p));
+	EXPECT_EQ(4 * p, pinned_delta(self));
+	EXPECT_EQ(PSZ, unmap_range(self->fd, self->ioas_id, iova, PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, PSZ, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + PSZ, 2 * PSZ, p));
+	EXPECT_EQ(3 * MSZ, unmap_range(self->fd, self->ioas_id, iova2,
+				       3 * MSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 3 * PSZ, 0));
+
+	/* Without a domain any byte granularity is fine... */
+	if (!self->ndomains) {
+		struct ranges_snap snap;
+		int rc;
+
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf + 1, 3, self->base + 1));
+		ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id,
+				      self->buf + 123, 1000, &iova, MAP_RW));
+		EXPECT_EQ(123, iova % PSZ);
+		/* ...but then no mock domain can join. */
+		take_snap(self->fd, self->ioas_id, &snap);
+		rc = try_attach(self->fd, self->ioas_id);
+		EXPECT_TRUE(rc == -EINVAL || rc == -EADDRINUSE)
+			TH_LOG("attach: %d", rc);
+		EXPECT_TRUE(snap_unchanged(self->fd, self->ioas_id, &snap));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 2 * PSZ, 0));
+		EXPECT_EQ(3, unmap_range(self->fd, self->ioas_id,
+					 self->base + 1, 3));
+		EXPECT_EQ(1000, unmap_range(self->fd, self->ioas_id, iova,
+					    1000));
+	}
+	EXPECT_EQ(0, unmap_everything(self->fd, self->ioas_id));
+	EXPECT_EQ(0, pinned_delta(self));
+}
+
+TEST_F(ioas_map, map_bad_flags_and_length)
+{
+	struct iommu_ioas_map cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = self->ioas_id,
+		.user_va = (uintptr_t)self->buf,
+		.length = PSZ,
+		.iova = self->base,
+	};
+	struct ranges_snap snap;
+
+	take_snap(self->fd, self->ioas_id, &snap);
+	cmd.flags = MAP_RW | FIXED | 1 << 3;
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.flags = MAP_RW | 1U << 31;
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.flags = MAP_RW | FIXED;
+	cmd.__reserved = 1;
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.__reserved = 0;
+
+	/* Neither readable nor writeable. */
+	cmd.flags = FIXED;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.flags = 0;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+
+	/* Nothing to map. */
+	cmd.length = 0;
+	cmd.flags = MAP_RW | FIXED;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	cmd.flags = MAP_RW;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+
+	EXPECT_TRUE(snap_unchanged(self->fd, self->ioas_id, &snap));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, BUF_PAGES * PSZ, 0));
+	EXPECT_EQ(0, unmap_everything(self->fd, self->ioas_id));
+
+	/* The same command with sane fields works. */
+	cmd.length = PSZ;
+	cmd.flags = MAP_RW | FIXED;
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_IOAS_MAP, &cmd));
+	EXPECT_EQ(self->base, cmd.iova);
+	EXPECT_EQ(PSZ, unmap_everything(self->fd, self->ioas_id));
+}
+
+TEST_F(ioas_map, map_overflow)
+{
+	struct ranges_snap snap;
+	__u64 iova = 0;
+
+	take_snap(self->fd, self->ioas_id, &snap);
+	/* An IOVA or a length that is not below ULONG_MAX. */
+	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
+					       self->buf, PSZ, UINT64_MAX));
+	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
+					       self->buf, UINT64_MAX,
+					       self->base));
+	EXPECT_ERRNO(EOVERFLOW, ioas_map(self->fd, self->ioas_id, self->buf,
+					 UINT64_MAX, &iova, MAP_RW));
+	/* The last IOVA would wrap around. */
+	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
+					       self->buf, 2 * PSZ, -PSZ));
+	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
+					       self->buf, -PSZ, 2 * PSZ));
+	/* The user memory would wrap around. */
+	EXPECT_ERRNO(EOVERFLOW, ioas_map(self->fd, self->ioas_id,
+					 (void *)(uintptr_t)-PSZ, 2 * PSZ,
+					 &iova, MAP_RW));
+	EXPECT_ERRNO(EOVERFLOW, ioas_map_fixed(self->fd, self->ioas_id,
+					       (void *)(uintptr_t)-PSZ,
+					       2 * PSZ, self->base));
+
+	EXPECT_TRUE(snap_unchanged(self->fd, self->ioas_id, &snap));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, BUF_PAGES * PSZ, 0));
+	EXPECT_EQ(0, unmap_everything(self->fd, self->ioas_id));
+}
+
+TEST_F(ioas_map, map_misaligned)
+{
+	struct {
+		__u64 offset;	/* into buf */
+		__u64 iova;	/* from base; UINT64_MAX: automatic */
+		__u64 length;
+	} cases[] = {
+		{ 0, 1, PSZ },
+		{ 0, MSZ / 2, PSZ },
+		{ 0, MSZ + 8, 2 * PSZ },
+		{ 0, 0, PSZ + 1 },
+		{ 0, 0, MSZ / 2 },
+		{ 0, 0, MSZ + MSZ / 2 },
+		{ 1, 0, PSZ },
+		{ MSZ / 2, 0, PSZ },
+		{ PSZ - 1, 0, PSZ },
+		{ 1, UINT64_MAX, PSZ },
+		{ MSZ / 2, UINT64_MAX, MSZ },
+		{ 0, UINT64_MAX, PSZ + 1 },
+		{ 0, UINT64_MAX, MSZ / 2 },
+	};
+	struct ranges_snap snap;
+	unsigned int i;
+
+	take_snap(self->fd, self->ioas_id, &snap);
+	for (i = 0; i != ARRAY_SIZE(cases); i++) {
+		void *ptr = self->buf + cases[i].offset;
+		__u64 len = cases[i].length;
+		__u64 iova = self->base + cases[i].iova;
+		__u32 flags = MAP_RW | FIXED;
+		int rc;
+
+		if (cases[i].iova == UINT64_MAX)
+			flags = MAP_RW;
+		rc = ioas_map(self->fd, self->ioas_id, ptr, len, &iova, flags);
+		if (self->ndomains) {
+			/* Nothing is finer than MOCK_IO_PAGE_SIZE. */
+			EXPECT_EQ(-1, rc);
+			EXPECT_EQ(EINVAL, errno);
+			continue;
+		}
+		ASSERT_EQ(0, rc)
+			TH_LOG("case %u", i);
+		if (flags == MAP_RW)
+			EXPECT_EQ((uintptr_t)ptr % PSZ, iova % PSZ);
+		EXPECT_EQ(len, unmap_range(self->fd, self->ioas_id, iova,
+					   len));
+	}
+	EXPECT_TRUE(snap_unchanged(self->fd, self->ioas_id, &snap));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, BUF_PAGES * PSZ, 0));
+	EXPECT_EQ(0, unmap_everything(self->fd, self->ioas_id));
+}
+
+TEST_F(ioas_map, map_reserved)
+{
+	__u64 g = self->gran, resv = self->base + 8 * PSZ;
+	struct {
+		__u64 iova;
+		__u64 length;
+	} cases[] = {
+		{ resv, 4 * PSZ },
+		{ resv - PSZ, 2 * PSZ },
+		{ resv + 3 * PSZ, 2 * PSZ },
+		{ resv + PSZ, PSZ },
+		{ resv - 2 * PSZ, 8 * PSZ },
+		{ resv, g },
+		{ resv + 4 * PSZ - g, g },
+		{ resv - g, 2 * g },
+		{ resv + 4 * PSZ - g, 2 * g },
+	};
+	struct iommu_iova_range r[MAX_RANGES];
+	void *victim = self->buf + 16 * PSZ;
+	struct ranges_snap snap;
+	unsigned int i;
+	int n;
+
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas_id, resv, 4 * PSZ));
+	/* The reserved range is a hole in the usable ranges. */
+	n = ioas_ranges(self->fd, self->ioas_id, r, MAX_RANGES, NULL);
+	ASSERT_EQ(2, n);
+	EXPECT_EQ(self->ndomains ? APERTURE_START : 0, r[0].start);
+	EXPECT_EQ(resv - 1, r[0].last);
+	EXPECT_EQ(resv + 4 * PSZ, r[1].start);
+	EXPECT_EQ(self->ndomains ? APERTURE_LAST : UINT64_MAX, r[1].last);
+
+	take_snap(self->fd, self->ioas_id, &snap);
+	for (i = 0; i != ARRAY_SIZE(cases); i++) {
+		EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+						    victim, cases[i].length,
+						    cases[i].iova));
+	}
+	EXPECT_EQ(0, md_check_refs(self->fd, victim, 8 * PSZ, 0));
+	EXPECT_TRUE(snap_unchanged(self->fd, self->ioas_id, &snap));
+	EXPECT_EQ(0, unmap_everything(self->fd, self->ioas_id));
+
+	/* Right next to it is fine. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * PSZ, resv - 4 * PSZ));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    self->buf + 4 * PSZ, 4 * PSZ,
+				    resv + 4 * PSZ));
+	EXPECT_EQ(0, check_mapped(self, resv - 4 * PSZ, self->buf, 4 * PSZ));
+	EXPECT_EQ(0, check_mapped(self, resv + 4 * PSZ, self->buf + 4 * PSZ,
+				  4 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 8 * PSZ, pins(self)));
+
+	/* A mapped range cannot become reserved. */
+	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas_id,
+					      resv - PSZ, PSZ));
+	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas_id,
+					      resv + 4 * PSZ, 8 * PSZ));
+	EXPECT_TRUE(snap_unchanged(self->fd, self->ioas_id, &snap));
+	EXPECT_EQ(8 * PSZ, unmap_everything(self->fd, self->ioas_id));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 8 * PSZ, 0));
+}
+
+TEST_F(ioas_map, map_overlap)
+{
+	__u64 g = self->gran, area = self->base + 16 * PSZ;
+	struct {
+		__u64 iova;
+		__u64 length;
+	} cases[] = {
+		{ area, 4 * PSZ },		/* the same */
+		{ area + PSZ, PSZ },		/* inside */
+		{ area - PSZ, 2 * PSZ },	/* over the start */
+		{ area + 3 * PSZ, 2 * PSZ },	/* over the end */
+		{ area - PSZ, 6 * PSZ },	/* around it */
+		{ area, g },			/* its first byte(s) */
+		{ area + 4 * PSZ - g, g },	/* its last byte(s) */
+		{ area - g, 2 * g },		/* touching the start */
+		{ area + 4 * PSZ - g, 2 * g },	/* touching the end */
+		{ area, 5 * PSZ },		/* same start, longer */
+		{ area - PSZ, 5 * PSZ },	/* same end, longer */
+	};
+	void *victim = self->buf + 8 * PSZ;
+	unsigned int p = pins(self);
+	struct ranges_snap snap;
+	unsigned int i;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * PSZ, area));
+	take_snap(self->fd, self->ioas_id, &snap);
+	for (i = 0; i != ARRAY_SIZE(cases); i++) {
+		EXPECT_ERRNO(EEXIST, ioas_map_fixed(self->fd, self->ioas_id,
+						    victim, cases[i].length,
+						    cases[i].iova));
+	}
+	EXPECT_TRUE(snap_unchanged(self->fd, self->ioas_id, &snap));
+	EXPECT_EQ(0, md_check_refs(self->fd, victim, 8 * PSZ, 0));
+	EXPECT_EQ(0, check_mapped(self, area, self->buf, 4 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, p));
+	EXPECT_EQ(4 * p, pinned_delta(self));
+
+	/* Adjacent on both sides is fine. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, victim, 4 * PSZ,
+				    area - 4 * PSZ));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    victim + 4 * PSZ, 4 * PSZ,
+				    area + 4 * PSZ));
+	EXPECT_EQ(0, check_mapped(self, area - 4 * PSZ, victim, 4 * PSZ));
+	EXPECT_EQ(0, check_mapped(self, area + 4 * PSZ, victim + 4 * PSZ,
+				  4 * PSZ));
+	EXPECT_EQ(0, check_mapped(self, area, self->buf, 4 * PSZ));
+	EXPECT_EQ(12 * PSZ, unmap_everything(self->fd, self->ioas_id));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 16 * PSZ, 0));
+}
+
+TEST_F(ioas_map, map_outside_aperture)
+{
+	struct {
+		__u64 iova;
+		__u64 length;
+	} cases[] = {
+		{ 0, PSZ },
+		{ APERTURE_START - PSZ, PSZ },
+		{ APERTURE_START - PSZ, 2 * PSZ },
+		{ APERTURE_LAST + 1 - PSZ, 2 * PSZ },
+		{ APERTURE_LAST + 1, PSZ },
+		{ 1ULL << 40, PSZ },
+		{ APERTURE_START - PSZ, APERTURE_LAST - APERTURE_START + 3 * PSZ },
+	};
+	struct ranges_snap snap;
+	unsigned int i;
+
+	take_snap(self->fd, self->ioas_id, &snap);
+	for (i = 0; i != ARRAY_SIZE(cases); i++) {
+		__u64 len = cases[i].length;
+		__u64 iova = cases[i].iova;
+
+		if (self->ndomains) {
+			EXPECT_ERRNO(EINVAL,
+				     ioas_map_fixed(self->fd, self->ioas_id,
+						    self->buf, len, iova));
+			continue;
+		}
+		/* Lazy pinning: a huge length is fine without a domain. */
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, len, iova));
+		EXPECT_EQ(len, unmap_range(self->fd, self->ioas_id, iova,
+					   len));
+	}
+	EXPECT_TRUE(snap_unchanged(self->fd, self->ioas_id, &snap));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, BUF_PAGES * PSZ, 0));
+	EXPECT_EQ(0, unmap_everything(self->fd, self->ioas_id));
+
+	/* A mapping outside the aperture keeps mock devices out. */
+	if (!self->ndomains) {
+		int rc;
+
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, 2 * PSZ,
+					    APERTURE_START));
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf + 2 * PSZ, PSZ,
+					    APERTURE_LAST + 1));
+		rc = try_attach(self->fd, self->ioas_id);
+		EXPECT_TRUE(rc == -EINVAL || rc == -EADDRINUSE)
+			TH_LOG("attach: %d", rc);
+		EXPECT_TRUE(snap_unchanged(self->fd, self->ioas_id, &snap));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 3 * PSZ, 0));
+		EXPECT_EQ(PSZ, unmap_range(self->fd, self->ioas_id,
+					   APERTURE_LAST + 1, PSZ));
+		EXPECT_EQ(0, try_attach(self->fd, self->ioas_id));
+		EXPECT_EQ(2 * PSZ, unmap_everything(self->fd, self->ioas_id));
+	}
+
+	/* The first and the last page of the aperture are usable. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf, PSZ,
+				    APERTURE_START));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    self->buf + PSZ, PSZ,
+				    APERTURE_LAST + 1 - PSZ));
+	EXPECT_EQ(0, check_mapped(self, APERTURE_START, self->buf, PSZ));
+	EXPECT_EQ(0, check_mapped(self, APERTURE_LAST + 1 - PSZ,
+				  self->buf + PSZ, PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 2 * PSZ, pins(self)));
+	EXPECT_EQ(2 * PSZ, unmap_everything(self->fd, self->ioas_id));
+}
+
+/* IDs that are not an IOAS: none, a destroyed one, other object types. */
+TEST_F(ioas_map, bad_object_ids)
+{
+	struct iommu_iova_range range = { .start = self->base,
+					  .last = self->base + PSZ - 1 };
+	__u32 other, stdev_id, hwpt_id, idev_id, gone;
+	__u32 bad[6];
+	unsigned int i;
+	__u64 iova;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
+	ASSERT_EQ(0, mock_domain(self->fd, other, &stdev_id, &hwpt_id,
+				 &idev_id));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &gone));
+	ASSERT_EQ(0, object_destroy(self->fd, gone));
+	bad[0] = 0;
+	bad[1] = gone;
+	bad[2] = stdev_id;
+	bad[3] = hwpt_id;
+	bad[4] = idev_id;
+	bad[5] = UINT32_MAX;
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf, PSZ,
+				    self->base));
+
+	for (i = 0; i != ARRAY_SIZE(bad); i++) {
+		iova = self->base + PSZ;
+		EXPECT_ERRNO(ENOENT, ioas_map_fixed(self->fd, bad[i],
+						    self->buf, PSZ, iova));
+		EXPECT_ERRNO(ENOENT, ioas_map(self->fd, bad[i], self->buf,
+					      PSZ, &iova, MAP_RW));
+		EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, bad[i], self->base,
+						PSZ, NULL));
+		EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, bad[i], 0,
+						UINT64_MAX, NULL));
+		EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, self->ioas_id, &iova,
+					       bad[i], self->base, PSZ,
+					       MAP_RW));
+		EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, bad[i], &iova,
+					       self->ioas_id, self->base, PSZ,
+					       MAP_RW));
+		EXPECT_ERRNO(ENOENT, ioas_allow_iovas(self->fd, bad[i], &range,
+						      1));
+		EXPECT_EQ(-ENOENT, ioas_ranges(self->fd, bad[i], &range, 1,
+					       NULL));
+	}
+	/* The IOAS behind hwpt_id saw none of it. */
+	EXPECT_EQ(0, unmap_everything(self->fd, other));
+	EXPECT_EQ(0, check_mapped(self, self->base, self->buf, PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, PSZ, pins(self)));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + PSZ,
+				   (BUF_PAGES - 1) * PSZ, 0));
+	EXPECT_EQ(PSZ, unmap_everything(self->fd, self->ioas_id));
+}
+
+/* User memory that cannot be pinned, entirely or from half way on. */
+TEST_F(ioas_map, map_efault)
+{
+	struct ranges_snap snap;
+	__u32 stdev_id, hwpt_id;
+	void *mem, *none;
+	unsigned int i;
+	struct {
+		__u64 offset;
+		__u64 length;
+	} cases[] = {
+		{ 0, 8 * PSZ },		/* the second part is gone */
+		{ 4 * PSZ, 2 * PSZ },	/* one page there, one gone */
+		{ 5 * PSZ, PSZ },	/* all gone */
+		{ MSZ, 8 * PSZ - MSZ },
+	};
+
+	mem = mmap(NULL, 8 * PSZ, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	memset(mem, 0x22, 8 * PSZ);
+	ASSERT_EQ(0, munmap(mem + 5 * PSZ, 3 * PSZ));
+	none = mmap(NULL, 2 * PSZ, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	ASSERT_NE(MAP_FAILED, none);
+
+	if (!self->ndomains) {
+		/* Nothing is pinned, so the map works... */
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, 4 * PSZ, self->base));
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, mem,
+					    8 * PSZ, self->base + 8 * PSZ));
+		EXPECT_EQ(0, md_check_refs(self->fd, mem, 5 * PSZ, 0));
+		/* ...but no domain can be filled from it. */
+		take_snap(self->fd, self->ioas_id, &snap);
+		EXPECT_ERRNO(EFAULT, mock_domain(self->fd, self->ioas_id,
+						 &stdev_id, &hwpt_id, NULL));
+		EXPECT_TRUE(snap_unchanged(self->fd, self->ioas_id, &snap));
+		EXPECT_EQ(0, md_check_refs(self->fd, mem, 5 * PSZ, 0));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, 0));
+		EXPECT_EQ(0, pinned_delta(self));
+		EXPECT_EQ(8 * PSZ, unmap_range(self->fd, self->ioas_id,
+					       self->base + 8 * PSZ, 8 * PSZ));
+		ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev_id,
+					 &hwpt_id, NULL));
+		EXPECT_EQ(0, check_hwpts(self->fd, &hwpt_id, 1, self->base,
+					 self->buf, 4 * PSZ));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, 1));
+		EXPECT_EQ(4 * PSZ, unmap_everything(self->fd, self->ioas_id));
+	}
+
+	/* With a domain each of these fails and leaves nothing pinned. */
+	take_snap(self->fd, self->ioas_id, &snap);
+	for (i = 0; i != ARRAY_SIZE(cases); i++) {
+		__u64 iova = self->base + cases[i].offset;
+		void *ptr = mem + cases[i].offset;
+
+		EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id,
+						    ptr, cases[i].length,
+						    iova));
+		EXPECT_ERRNO(EFAULT, ioas_map(self->fd, self->ioas_id, ptr,
+					      cases[i].length, &iova,
+					      MAP_RW));
+		EXPECT_EQ(0, md_check_refs(self->fd, mem, 5 * PSZ, 0));
+	}
+	EXPECT_ERRNO(EFAULT, ioas_map_fixed(self->fd, self->ioas_id, none,
+					    2 * PSZ, self->base));
+	EXPECT_ERRNO(EFAULT, ioas_map(self->fd, self->ioas_id, none, PSZ,
+				      NULL, IOMMU_IOAS_MAP_READABLE));
+	EXPECT_ERRNO(EFAULT, ioas_map(self->fd, self->ioas_id, NULL, PSZ,
+				      NULL, IOMMU_IOAS_MAP_READABLE));
+	EXPECT_TRUE(snap_unchanged(self->fd, self->ioas_id, &snap));
+	EXPECT_EQ(0, unmap_everything(self->fd, self->ioas_id));
+	EXPECT_EQ(0, pinned_delta(self));
+
+	/* The IOVA is still free for good memory. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, mem, 5 * PSZ,
+				    self->base));
+	EXPECT_EQ(0, check_mapped(self, self->base, mem, 5 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem, 5 * PSZ, 1));
+	EXPECT_EQ(5 * PSZ, unmap_everything(self->fd, self->ioas_id));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem, 5 * PSZ, 0));
+	munmap(mem, 5 * PSZ);
+	munmap(none, 2 * PSZ);
+}
+
+TEST_F(ioas_map, map_enospc)
+{
+	struct iommu_iova_range range = { .start = self->base,
+					  .last = self->base + 4 * PSZ - 1 };
+	struct ranges_snap snap;
+	__u64 iova = 0, iova2 = 0;
+
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, &range, 1));
+	take_snap(self->fd, self->ioas_id, &snap);
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, 4 * PSZ,
+			      &iova, MAP_RW));
+	EXPECT_EQ(self->base, iova);
+	EXPECT_ERRNO(ENOSPC, ioas_map(self->fd, self->ioas_id,
+				      self->buf + 4 * PSZ, PSZ, &iova2,
+				      MAP_RW));
+	EXPECT_ERRNO(ENOSPC, ioas_map(self->fd, self->ioas_id,
+				      self->buf + 4 * PSZ, self->gran,
+				      &iova2, MAP_RW));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 4 * PSZ, 4 * PSZ,
+				   0));
+	EXPECT_EQ(4 * PSZ, unmap_range(self->fd, self->ioas_id, iova,
+				       4 * PSZ));
+
+	/* Two halves fill it as well. */
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf, 2 * PSZ,
+			      &iova, MAP_RW));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf + 2 * PSZ,
+			      2 * PSZ, &iova2, MAP_RW));
+	EXPECT_FALSE(overlaps(iova, 2 * PSZ, iova2, 2 * PSZ));
+	EXPECT_TRUE(iova >= range.start && iova + 2 * PSZ - 1 <= range.last);
+	EXPECT_TRUE(iova2 >= range.start && iova2 + 2 * PSZ - 1 <= range.last);
+	EXPECT_ERRNO(ENOSPC, ioas_map(self->fd, self->ioas_id,
+				      self->buf + 4 * PSZ, PSZ, &iova2,
+				      MAP_RW));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, pins(self)));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 4 * PSZ, PSZ, 0));
+	EXPECT_TRUE(snap_unchanged(self->fd, self->ioas_id, &snap));
+
+	/* Without the allowed list there is room again. */
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, NULL, 0));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf + 4 * PSZ,
+			      PSZ, &iova2, MAP_RW));
+	EXPECT_EQ(5 * PSZ, unmap_everything(self->fd, self->ioas_id));
+
+	/* More than the whole aperture. */
+	if (self->ndomains) {
+		EXPECT_ERRNO(ENOSPC, ioas_map(self->fd, self->ioas_id,
+					      self->buf, 1ULL << 32, &iova,
+					      MAP_RW));
+	} else {
+		/* Nothing is pinned without a domain. */
+		ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf,
+				      1ULL << 32, &iova, MAP_RW));
+		EXPECT_EQ(1ULL << 32, unmap_everything(self->fd,
+						       self->ioas_id));
+	}
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, BUF_PAGES * PSZ, 0));
+	EXPECT_EQ(0, unmap_everything(self->fd, self->ioas_id));
+}
+
+/* If the IOVA cannot be reported back the mapping must not stay. */
+TEST_F(ioas_map, unwritable_result)
+{
+	struct iommu_ioas_map *map, *map_fixed;
+	struct iommu_ioas_copy *copy;
+	void *page;
+
+	page = mmap(NULL, PSZ, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	map = page;
+	map_fixed = page + 256;
+	copy = page + 512;
+	*map = (struct iommu_ioas_map){
+		.size = sizeof(*map),
+		.flags = MAP_RW,
+		.ioas_id = self->ioas_id,
+		.user_va = (uintptr_t)self->buf,
+		.length = 4 * PSZ,
+	};
+	*map_fixed = *map;
+	map_fixed->flags |= FIXED;
+	map_fixed->iova = self->base + 16 * PSZ;
+	*copy = (struct iommu_ioas_copy){
+		.size = sizeof(*copy),
+		.flags = MAP_RW,
+		.dst_ioas_id = self->ioas_id,
+		.src_ioas_id = self->ioas_id,
+		.length = 2 * PSZ,
+		.src_iova = self->base,
+	};
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+				    self->buf + 8 * PSZ, 2 * PSZ, self->base));
+	ASSERT_EQ(0, mprotect(page, PSZ, PROT_READ));
+
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_IOAS_MAP, map));
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_IOAS_MAP, map_fixed));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, 0));
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_IOAS_COPY, copy));
+
+	/* Only the source of the copy is left. */
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 8 * PSZ, 2 * PSZ,
+				   pins(self)));
+	EXPECT_EQ(2 * PSZ, unmap_everything(self->fd, self->ioas_id));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, BUF_PAGES * PSZ, 0));
+	/* The fixed IOVA is free again. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * PSZ, self->base + 16 * PSZ));
+	EXPECT_EQ(4 * PSZ, unmap_everything(self->fd, self->ioas_id));
+	munmap(page, PSZ);
+}
+
+/* Automatic IOVAs are aligned to the lowest set bit of (uptr | length). */
+TEST_F(ioas_map, auto_iova_natural_alignment)
+{
+	static const unsigned int npages[] = {
+		1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+		32, 64, 128, 256,
+	};
+	static const unsigned int offsets[] = { 1, 2, 3, 4, 6, 8, 12, 16 };
+	__u64 iovas[ARRAY_SIZE(npages) + ARRAY_SIZE(offsets)];
+	__u64 lens[ARRAY_SIZE(iovas)];
+	unsigned int i, j, n = 0;
+	__u64 total = 0;
+	size_t raw_len;
+	void *raw, *mem;
+
+	mem = alloc_aligned(2 * SZ_1M, SZ_1M, &raw, &raw_len);
+	ASSERT_NE(NULL, mem);
+
+	for (i = 0; i != ARRAY_SIZE(npages) + ARRAY_SIZE(offsets); i++) {
+		void *ptr = mem;
+		__u64 natural;
+
+		if (i < ARRAY_SIZE(npages)) {
+			lens[n] = npages[i] * PSZ;
+		} else {
+			ptr = mem + offsets[i - ARRAY_SIZE(npages)] * PSZ;
+			lens[n] = 32 * PSZ;
+		}
+		natural = lowest_bit((uintptr_t)ptr | lens[n]);
+		ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, ptr, lens[n],
+				      &iovas[n], MAP_RW));
+		EXPECT_EQ(0, (iovas[n] ^ (uintptr_t)ptr) &
+				     (max_u64(natural, PSZ) - 1))
+			TH_LOG("length %llx uptr %p iova %llx",
+			       (unsigned long long)lens[n], ptr,
+			       (unsigned long long)iovas[n]);
+		EXPECT_TRUE(in_usable(self->fd, self->ioas_id, iovas[n],
+				      lens[n]));
+		EXPECT_EQ(0, check_mapped(self, iovas[n], ptr, lens[n]));
+		total += lens[n];
+		n++;
+	}
+	/* All of them are there at once, so none may overlap another. */
+	for (i = 0; i != n; i++)
+		for (j = i + 1; j != n; j++)
+			EXPECT_FALSE(overlaps(iovas[i], lens[i], iovas[j],
+					      lens[j]));
+	EXPECT_EQ(total, unmap_everything(self->fd, self->ioas_id));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem, 2 * SZ_1M, 0));
+	EXPECT_EQ(0, pinned_delta(self));
+	munmap(raw, raw_len);
+}
+
+/* The page offset of the user address survives automatic allocation. */
+TEST_F(ioas_map, auto_iova_sub_page)
+{
+	__u64 dom_offsets[] = { MSZ, 0, MSZ };
+	__u64 dom_lens[] = { MSZ, 3 * MSZ, 5 * PSZ + MSZ };
+	__u64 offsets[] = { 1, 123, MSZ, PSZ - 1, 7 };
+	__u64 lens[] = { 1, 100, PSZ, 3 * PSZ + 5, 2 * PSZ };
+	unsigned int i, n = ARRAY_SIZE(offsets);
+	unsigned int p = pins(self);
+
+	for (i = 0; i != n; i++) {
+		__u64 off = offsets[i], len = lens[i], iova = 0;
+		void *ptr;
+
+		if (self->ndomains) {
+			if (i >= ARRAY_SIZE(dom_offsets))
+				break;
+			off = dom_offsets[i];
+			len = dom_lens[i];
+		}
+		ptr = self->buf + 4 * PSZ + off;
+		ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, ptr, len,
+				      &iova, MAP_RW));
+		EXPECT_EQ(off % PSZ, iova % PSZ);
+		EXPECT_TRUE(in_usable(self->fd, self->ioas_id, iova, len));
+		if (self->ndomains)
+			EXPECT_EQ(0, check_mapped(self, iova, ptr, len));
+		EXPECT_EQ(0, check_refs(self->fd, ptr, len, p));
+		EXPECT_EQ(len, unmap_range(self->fd, self->ioas_id, iova,
+					   len));
+		EXPECT_EQ(0, check_refs(self->fd, ptr, len, 0));
+	}
+	EXPECT_EQ(0, pinned_delta(self));
+}
+
+/* Automatic IOVAs stay clear of reserved ranges and existing mappings. */
+TEST_F(ioas_map, auto_iova_avoids_reserved_and_mapped)
+{
+	struct iommu_iova_range r[MAX_RANGES];
+	__u64 iovas[12], lens[12], low, total = 0;
+	unsigned int i, j, n = 0;
+
+	ASSERT_EQ(1, ioas_ranges(self->fd, self->ioas_id, r, MAX_RANGES,
+				 NULL));
+	low = r[0].start;
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas_id, low, 16 * PSZ));
+	/* Fixed mappings with a 4 page hole between them. */
+	iovas[n] = low + 16 * PSZ;
+	lens[n] = 4 * PSZ;
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    lens[n], iovas[n]));
+	total += lens[n++];
+	iovas[n] = low + 24 * PSZ;
+	lens[n] = 2 * PSZ;
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    lens[n], iovas[n]));
+	total += lens[n++];
+
+	for (i = 0; i != 10; i++) {
+		lens[n] = (i % 4 + 1) * PSZ;
+		ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf,
+				      lens[n], &iovas[n], MAP_RW));
+		EXPECT_FALSE(overlaps(iovas[n], lens[n], low, 16 * PSZ));
+		EXPECT_TRUE(in_usable(self->fd, self->ioas_id, iovas[n],
+				      lens[n]));
+		EXPECT_EQ(0, check_mapped(self, iovas[n], self->buf, lens[n]));
+		total += lens[n++];
+	}
+	for (i = 0; i != n; i++)
+		for (j = i + 1; j != n; j++)
+			EXPECT_FALSE(overlaps(iovas[i], lens[i], iovas[j],
+					      lens[j]));
+	EXPECT_EQ(total, unmap_everything(self->fd, self->ioas_id));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, 0));
+}
+
+/* With an allowed list, automatic IOVAs come only from it. */
+TEST_F(ioas_map, auto_iova_allowed_ranges)
+{
+	struct iommu_iova_range allowed[2] = {
+		{ self->base + PSZ, self->base + 3 * PSZ - 1 },
+		{ self->base + 16 * PSZ, self->base + 32 * PSZ - 1 },
+	};
+	static const unsigned int npages[] = { 1, 1, 4, 8, 4 };
+	struct iommu_iova_range r[MAX_RANGES];
+	__u64 iovas[ARRAY_SIZE(npages)], lens[ARRAY_SIZE(npages)];
+	__u64 total = 0, iova = 0;
+	unsigned int i, j;
+	size_t raw_len;
+	void *raw, *mem;
+	__u64 align;
+
+	/* Memory aligned better than any length used here. */
+	mem = alloc_aligned(SZ_256K, SZ_256K, &raw, &raw_len);
+	ASSERT_NE(NULL, mem);
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, allowed, 2));
+	ASSERT_EQ(2, ioas_ranges(self->fd, self->ioas_id, r, MAX_RANGES,
+				 &align));
+	EXPECT_EQ(0, memcmp(allowed, r, sizeof(allowed)));
+	EXPECT_EQ(self->gran, align);
+
+	/* 18 pages fit exactly when every mapping is naturally aligned. */
+	for (i = 0; i != ARRAY_SIZE(npages); i++) {
+		bool inside = false;
+
+		lens[i] = npages[i] * PSZ;
+		ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, mem,
+				      lens[i], &iovas[i], MAP_RW));
+		for (j = 0; j != 2; j++)
+			inside |= iovas[i] >= allowed[j].start &&
+				  iovas[i] + lens[i] - 1 <= allowed[j].last;
+		EXPECT_TRUE(inside);
+		EXPECT_EQ(0, iovas[i] % lens[i]);
+		EXPECT_EQ(0, check_mapped(self, iovas[i], mem, lens[i]));
+		total += lens[i];
+	}
+	for (i = 0; i != ARRAY_SIZE(npages); i++)
+		for (j = i + 1; j != ARRAY_SIZE(npages); j++)
+			EXPECT_FALSE(overlaps(iovas[i], lens[i], iovas[j],
+					      lens[j]));
+	EXPECT_ERRNO(ENOSPC, ioas_map(self->fd, self->ioas_id, mem,
+				      self->gran, &iova, MAP_RW));
+
+	/* Clearing the list makes everything usable again. */
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, NULL, 0));
+	ASSERT_EQ(1, ioas_ranges(self->fd, self->ioas_id, r, MAX_RANGES,
+				 NULL));
+	EXPECT_EQ(self->ndomains ? APERTURE_START : 0, r[0].start);
+	EXPECT_EQ(self->ndomains ? APERTURE_LAST : UINT64_MAX, r[0].last);
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, mem, PSZ, &iova,
+			      MAP_RW));
+	EXPECT_EQ(total + PSZ, unmap_everything(self->fd, self->ioas_id));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem, SZ_256K, 0));
+	munmap(raw, raw_len);
+}
+
+/* When no naturally aligned hole is left, PAGE_SIZE alignment will do. */
+TEST_F(ioas_map, auto_iova_fallback_alignment)
+{
+	struct iommu_iova_range range = { self->base + PSZ,
+					  self->base + 5 * PSZ - 1 };
+	size_t raw_len;
+	void *raw, *mem;
+	__u64 iova = 0;
+
+	mem = alloc_aligned(SZ_1M, SZ_1M, &raw, &raw_len);
+	ASSERT_NE(NULL, mem);
+
+	/* 4 pages, naturally 16 KiB aligned, fit only at the start. */
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, &range, 1));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, mem, 4 * PSZ, &iova,
+			      MAP_RW));
+	EXPECT_EQ(self->base + PSZ, iova);
+	EXPECT_EQ(0, check_mapped(self, iova, mem, 4 * PSZ));
+	EXPECT_EQ(4 * PSZ, unmap_everything(self->fd, self->ioas_id));
+
+	/* In 3 pages, 2 pages go to the aligned spot if it exists. */
+	range.last = self->base + 4 * PSZ - 1;
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, &range, 1));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, mem, 2 * PSZ, &iova,
+			      MAP_RW));
+	EXPECT_EQ(self->base + 2 * PSZ, iova);
+	EXPECT_ERRNO(ENOSPC, ioas_map(self->fd, self->ioas_id, mem, 2 * PSZ,
+				      &iova, MAP_RW));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, mem, PSZ, &iova,
+			      MAP_RW));
+	EXPECT_EQ(self->base + PSZ, iova);
+	EXPECT_EQ(3 * PSZ, unmap_everything(self->fd, self->ioas_id));
+	EXPECT_EQ(0, md_check_refs(self->fd, mem, SZ_1M, 0));
+	munmap(raw, raw_len);
+}
+
+/* Only whole areas can be unmapped. */
+TEST_F(ioas_map, unmap_whole_areas_only)
+{
+	__u64 g = self->gran, area = self->base + 16 * PSZ;
+	struct {
+		__u64 iova;
+		__u64 length;
+	} cases[] = {
+		{ area, PSZ },
+		{ area + 3 * PSZ, PSZ },
+		{ area - PSZ, 2 * PSZ },
+		{ area + 3 * PSZ, 2 * PSZ },
+		{ area + PSZ, 2 * PSZ },
+		{ area, 4 * PSZ - g },
+		{ area + g, 4 * PSZ - g },
+		{ area - PSZ, 4 * PSZ },
+		{ area + g, 8 * PSZ },
+	};
+	unsigned int p = pins(self);
+	unsigned int i;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * PSZ, area));
+	for (i = 0; i != ARRAY_SIZE(cases); i++) {
+		EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id,
+						cases[i].iova,
+						cases[i].length, NULL));
+	}
+	EXPECT_EQ(0, check_mapped(self, area, self->buf, 4 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, p));
+	/* Nothing mapped in the range at all. */
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, area - PSZ,
+					PSZ, NULL));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id,
+					area + 4 * PSZ, 4 * PSZ, NULL));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, 0,
+					area, NULL));
+	/* A range with room on both sides takes the area. */
+	EXPECT_EQ(4 * PSZ, unmap_range(self->fd, self->ioas_id, area - PSZ,
+				       6 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, 0));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, area,
+					4 * PSZ, NULL));
+}
+
+TEST_F(ioas_map, unmap_several_areas)
+{
+	static const unsigned int at[] = { 0, 4, 8, 12 };
+	static const unsigned int npages[] = { 2, 1, 3, 4 };
+	unsigned int p = pins(self);
+	unsigned int i;
+
+	for (i = 0; i != ARRAY_SIZE(at); i++)
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf + at[i] * PSZ,
+					    npages[i] * PSZ,
+					    self->base + at[i] * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 2 * PSZ, p));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 2 * PSZ, 2 * PSZ, 0));
+
+	/* Only holes. */
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id,
+					self->base + 2 * PSZ, 2 * PSZ, NULL));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id,
+					self->base + 11 * PSZ, PSZ, NULL));
+	/* All of area 1 but only a part of area 2: nothing happens. */
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id,
+					self->base + 3 * PSZ, 6 * PSZ, NULL));
+	EXPECT_EQ(0, check_mapped(self, self->base + 4 * PSZ,
+				  self->buf + 4 * PSZ, PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 4 * PSZ, PSZ, p));
+
+	/* Areas 1 to 3 and the holes around them; the sum comes back. */
+	EXPECT_EQ(8 * PSZ, unmap_range(self->fd, self->ioas_id,
+				       self->base + 2 * PSZ, 15 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 2 * PSZ, 14 * PSZ,
+				   0));
+	EXPECT_EQ(0, check_mapped(self, self->base, self->buf, 2 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 2 * PSZ, p));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id,
+					self->base + 2 * PSZ, 15 * PSZ, NULL));
+	EXPECT_EQ(2 * PSZ, unmap_range(self->fd, self->ioas_id, 0,
+				       self->base + 2 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 16 * PSZ, 0));
+	EXPECT_EQ(0, pinned_delta(self));
+}
+
+TEST_F(ioas_map, unmap_all)
+{
+	struct iommu_ioas_unmap cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = self->ioas_id,
+		.iova = 0,
+		.length = UINT64_MAX,
+	};
+	__u64 iova = 0;
+
+	/* Fine on an empty IOAS, and says so. */
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_IOAS_UNMAP, &cmd));
+	EXPECT_EQ(0, cmd.length);
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * PSZ, self->base));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf + 4 * PSZ,
+			      3 * PSZ, &iova, IOMMU_IOAS_MAP_READABLE));
+	ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, &iova, self->ioas_id,
+			       self->base, 2 * PSZ, MAP_RW));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 7 * PSZ, pins(self)));
+	cmd.length = UINT64_MAX;
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_IOAS_UNMAP, &cmd));
+	EXPECT_EQ(9 * PSZ, cmd.length);
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 7 * PSZ, 0));
+	EXPECT_EQ(0, pinned_delta(self));
+
+	cmd.length = UINT64_MAX;
+	ASSERT_EQ(0, ioctl(self->fd, IOMMU_IOAS_UNMAP, &cmd));
+	EXPECT_EQ(0, cmd.length);
+	/* Only iova 0 with length U64_MAX means everything. */
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, 0,
+					UINT64_MAX - 1, NULL));
+}
+
+TEST_F(ioas_map, unmap_bad_ranges)
+{
+	unsigned int p = pins(self);
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * PSZ, self->base));
+	EXPECT_ERRNO(EINVAL, ioas_unmap(self->fd, self->ioas_id, self->base,
+					0, NULL));
+	EXPECT_ERRNO(EOVERFLOW, ioas_unmap(self->fd, self->ioas_id,
+					   UINT64_MAX, PSZ, NULL));
+	EXPECT_ERRNO(EOVERFLOW, ioas_unmap(self->fd, self->ioas_id,
+					   self->base, UINT64_MAX, NULL));
+	EXPECT_ERRNO(EOVERFLOW, ioas_unmap(self->fd, self->ioas_id, 1,
+					   UINT64_MAX, NULL));
+	EXPECT_ERRNO(EOVERFLOW, ioas_unmap(self->fd, self->ioas_id, -PSZ,
+					   2 * PSZ, NULL));
+	EXPECT_ERRNO(EOVERFLOW, ioas_unmap(self->fd, self->ioas_id,
+					   self->base, -self->base + 1, NULL));
+	EXPECT_EQ(0, check_mapped(self, self->base, self->buf, 4 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, p));
+	/* Up to the very last IOVA is a valid range. */
+	EXPECT_EQ(4 * PSZ, unmap_range(self->fd, self->ioas_id, self->base,
+				       -self->base));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, 0));
+}
+
+TEST_F(ioas_map, copy_within_ioas)
+{
+	unsigned int p = pins(self), order;
+	__u64 src = self->base, dst = self->base + 32 * PSZ, auto_iova = 0;
+
+	for (order = 0; order != 2; order++) {
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, 8 * PSZ, src));
+		ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, &dst,
+				       self->ioas_id, src, 8 * PSZ,
+				       MAP_RW | FIXED));
+		ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, &auto_iova,
+				       self->ioas_id, src, 8 * PSZ,
+				       IOMMU_IOAS_MAP_READABLE));
+		EXPECT_EQ(0, auto_iova % PSZ);
+		EXPECT_FALSE(overlaps(auto_iova, 8 * PSZ, src, 8 * PSZ));
+		EXPECT_FALSE(overlaps(auto_iova, 8 * PSZ, dst, 8 * PSZ));
+		EXPECT_EQ(0, check_mapped(self, dst, self->buf, 8 * PSZ));
+		EXPECT_EQ(0, check_mapped(self, auto_iova, self->buf,
+					  8 * PSZ));
+		/* The copies share the pins and the charge of the source. */
+		EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 8 * PSZ, p));
+		EXPECT_EQ(8 * p, pinned_delta(self));
+
+		if (order == 0) {
+			EXPECT_EQ(8 * PSZ, unmap_range(self->fd, self->ioas_id,
+						       src, 8 * PSZ));
+			EXPECT_EQ(0, check_mapped(self, dst, self->buf,
+						  8 * PSZ));
+			EXPECT_EQ(8 * PSZ, unmap_range(self->fd, self->ioas_id,
+						       dst, 8 * PSZ));
+		} else {
+			EXPECT_EQ(8 * PSZ, unmap_range(self->fd, self->ioas_id,
+						       dst, 8 * PSZ));
+			EXPECT_EQ(8 * PSZ, unmap_range(self->fd, self->ioas_id,
+						       auto_iova, 8 * PSZ));
+			EXPECT_EQ(0, check_mapped(self, src, self->buf,
+						  8 * PSZ));
+			auto_iova = src;
+		}
+		EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 8 * PSZ, p));
+		EXPECT_EQ(8 * p, pinned_delta(self));
+		EXPECT_EQ(8 * PSZ, unmap_range(self->fd, self->ioas_id,
+					       auto_iova, 8 * PSZ));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 8 * PSZ, 0));
+		EXPECT_EQ(0, pinned_delta(self));
+	}
+}
+
+/* From an IOAS with its own domain into this one (0, 1 or 2 domains). */
+TEST_F(ioas_map, copy_from_pinned_ioas)
+{
+	__u64 dst = self->base + 64 * PSZ, src = self->base;
+	unsigned int p = pins(self), order;
+	__u32 src_ioas, stdev_id, hwpt_id;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &src_ioas));
+	ASSERT_EQ(0, mock_domain(self->fd, src_ioas, &stdev_id, &hwpt_id,
+				 NULL));
+	for (order = 0; order != 2; order++) {
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, src_ioas, self->buf,
+					    8 * PSZ, src));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 8 * PSZ, 1));
+		ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, &dst, src_ioas,
+				       src, 8 * PSZ, MAP_RW | FIXED));
+		EXPECT_EQ(0, check_mapped(self, dst, self->buf, 8 * PSZ));
+		EXPECT_EQ(0, check_hwpts(self->fd, &hwpt_id, 1, src,
+					 self->buf, 8 * PSZ));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 8 * PSZ, 1));
+		EXPECT_EQ(8, pinned_delta(self));
+
+		if (order == 0) {
+			EXPECT_EQ(8 * PSZ, unmap_range(self->fd, src_ioas,
+						       src, 8 * PSZ));
+			EXPECT_EQ(0, md_check_refs(self->fd, self->buf,
+						   8 * PSZ, p));
+			EXPECT_EQ(8 * p, pinned_delta(self));
+			EXPECT_EQ(0, check_mapped(self, dst, self->buf,
+						  8 * PSZ));
+			EXPECT_EQ(8 * PSZ, unmap_range(self->fd, self->ioas_id,
+						       dst, 8 * PSZ));
+		} else {
+			EXPECT_EQ(8 * PSZ, unmap_range(self->fd, self->ioas_id,
+						       dst, 8 * PSZ));
+			EXPECT_EQ(0, md_check_refs(self->fd, self->buf,
+						   8 * PSZ, 1));
+			EXPECT_EQ(0, check_hwpts(self->fd, &hwpt_id, 1, src,
+						 self->buf, 8 * PSZ));
+			EXPECT_EQ(8 * PSZ, unmap_range(self->fd, src_ioas,
+						       src, 8 * PSZ));
+		}
+		EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 8 * PSZ, 0));
+		EXPECT_EQ(0, pinned_delta(self));
+	}
+}
+
+/* From an IOAS without a domain: the pages are pinned once, whoever needs them. */
+TEST_F(ioas_map, copy_from_lazy_ioas)
+{
+	__u64 dst = self->base + 64 * PSZ, src = self->base;
+	__u32 src_ioas, stdev_id, hwpt_id;
+	unsigned int p = pins(self);
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &src_ioas));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, src_ioas, self->buf, 8 * PSZ,
+				    src));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 8 * PSZ, 0));
+	ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, &dst, src_ioas, src,
+			       8 * PSZ, MAP_RW | FIXED));
+	EXPECT_EQ(0, check_mapped(self, dst, self->buf, 8 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 8 * PSZ, p));
+	EXPECT_EQ(8 * p, pinned_delta(self));
+
+	/* A domain for the source takes the pages it already has. */
+	ASSERT_EQ(0, mock_domain(self->fd, src_ioas, &stdev_id, &hwpt_id,
+				 NULL));
+	EXPECT_EQ(0, check_hwpts(self->fd, &hwpt_id, 1, src, self->buf,
+				 8 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 8 * PSZ, 1));
+	EXPECT_EQ(8, pinned_delta(self));
+	ASSERT_EQ(0, object_destroy(self->fd, stdev_id));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 8 * PSZ, p));
+	EXPECT_EQ(8 * p, pinned_delta(self));
+	EXPECT_EQ(0, check_mapped(self, dst, self->buf, 8 * PSZ));
+
+	EXPECT_EQ(8 * PSZ, unmap_range(self->fd, self->ioas_id, dst,
+				       8 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 8 * PSZ, 0));
+	EXPECT_EQ(8 * PSZ, unmap_everything(self->fd, src_ioas));
+	EXPECT_EQ(0, pinned_delta(self));
+}
+
+/* Parts of an area, starting and ending inside pages. */
+TEST_F(ioas_map, copy_partial)
+{
+	__u64 g = self->gran, src = self->base, dst = self->base + 64 * PSZ;
+	__u64 off = 3 * PSZ + g, len = 5 * PSZ - g;
+	__u64 off2 = 6 * PSZ + g, len2 = 3 * PSZ;
+	unsigned int p = pins(self);
+	__u64 dst2 = 0;
+	__u32 src_ioas;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &src_ioas));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, src_ioas, self->buf, 16 * PSZ,
+				    src));
+
+	/* Pages 3 to 7 get pinned, no others. */
+	dst += g;
+	ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, &dst, src_ioas,
+			       src + off, len, MAP_RW | FIXED));
+	EXPECT_EQ(0, check_mapped(self, dst, self->buf + off, len));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 3 * PSZ, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 3 * PSZ, 5 * PSZ,
+				   p));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 8 * PSZ, 8 * PSZ,
+				   0));
+	EXPECT_EQ(5 * p, pinned_delta(self));
+
+	/* Pages 6 to 9, automatic IOVA: pages 6 and 7 stay pinned once. */
+	ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, &dst2, src_ioas,
+			       src + off2, len2, MAP_RW));
+	EXPECT_EQ(off2 % PSZ, dst2 % PSZ);
+	EXPECT_FALSE(overlaps(dst, len, dst2, len2));
+	EXPECT_EQ(0, check_mapped(self, dst2, self->buf + off2, len2));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 3 * PSZ, 7 * PSZ,
+				   p));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 10 * PSZ, 6 * PSZ,
+				   0));
+	EXPECT_EQ(7 * p, pinned_delta(self));
+
+	/* The first copy goes: pages 6 and 7 are still needed. */
+	EXPECT_EQ(len, unmap_range(self->fd, self->ioas_id, dst, len));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 6 * PSZ, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 6 * PSZ, 4 * PSZ,
+				   p));
+	EXPECT_EQ(4 * p, pinned_delta(self));
+	EXPECT_EQ(0, check_mapped(self, dst2, self->buf + off2, len2));
+	EXPECT_EQ(len2, unmap_range(self->fd, self->ioas_id, dst2, len2));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 16 * PSZ, 0));
+	EXPECT_EQ(0, pinned_delta(self));
+	EXPECT_EQ(16 * PSZ, unmap_everything(self->fd, src_ioas));
+}
+
+/* A source range made of several areas, or with a hole in it. */
+TEST_F(ioas_map, copy_across_areas)
+{
+	__u64 src = self->base, dst = self->base + 64 * PSZ;
+	unsigned int p = pins(self);
+	__u32 src_ioas;
+	void *mem;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &src_ioas));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, src_ioas, self->buf, 4 * PSZ,
+				    src));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, src_ioas, self->buf + 8 * PSZ,
+				    4 * PSZ, src + 4 * PSZ));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, src_ioas, self->buf + 16 * PSZ,
+				    PSZ, src + 9 * PSZ));
+
+	ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, &dst, src_ioas,
+			       src + 2 * PSZ, 4 * PSZ, MAP_RW | FIXED));
+	EXPECT_EQ(0, check_mapped(self, dst, self->buf + 2 * PSZ, 2 * PSZ));
+	EXPECT_EQ(0, check_mapped(self, dst + 2 * PSZ, self->buf + 8 * PSZ,
+				  2 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 2 * PSZ, 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 2 * PSZ, 2 * PSZ,
+				   p));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 4 * PSZ, 4 * PSZ,
+				   0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 8 * PSZ, 2 * PSZ,
+				   p));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 10 * PSZ, 8 * PSZ,
+				   0));
+	EXPECT_EQ(4 * p, pinned_delta(self));
+	/* The copy is unmapped as one range. */
+	EXPECT_EQ(4 * PSZ, unmap_range(self->fd, self->ioas_id, dst,
+				       4 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 16 * PSZ, 0));
+
+	/* Any unmapped byte in the source range: ENOENT. */
+	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, self->ioas_id, &dst,
+				       src_ioas, src + 6 * PSZ, 4 * PSZ,
+				       MAP_RW | FIXED));
+	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, self->ioas_id, &dst,
+				       src_ioas, src + 8 * PSZ, PSZ,
+				       MAP_RW | FIXED));
+	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, self->ioas_id, &dst,
+				       src_ioas, src + 3 * PSZ, 6 * PSZ,
+				       MAP_RW));
+	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, self->ioas_id, &dst,
+				       src_ioas, src - PSZ, 2 * PSZ,
+				       MAP_RW));
+	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, self->ioas_id, &dst,
+				       src_ioas, src + 9 * PSZ, 2 * PSZ,
+				       MAP_RW));
+	EXPECT_EQ(0, unmap_everything(self->fd, self->ioas_id));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 24 * PSZ, 0));
+
+	/* The second part cannot be pinned: the first is let go again. */
+	mem = mmap(NULL, 2 * PSZ, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, src_ioas, self->buf + 20 * PSZ,
+				    2 * PSZ, src + 16 * PSZ));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, src_ioas, mem, 2 * PSZ,
+				    src + 18 * PSZ));
+	ASSERT_EQ(0, munmap(mem, 2 * PSZ));
+	if (self->ndomains) {
+		EXPECT_ERRNO(EFAULT, ioas_copy(self->fd, self->ioas_id, &dst,
+					       src_ioas, src + 16 * PSZ,
+					       4 * PSZ, MAP_RW | FIXED));
+		EXPECT_EQ(0, unmap_everything(self->fd, self->ioas_id));
+	} else {
+		ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, &dst,
+				       src_ioas, src + 16 * PSZ, 4 * PSZ,
+				       MAP_RW | FIXED));
+		EXPECT_EQ(4 * PSZ, unmap_everything(self->fd, self->ioas_id));
+	}
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, BUF_PAGES * PSZ, 0));
+	EXPECT_EQ(0, pinned_delta(self));
+	EXPECT_EQ(13 * PSZ, unmap_everything(self->fd, src_ioas));
+}
+
+TEST_F(ioas_map, copy_errors)
+{
+	struct iommu_ioas_copy cmd = {
+		.size = sizeof(cmd),
+		.dst_ioas_id = self->ioas_id,
+		.src_ioas_id = self->ioas_id,
+	};
+	__u64 rw = self->base, ro = self->base + 8 * PSZ;
+	__u64 dst = self->base + 64 * PSZ;
+	unsigned int p = pins(self);
+	struct ranges_snap snap;
+
+	/* A writeable area followed by a read-only one, then a hole. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    8 * PSZ, rw));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf + 8 * PSZ,
+			      4 * PSZ, &ro, IOMMU_IOAS_MAP_READABLE | FIXED));
+	take_snap(self->fd, self->ioas_id, &snap);
+
+	/* Read-only memory cannot be made writeable by a copy. */
+	EXPECT_ERRNO(EPERM, ioas_copy(self->fd, self->ioas_id, &dst,
+				      self->ioas_id, ro, 4 * PSZ,
+				      MAP_RW | FIXED));
+	EXPECT_ERRNO(EPERM, ioas_copy(self->fd, self->ioas_id, &dst,
+				      self->ioas_id, ro + PSZ, PSZ,
+				      IOMMU_IOAS_MAP_WRITEABLE | FIXED));
+	/* Also not when only a part of the range is read-only. */
+	EXPECT_ERRNO(EPERM, ioas_copy(self->fd, self->ioas_id, &dst,
+				      self->ioas_id, rw + 6 * PSZ, 4 * PSZ,
+				      MAP_RW));
+
+	/* Source not (fully) mapped. */
+	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, self->ioas_id, &dst,
+				       self->ioas_id, ro + 4 * PSZ, PSZ,
+				       IOMMU_IOAS_MAP_READABLE | FIXED));
+	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, self->ioas_id, &dst,
+				       self->ioas_id, ro + 3 * PSZ, 2 * PSZ,
+				       IOMMU_IOAS_MAP_READABLE | FIXED));
+	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, self->ioas_id, &dst,
+				       self->ioas_id, rw - PSZ, 2 * PSZ,
+				       MAP_RW | FIXED));
+	EXPECT_ERRNO(ENOENT, ioas_copy(self->fd, self->ioas_id, &dst,
+				       self->ioas_id, rw, 16 * PSZ,
+				       IOMMU_IOAS_MAP_READABLE | FIXED));
+	/* The destination is taken. */
+	dst = rw + 4 * PSZ;
+	EXPECT_ERRNO(EEXIST, ioas_copy(self->fd, self->ioas_id, &dst,
+				       self->ioas_id, rw, PSZ,
+				       MAP_RW | FIXED));
+	dst = ro + 3 * PSZ;
+	EXPECT_ERRNO(EEXIST, ioas_copy(self->fd, self->ioas_id, &dst,
+				       self->ioas_id, rw, 2 * PSZ,
+				       IOMMU_IOAS_MAP_READABLE | FIXED));
+	dst = self->base + 64 * PSZ;
+
+	/* Flags, length and ranges as for IOMMU_IOAS_MAP. */
+	cmd.src_iova = rw;
+	cmd.dst_iova = dst;
+	cmd.length = PSZ;
+	cmd.flags = MAP_RW | FIXED | 1 << 3;
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_IOAS_COPY, &cmd));
+	cmd.flags = FIXED;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_IOAS_COPY, &cmd));
+	cmd.flags = MAP_RW | FIXED;
+	cmd.length = 0;
+	EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_IOAS_COPY, &cmd));
+	cmd.length = UINT64_MAX;
+	EXPECT_ERRNO(EOVERFLOW, ioctl(self->fd, IOMMU_IOAS_COPY, &cmd));
+	cmd.length = PSZ;
+	cmd.src_iova = UINT64_MAX;
+	EXPECT_ERRNO(EOVERFLOW, ioctl(self->fd, IOMMU_IOAS_COPY, &cmd));
+	cmd.src_iova = -PSZ;
+	cmd.length = 2 * PSZ;
+	EXPECT_ERRNO(EOVERFLOW, ioctl(self->fd, IOMMU_IOAS_COPY, &cmd));
+	cmd.src_iova = rw;
+	cmd.dst_iova = UINT64_MAX;
+	EXPECT_ERRNO(EOVERFLOW, ioctl(self->fd, IOMMU_IOAS_COPY, &cmd));
+	cmd.dst_iova = -PSZ;
+	EXPECT_ERRNO(EOVERFLOW, ioctl(self->fd, IOMMU_IOAS_COPY, &cmd));
+
+	/* Destinations only a domain refuses. */
+	cmd.length = PSZ;
+	cmd.dst_iova = 0;
+	if (self->ndomains) {
+		EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_IOAS_COPY, &cmd));
+		cmd.dst_iova = dst + 1;
+		EXPECT_ERRNO(EINVAL, ioctl(self->fd, IOMMU_IOAS_COPY, &cmd));
+	} else {
+		ASSERT_EQ(0, ioctl(self->fd, IOMMU_IOAS_COPY, &cmd));
+		EXPECT_EQ(PSZ, unmap_range(self->fd, self->ioas_id, 0, PSZ));
+		cmd.dst_iova = dst + 1;
+		ASSERT_EQ(0, ioctl(self->fd, IOMMU_IOAS_COPY, &cmd));
+		EXPECT_EQ(PSZ, unmap_range(self->fd, self->ioas_id, dst + 1,
+					   PSZ));
+	}
+
+	/* A read-only copy of read-only memory is fine, also across both. */
+	ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, &dst, self->ioas_id,
+			       ro, 4 * PSZ, IOMMU_IOAS_MAP_READABLE | FIXED));
+	EXPECT_EQ(0, check_mapped(self, dst, self->buf + 8 * PSZ, 4 * PSZ));
+	EXPECT_EQ(4 * PSZ, unmap_range(self->fd, self->ioas_id, dst,
+				       4 * PSZ));
+	ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, &dst, self->ioas_id,
+			       rw + 6 * PSZ, 4 * PSZ,
+			       IOMMU_IOAS_MAP_READABLE | FIXED));
+	EXPECT_EQ(0, check_mapped(self, dst, self->buf + 6 * PSZ, 4 * PSZ));
+	EXPECT_EQ(4 * PSZ, unmap_range(self->fd, self->ioas_id, dst,
+				       4 * PSZ));
+
+	EXPECT_TRUE(snap_unchanged(self->fd, self->ioas_id, &snap));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 12 * PSZ, p));
+	EXPECT_EQ(12 * p, pinned_delta(self));
+	EXPECT_EQ(12 * PSZ, unmap_everything(self->fd, self->ioas_id));
+}
+
+TEST_F(ioas_map, allow_iovas_reported)
+{
+	__u64 b = self->base;
+	struct iommu_iova_range allowed[] = {
+		{ b + 6 * PSZ, b + 10 * PSZ - 1 },	/* overlaps the next */
+		{ b + PSZ, b + 2 * PSZ - 1 },
+		{ b + 4 * PSZ, b + 8 * PSZ - 1 },
+		{ b + 10 * PSZ, b + 12 * PSZ - 1 },	/* adjacent */
+	};
+	struct iommu_iova_range r[MAX_RANGES];
+	__u64 align;
+
+	/* Without an allowed list: everything, or the aperture. */
+	ASSERT_EQ(1, ioas_ranges(self->fd, self->ioas_id, r, MAX_RANGES,
+				 &align));
+	EXPECT_EQ(self->ndomains ? APERTURE_START : 0, r[0].start);
+	EXPECT_EQ(self->ndomains ? APERTURE_LAST : UINT64_MAX, r[0].last);
+	EXPECT_EQ(self->gran, align);
+
+	/* Reported merged and sorted. */
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, allowed,
+				      ARRAY_SIZE(allowed)));
+	ASSERT_EQ(2, ioas_ranges(self->fd, self->ioas_id, r, MAX_RANGES,
+				 &align));
+	EXPECT_EQ(b + PSZ, r[0].start);
+	EXPECT_EQ(b + 2 * PSZ - 1, r[0].last);
+	EXPECT_EQ(b + 4 * PSZ, r[1].start);
+	EXPECT_EQ(b + 12 * PSZ - 1, r[1].last);
+	EXPECT_EQ(self->gran, align);
+
+	/* A reserved range outside of them changes nothing. */
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas_id, b + 2 * PSZ,
+				  2 * PSZ));
+	ASSERT_EQ(2, ioas_ranges(self->fd, self->ioas_id, r, MAX_RANGES,
+				 NULL));
+	EXPECT_EQ(b + 2 * PSZ - 1, r[0].last);
+	EXPECT_EQ(b + 4 * PSZ, r[1].start);
+
+	/* Cleared: all minus the reserved range (and the aperture). */
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, NULL, 0));
+	ASSERT_EQ(2, ioas_ranges(self->fd, self->ioas_id, r, MAX_RANGES,
+				 NULL));
+	EXPECT_EQ(self->ndomains ? APERTURE_START : 0, r[0].start);
+	EXPECT_EQ(b + 2 * PSZ - 1, r[0].last);
+	EXPECT_EQ(b + 4 * PSZ, r[1].start);
+	EXPECT_EQ(self->ndomains ? APERTURE_LAST : UINT64_MAX, r[1].last);
+
+	/* The list may end at the last IOVA when there is no domain. */
+	allowed[0].start = APERTURE_LAST + 1 - PSZ;
+	allowed[0].last = self->ndomains ? APERTURE_LAST : UINT64_MAX;
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, allowed, 1));
+	ASSERT_EQ(1, ioas_ranges(self->fd, self->ioas_id, r, MAX_RANGES,
+				 NULL));
+	EXPECT_EQ(0, memcmp(allowed, r, sizeof(r[0])));
+}
+
+TEST_F(ioas_map, allow_iovas_errors)
+{
+	__u64 b = self->base;
+	struct iommu_iova_range good = { b + 16 * PSZ, b + 32 * PSZ - 1 };
+	struct iommu_iova_range bad[2] = {
+		{ b + 64 * PSZ, b + 72 * PSZ - 1 },
+	};
+	struct iommu_ioas_allow_iovas cmd = {
+		.size = sizeof(cmd),
+		.ioas_id = self->ioas_id,
+		.num_iovas = 1,
+		.allowed_iovas = (uintptr_t)&good,
+	};
+	struct iommu_iova_range r[MAX_RANGES];
+	struct ranges_snap snap;
+	__u32 stdev_id, hwpt_id;
+
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas_id, b, 4 * PSZ));
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, &good, 1));
+	take_snap(self->fd, self->ioas_id, &snap);
+
+	/* start > last; the old list stays, also if only one entry is bad. */
+	bad[1].start = b + 80 * PSZ;
+	bad[1].last = bad[1].start - 1;
+	EXPECT_ERRNO(EINVAL, ioas_allow_iovas(self->fd, self->ioas_id, bad,
+					      2));
+	EXPECT_ERRNO(EINVAL, ioas_allow_iovas(self->fd, self->ioas_id,
+					      &bad[1], 1));
+	/* An allowed range must not intersect a reserved one... */
+	bad[1].start = b + 3 * PSZ;
+	bad[1].last = b + 5 * PSZ;
+	EXPECT_ERRNO(EADDRINUSE, ioas_allow_iovas(self->fd, self->ioas_id,
+						  bad, 2));
+	/* ...nor the other way round. */
+	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas_id,
+					      b + 31 * PSZ, 2 * PSZ));
+	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas_id,
+					      b, 64 * PSZ));
+	/* Outside the aperture of a domain. */
+	bad[1].start = 0;
+	bad[1].last = PSZ - 1;
+	if (self->ndomains) {
+		EXPECT_ERRNO(EADDRINUSE, ioas_allow_iovas(self->fd,
+							  self->ioas_id, bad,
+							  2));
+		bad[1].start = APERTURE_LAST;
+		bad[1].last = APERTURE_LAST + PSZ;
+		EXPECT_ERRNO(EADDRINUSE, ioas_allow_iovas(self->fd,
+							  self->ioas_id,
+							  &bad[1], 1));
+	}
+	cmd.__reserved = 1;
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd));
+	cmd.__reserved = 0;
+	cmd.allowed_iovas = 8;
+	EXPECT_ERRNO(EFAULT, ioctl(self->fd, IOMMU_IOAS_ALLOW_IOVAS, &cmd));
+	EXPECT_TRUE(snap_unchanged(self->fd, self->ioas_id, &snap));
+
+	/* A device cannot come in if it would cut into the allowed ranges. */
+	if (!self->ndomains) {
+		ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, bad,
+					      2));
+		take_snap(self->fd, self->ioas_id, &snap);
+		EXPECT_ERRNO(EADDRINUSE, mock_domain(self->fd, self->ioas_id,
+						     &stdev_id, &hwpt_id,
+						     NULL));
+		EXPECT_TRUE(snap_unchanged(self->fd, self->ioas_id, &snap));
+		ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, bad,
+					      1));
+		ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev_id,
+					 &hwpt_id, NULL));
+		ASSERT_EQ(1, ioas_ranges(self->fd, self->ioas_id, r,
+					 MAX_RANGES, NULL));
+		EXPECT_EQ(0, memcmp(bad, r, sizeof(r[0])));
+		/* Back to no domain: the reserved range only. */
+		ASSERT_EQ(0, object_destroy(self->fd, stdev_id));
+	}
+
+	/* A mapping cannot become reserved. */
+	ASSERT_EQ(0, ioas_allow_iovas(self->fd, self->ioas_id, NULL, 0));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    2 * PSZ, b + 8 * PSZ));
+	EXPECT_ERRNO(EADDRINUSE, add_reserved(self->fd, self->ioas_id,
+					      b + 9 * PSZ, PSZ));
+	EXPECT_EQ(2 * PSZ, unmap_everything(self->fd, self->ioas_id));
+	ASSERT_EQ(0, add_reserved(self->fd, self->ioas_id, b + 9 * PSZ, PSZ));
+}
+
+TEST_F(ioas_map, huge_pages_option)
+{
+	unsigned int p = pins(self);
+	__u32 stdev_id, hwpt_id;
+	__u64 val, align, iova = 0;
+	int rc;
+
+	ASSERT_EQ(0, set_huge_pages(self->fd, self->ioas_id, 0));
+	ASSERT_EQ(1, ioas_ranges(self->fd, self->ioas_id, NULL, 0, &align));
+	EXPECT_EQ(PSZ, align);
+	/* Nothing finer than a CPU page now, whoever is attached. */
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, PSZ, self->base + MSZ));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf + MSZ, PSZ, self->base));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, PSZ + MSZ, self->base));
+	EXPECT_ERRNO(EINVAL, ioas_map(self->fd, self->ioas_id,
+				      self->buf + MSZ, PSZ, &iova, MAP_RW));
+	EXPECT_EQ(0, unmap_everything(self->fd, self->ioas_id));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, BUF_PAGES * PSZ, 0));
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * PSZ, self->base));
+	EXPECT_EQ(0, check_mapped(self, self->base, self->buf, 4 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, p));
+	/* Setting it again is fine. */
+	EXPECT_EQ(0, set_huge_pages(self->fd, self->ioas_id, 0));
+
+	if (!self->ndomains) {
+		/* A domain joining keeps PAGE_SIZE alignment. */
+		ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev_id,
+					 &hwpt_id, NULL));
+		ASSERT_EQ(1, ioas_ranges(self->fd, self->ioas_id, NULL, 0,
+					 &align));
+		EXPECT_EQ(PSZ, align);
+		EXPECT_EQ(0, check_hwpts(self->fd, &hwpt_id, 1, self->base,
+					 self->buf, 4 * PSZ));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, 1));
+		ASSERT_EQ(0, object_destroy(self->fd, stdev_id));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, 0));
+		/* Without domains it can be switched with areas present. */
+		ASSERT_EQ(0, set_huge_pages(self->fd, self->ioas_id, 1));
+		EXPECT_EQ(4 * PSZ, unmap_everything(self->fd, self->ioas_id));
+	} else {
+		/* Allowing large pages again only affects new mappings... */
+		ASSERT_EQ(0, set_huge_pages(self->fd, self->ioas_id, 1));
+		val = 7;
+		ASSERT_EQ(0, option_op(self->fd, IOMMU_OPTION_HUGE_PAGES,
+				       IOMMU_OPTION_OP_GET, self->ioas_id,
+				       &val));
+		EXPECT_EQ(1, val);
+		EXPECT_EQ(0, check_mapped(self, self->base, self->buf,
+					  4 * PSZ));
+		/* ...but domains that map areas cannot be restricted. */
+		rc = set_huge_pages(self->fd, self->ioas_id, 0);
+		EXPECT_EQ(-1, rc);
+		EXPECT_EQ(EINVAL, errno);
+		val = 7;
+		ASSERT_EQ(0, option_op(self->fd, IOMMU_OPTION_HUGE_PAGES,
+				       IOMMU_OPTION_OP_GET, self->ioas_id,
+				       &val));
+		EXPECT_EQ(1, val);
+		EXPECT_EQ(4 * PSZ, unmap_everything(self->fd, self->ioas_id));
+	}
+	ASSERT_EQ(1, ioas_ranges(self->fd, self->ioas_id, NULL, 0, &align));
+	EXPECT_EQ(self->gran, align);
+	EXPECT_EQ(0, unmap_everything(self->fd, self->ioas_id));
+
+	/* A mapping inside a page forbids going to PAGE_SIZE. */
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf + MSZ,
+				    PSZ, self->base + MSZ));
+	rc = set_huge_pages(self->fd, self->ioas_id, 0);
+	EXPECT_EQ(-1, rc);
+	if (rc == -1 && !self->ndomains)
+		EXPECT_EQ(EADDRINUSE, errno);
+	val = 7;
+	ASSERT_EQ(0, option_op(self->fd, IOMMU_OPTION_HUGE_PAGES,
+			       IOMMU_OPTION_OP_GET, self->ioas_id, &val));
+	EXPECT_EQ(1, val);
+	ASSERT_EQ(1, ioas_ranges(self->fd, self->ioas_id, NULL, 0, &align));
+	EXPECT_EQ(self->gran, align);
+	EXPECT_EQ(0, check_mapped(self, self->base + MSZ, self->buf + MSZ,
+				  PSZ));
+	EXPECT_EQ(PSZ, unmap_everything(self->fd, self->ioas_id));
+	EXPECT_EQ(0, set_huge_pages(self->fd, self->ioas_id, 0));
+	EXPECT_EQ(0, set_huge_pages(self->fd, self->ioas_id, 1));
+}
+
+/* IOMMU_DESTROY of the IOAS: with areas, and with devices attached. */
+TEST_F(ioas_map, destroy_ioas_with_areas)
+{
+	struct iommu_iova_range r[MAX_RANGES];
+	unsigned int i, n = self->ndomains;
+	__u64 iova = self->base + 16 * PSZ, align;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    4 * PSZ, self->base));
+	ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, &iova, self->ioas_id,
+			       self->base + PSZ, 2 * PSZ, MAP_RW | FIXED));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf + 4 * PSZ,
+			      4 * PSZ, &iova, MAP_RW));
+
+	/* The devices keep the IOAS alive; the last one out unpins. */
+	for (i = 0; i != n; i++) {
+		EXPECT_ERRNO(EBUSY, object_destroy(self->fd, self->ioas_id));
+		EXPECT_EQ(0, check_hwpts(self->fd, &self->hwpt_ids[i], n - i,
+					 self->base, self->buf, 4 * PSZ));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 8 * PSZ, 1));
+		EXPECT_EQ(8, pinned_delta(self));
+		ASSERT_EQ(0, object_destroy(self->fd, self->stdev_ids[i]));
+	}
+	if (n) {
+		EXPECT_ERRNO(ENOENT, md_check_map(self->fd, self->hwpt_ids[0],
+						  self->base, PSZ,
+						  self->buf));
+		ASSERT_EQ(1, ioas_ranges(self->fd, self->ioas_id, r,
+					 MAX_RANGES, &align));
+		EXPECT_EQ(0, r[0].start);
+		EXPECT_EQ(UINT64_MAX, r[0].last);
+		EXPECT_EQ(1, align);
+		self->ndomains = 0;
+	}
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 8 * PSZ, 0));
+	EXPECT_EQ(0, pinned_delta(self));
+
+	/* Without devices the areas do not hold it back. */
+	ASSERT_EQ(0, object_destroy(self->fd, self->ioas_id));
+	EXPECT_ERRNO(ENOENT, ioas_unmap(self->fd, self->ioas_id, 0,
+					UINT64_MAX, NULL));
+	EXPECT_ERRNO(ENOENT, object_destroy(self->fd, self->ioas_id));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 8 * PSZ, 0));
+}
+
+/* The source IOAS of a copy goes away first. */
+TEST_F(ioas_map, destroy_copy_source)
+{
+	__u64 dst = self->base + 64 * PSZ, dst2 = dst + 16 * PSZ;
+	__u32 lazy_ioas, pinned_ioas, stdev_id;
+	unsigned int p = pins(self);
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &lazy_ioas));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, lazy_ioas, self->buf, 4 * PSZ,
+				    self->base));
+	ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, &dst, lazy_ioas,
+			       self->base, 4 * PSZ, MAP_RW | FIXED));
+	ASSERT_EQ(0, object_destroy(self->fd, lazy_ioas));
+	EXPECT_EQ(0, check_mapped(self, dst, self->buf, 4 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, p));
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &pinned_ioas));
+	ASSERT_EQ(0, mock_domain(self->fd, pinned_ioas, &stdev_id, NULL,
+				 NULL));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, pinned_ioas,
+				    self->buf + 4 * PSZ, 4 * PSZ, self->base));
+	ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, &dst2, pinned_ioas,
+			       self->base, 4 * PSZ, MAP_RW | FIXED));
+	EXPECT_ERRNO(EBUSY, object_destroy(self->fd, pinned_ioas));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 4 * PSZ, 4 * PSZ, 1));
+	ASSERT_EQ(0, object_destroy(self->fd, stdev_id));
+	ASSERT_EQ(0, object_destroy(self->fd, pinned_ioas));
+	EXPECT_EQ(0, check_mapped(self, dst2, self->buf + 4 * PSZ, 4 * PSZ));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 8 * PSZ, p));
+	EXPECT_EQ(8 * p, pinned_delta(self));
+
+	EXPECT_EQ(8 * PSZ, unmap_everything(self->fd, self->ioas_id));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 8 * PSZ, 0));
+	EXPECT_EQ(0, pinned_delta(self));
+}
+
+/* Closing the fd with everything live lets go of every page. */
+TEST_F(ioas_map, close_with_everything_live)
+{
+	__u32 other, stdev_id, hwpt_id;
+	__u64 iova = self->base + 32 * PSZ;
+	int fd;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    8 * PSZ, self->base));
+	ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf + 8 * PSZ,
+			      4 * PSZ, &iova, IOMMU_IOAS_MAP_READABLE));
+	ASSERT_EQ(0, ioas_alloc(self->fd, &other));
+	ASSERT_EQ(0, mock_domain(self->fd, other, &stdev_id, &hwpt_id, NULL));
+	ASSERT_EQ(0, ioas_copy(self->fd, other, &iova, self->ioas_id,
+			       self->base + 2 * PSZ, 4 * PSZ, MAP_RW));
+	ASSERT_EQ(0, ioas_map(self->fd, other, self->buf + 16 * PSZ, 4 * PSZ,
+			      &iova, MAP_RW));
+	ASSERT_EQ(0, ioas_copy(self->fd, self->ioas_id, &iova, other, iova,
+			       4 * PSZ, MAP_RW));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 2 * PSZ, 4 * PSZ,
+				   1));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 16 * PSZ, 4 * PSZ,
+				   1));
+	EXPECT_LT(0, pinned_delta(self));
+
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = -1;
+	fd = open(IOMMU_DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, md_check_refs(fd, self->buf, BUF_PAGES * PSZ, 0));
+	EXPECT_EQ(0, pinned_delta(self));
+	close(fd);
+}
+
+/*
+ * Memory in 2 MiB pages: hugetlbfs and THP, mapped from every offset and
+ * across the boundary of the huge pages into domains that can or cannot use
+ * large IOPTEs.
+ */
+FIXTURE(hugemem) {
+	int fd;
+	__u32 ioas_id;
+	unsigned int nhwpts;
+	__u32 hwpt_ids[2];
+	void *raw;
+	size_t raw_len;
+	void *mem;	/* SZ_4M, 2 MiB aligned, in huge pages */
+	long vm_pinned;
+};
+
+FIXTURE_VARIANT(hugemem) {
+	bool hugetlb;
+	unsigned int ndevs;
+	__u32 dev_flags[2];
+	__u32 memory_limit;	/* 0: the default */
+};
+
+FIXTURE_VARIANT_ADD(hugemem, hugetlb_one_domain) {
+	.hugetlb = true,
+	.ndevs = 1,
+};
+
+FIXTURE_VARIANT_ADD(hugemem, hugetlb_two_devices) {
+	.hugetlb = true,
+	.ndevs = 2,
+	.dev_flags = { 0, MOCK_FLAGS_DEVICE_HUGE_IOVA },
+};
+
+FIXTURE_VARIANT_ADD(hugemem, hugetlb_huge_iova_domain) {
+	.hugetlb = true,
+	.ndevs = 1,
+	.dev_flags = { MOCK_FLAGS_DEVICE_HUGE_IOVA },
+};
+
+FIXTURE_VARIANT_ADD(hugemem, thp_one_domain) {
+	.ndevs = 1,
+};
+
+FIXTURE_VARIANT_ADD(hugemem, thp_two_devices) {
+	.ndevs = 2,
+	.dev_flags = { MOCK_FLAGS_DEVICE_HUGE_IOVA, 0 },
+};
+
+FIXTURE_VARIANT_ADD(hugemem, thp_huge_iova_domain) {
+	.ndevs = 1,
+	.dev_flags = { MOCK_FLAGS_DEVICE_HUGE_IOVA },
+};
+
+/* One PFN run per batch: a batch ends at every huge page. */
+FIXTURE_VARIANT_ADD(hugemem, hugetlb_tiny_batches) {
+	.hugetlb = true,
+	.ndevs = 1,
+	.dev_flags = { MOCK_FLAGS_DEVICE_HUGE_IOVA },
+	.memory_limit = 16,
+};
+
+FIXTURE_VARIANT_ADD(hugemem, thp_tiny_batches) {
+	.ndevs = 1,
+	.memory_limit = 16,
+};
+
+FIXTURE_SETUP(hugemem)
+{
+	unsigned int i;
+	long thp_kb;
+
+	self->fd = open(IOMMU_DEV, O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, set_rlimit_mode(self->fd, 1));
+	self->vm_pinned = pinned_vm_pages();
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
+	if (variant->memory_limit)
+		ASSERT_EQ(0, set_temp_memory_limit(self->fd,
+						   variant->memory_limit));
+	for (i = 0; i != variant->ndevs; i++) {
+		__u32 hwpt_id;
+
+		ASSERT_EQ(0, mock_domain_flags(self->fd, self->ioas_id,
+					       variant->dev_flags[i], NULL,
+					       &hwpt_id, NULL));
+		/* Check each distinct domain once. */
+		if (!self->nhwpts || self->hwpt_ids[0] != hwpt_id)
+			self->hwpt_ids[self->nhwpts++] = hwpt_id;
+	}
+
+	if (variant->hugetlb) {
+		self->raw_len = SZ_4M;
+		self->raw = mmap(NULL, SZ_4M, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB,
+				 -1, 0);
+		ASSERT_NE(MAP_FAILED, self->raw);
+		self->mem = self->raw;
+		ASSERT_EQ(0, (uintptr_t)self->mem % SZ_2M);
+		memset(self->mem, 0x77, SZ_4M);
+		return;
+	}
+	thp_kb = meminfo_kb("AnonHugePages");
+	self->raw_len = SZ_4M + SZ_2M;
+	self->raw = mmap(NULL, self->raw_len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->raw);
+	self->mem = (void *)(((uintptr_t)self->raw + SZ_2M - 1) &
+			     ~(uintptr_t)(SZ_2M - 1));
+	ASSERT_EQ(0, madvise(self->mem, SZ_4M, MADV_HUGEPAGE));
+	memset(self->mem, 0x77, SZ_4M);
+	ASSERT_LE(thp_kb + 4096, meminfo_kb("AnonHugePages"))
+		TH_LOG("no transparent huge pages");
+}
+
+FIXTURE_TEARDOWN(hugemem)
+{
+	int fd;
+
+	close(self->fd);
+	fd = open(IOMMU_DEV, O_RDWR);
+	EXPECT_LE(0, fd);
+	if (fd >= 0) {
+		if (variant->memory_limit)
+			set_temp_memory_limit(fd, DEFAULT_MEMORY_LIMIT);
+		EXPECT_EQ(0, md_check_refs(fd, self->mem, SZ_4M, 0));
+		close(fd);
+	}
+	EXPECT_EQ(self->vm_pinned, pinned_vm_pages());
+	munmap(self->raw, self->raw_len);
+}
+
+struct huge_case {
+	__u64 offset;	/* into the 4 MiB */
+	__u64 length;
+};
+
+/* Offsets in 256 KiB steps, and MOCK_IO_PAGE_SIZE steps at the edges. */
+static unsigned int huge_cases(struct huge_case *c)
+{
+	unsigned int n = 0;
+	__u64 off;
+
+	for (off = 0; off < SZ_4M; off += SZ_256K) {
+		c[n++] = (struct huge_case){ off, SZ_4M - off };
+		if (off && off < SZ_2M)
+			c[n++] = (struct huge_case){ off, SZ_2M };
+	}
+	c[n++] = (struct huge_case){ MSZ, SZ_4M - 2 * MSZ };
+	c[n++] = (struct huge_case){ 0, SZ_4M - MSZ };
+	c[n++] = (struct huge_case){ SZ_2M - MSZ, 2 * MSZ };
+	c[n++] = (struct huge_case){ SZ_2M - PSZ - MSZ, 2 * PSZ + 2 * MSZ };
+	c[n++] = (struct huge_case){ SZ_2M + MSZ, SZ_2M - MSZ };
+	c[n++] = (struct huge_case){ SZ_256K + MSZ, SZ_2M };
+	c[n++] = (struct huge_case){ SZ_2M - SZ_256K, SZ_256K + MSZ };
+	return n;
+}
+
+static __u64 pages_touched(void *ptr, __u64 len)
+{
+	uintptr_t start = (uintptr_t)ptr & ~(uintptr_t)(PSZ - 1);
+	uintptr_t end = ((uintptr_t)ptr + len + PSZ - 1) & ~(uintptr_t)(PSZ - 1);
+
+	return (end - start) / PSZ;
+}
+
+TEST_F(hugemem, map_every_alignment)
+{
+	const __u64 shifts[] = { 0, MSZ, SZ_256K };
+	struct huge_case cases[48];
+	unsigned int i, n;
+
+	n = huge_cases(cases);
+	for (i = 0; i != n; i++) {
+		__u64 len = cases[i].length, iova = 0, natural;
+		void *ptr = self->mem + cases[i].offset;
+		long npages = pages_touched(ptr, len);
+
+		/* Automatic IOVA: aligned like the memory where possible. */
+		ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, ptr, len,
+				      &iova, MAP_RW))
+			TH_LOG("offset %llx length %llx",
+			       (unsigned long long)cases[i].offset,
+			       (unsigned long long)len);
+		natural = lowest_bit((uintptr_t)ptr | len);
+		EXPECT_EQ(0, (iova ^ (uintptr_t)ptr) &
+				     (max_u64(natural, PSZ) - 1));
+		EXPECT_EQ(0, check_hwpts(self->fd, self->hwpt_ids,
+					 self->nhwpts, iova, ptr, len));
+		EXPECT_EQ(0, check_refs(self->fd, ptr, len, 1));
+		EXPECT_EQ(npages, pinned_vm_pages() - self->vm_pinned);
+		EXPECT_EQ(len, unmap_range(self->fd, self->ioas_id, iova,
+					   len));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->mem, SZ_4M, 0));
+		EXPECT_EQ(0, pinned_vm_pages() - self->vm_pinned);
+
+		/* Fixed IOVA, aligned differently than the memory. */
+		iova = APERTURE_START + 8 * SZ_1M + cases[i].offset +
+		       shifts[i % 3];
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, ptr,
+					    len, iova));
+		EXPECT_EQ(0, check_hwpts(self->fd, self->hwpt_ids,
+					 self->nhwpts, iova, ptr, len));
+		EXPECT_EQ(0, check_refs(self->fd, ptr, len, 1));
+		EXPECT_EQ(len, unmap_range(self->fd, self->ioas_id, iova,
+					   len));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->mem, SZ_4M, 0));
+	}
+	EXPECT_EQ(0, pinned_vm_pages() - self->vm_pinned);
+}
+
+/* With HUGE_PAGES 0 huge pages are mapped one CPU page at a time. */
+TEST_F(hugemem, small_pages_only)
+{
+	const struct huge_case cases[] = {
+		{ 0, SZ_4M },
+		{ SZ_2M - SZ_256K, SZ_1M },
+		{ PSZ, SZ_4M - 2 * PSZ },
+		{ SZ_2M - PSZ, 2 * PSZ },
+	};
+	__u64 align, iova = 0;
+	unsigned int i;
+
+	ASSERT_EQ(0, set_huge_pages(self->fd, self->ioas_id, 0));
+	ASSERT_EQ(1, ioas_ranges(self->fd, self->ioas_id, NULL, 0, &align));
+	EXPECT_EQ(PSZ, align);
+	for (i = 0; i != ARRAY_SIZE(cases); i++) {
+		void *ptr = self->mem + cases[i].offset;
+		__u64 len = cases[i].length;
+
+		ASSERT_EQ(0, ioas_map(self->fd, self->ioas_id, ptr, len,
+				      &iova, MAP_RW));
+		EXPECT_EQ(0, check_hwpts(self->fd, self->hwpt_ids,
+					 self->nhwpts, iova, ptr, len));
+		EXPECT_EQ(0, md_check_refs(self->fd, ptr, len, 1));
+		EXPECT_EQ(len / PSZ, pinned_vm_pages() - self->vm_pinned);
+		EXPECT_EQ(len, unmap_range(self->fd, self->ioas_id, iova,
+					   len));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->mem, SZ_4M, 0));
+	}
+	EXPECT_ERRNO(EINVAL, ioas_map(self->fd, self->ioas_id,
+				      self->mem + MSZ, PSZ, &iova, MAP_RW));
+	EXPECT_EQ(0, set_huge_pages(self->fd, self->ioas_id, 1));
+	EXPECT_EQ(0, pinned_vm_pages() - self->vm_pinned);
+}
+
+/* Areas mapped before any domain, then filled into a new one. */
+TEST_F(hugemem, map_then_attach)
+{
+	__u64 cuts[] = { 0, SZ_256K + MSZ, SZ_2M - MSZ, SZ_2M + SZ_1M,
+			 SZ_4M };
+	__u64 base = APERTURE_START + 16 * SZ_1M;
+	__u32 ioas_id, stdev_id, hwpt_id;
+	long npages = 0;
+	unsigned int i;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas_id));
+	for (i = 0; i + 1 != ARRAY_SIZE(cuts); i++) {
+		ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas_id,
+					    self->mem + cuts[i],
+					    cuts[i + 1] - cuts[i],
+					    base + cuts[i]));
+		/* A page cut by two mappings is pinned by each of them. */
+		npages += pages_touched(self->mem + cuts[i],
+					cuts[i + 1] - cuts[i]);
+	}
+	ASSERT_EQ(SZ_4M / PSZ + 2, npages);
+	/* Until now the pins are only those of the fixture's IOAS: none. */
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, SZ_4M, 0));
+
+	for (i = 0; i != variant->ndevs; i++) {
+		ASSERT_EQ(0, mock_domain_flags(self->fd, ioas_id,
+					       variant->dev_flags[i],
+					       &stdev_id, &hwpt_id, NULL));
+		EXPECT_EQ(0, check_hwpts(self->fd, &hwpt_id, 1, base,
+					 self->mem, SZ_4M));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->mem, SZ_4M, 1));
+		EXPECT_EQ(npages, pinned_vm_pages() - self->vm_pinned);
+		ASSERT_EQ(0, object_destroy(self->fd, stdev_id));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->mem, SZ_4M, 0));
+		EXPECT_EQ(0, pinned_vm_pages() - self->vm_pinned);
+	}
+	EXPECT_EQ(SZ_4M, unmap_everything(self->fd, ioas_id));
+	ASSERT_EQ(0, object_destroy(self->fd, ioas_id));
+}
+
+TEST_HARNESS_MAIN
