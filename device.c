@@ -137,7 +137,7 @@ static int iommufd_device_containable(struct device *dev,
  *
  * Return: the bound device, or ERR_PTR: -EINVAL if the IOMMU cannot keep
  * its DMA coherent, -ENODEV without an IOMMU, -EPERM if its MSIs are not
- * isolated, -EBUSY if another owner uses the group.
+ * isolated, -EPERM if another owner uses the group.
  */
 struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 					   struct device *dev, u32 *id)

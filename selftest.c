@@ -14,10 +14,12 @@
  * physical address the IOVA translates to; the test ioctl compares it with
  * the user memory that should be mapped there.
  *
- * A mock device can also report a software MSI window, a reserved region:
- * debugfs iommufd_mock/sw_msi_start and sw_msi_length (0 = none) apply to
- * the mock devices created afterwards.  This is outside the IOMMU_TEST_CMD
- * ABI and off by default.
+ * Two debugfs knobs in iommufd_mock/ shape the mock devices created
+ * afterwards; they are outside the IOMMU_TEST_CMD ABI and off by default:
+ * sw_msi_start and sw_msi_length (0 = none) give them a software MSI window,
+ * a reserved region; share_group (1) puts them all in one iommu_group, so
+ * several bound devices share one attachment.  Writing 0 to share_group
+ * lets the next shared group start afresh.
  *
  * Mock accesses are handed to userspace as file descriptors: closing one
  * destroys the access.  The pages an access pinned are tracked as items
@@ -45,10 +47,13 @@ size_t iommufd_test_memory_limit = 65536;
 static DECLARE_FAULT_ATTR(fail_iommufd);
 static struct dentry *fail_iommufd_dir;
 
-/* The software MSI window of new mock devices (debugfs). */
+/* The debugfs knobs for new mock devices. */
 static struct dentry *mock_debugfs_dir;
 static u64 mock_sw_msi_start;
 static u64 mock_sw_msi_length;
+static DEFINE_MUTEX(mock_group_lock);
+static bool mock_share_group;			/* mock_group_lock */
+static struct iommu_group *mock_shared_group;	/* mock_group_lock */
 
 /* Fault injection point of the core code (debugfs "fail_iommufd"). */
 bool iommufd_should_fail(void)
@@ -75,6 +80,7 @@ struct mock_dev {
 	int id;
 	u64 sw_msi_start;
 	u64 sw_msi_length;	/* 0: no software MSI window */
+	bool shared_group;	/* joins mock_shared_group */
 };
 
 static struct mock_dev *to_mock_dev(struct device *dev)
@@ -237,6 +243,47 @@ static void mock_get_resv_regions(struct device *dev, struct list_head *head)
 		list_add_tail(&region->list, head);
 }
 
+static struct iommu_group *mock_device_group(struct device *dev)
+{
+	struct iommu_group *group;
+
+	if (!to_mock_dev(dev)->shared_group)
+		return generic_device_group(dev);
+	mutex_lock(&mock_group_lock);
+	if (!mock_shared_group) {
+		group = iommu_group_alloc();
+		if (IS_ERR(group))
+			goto out_unlock;
+		/* The allocation's reference is the knob's. */
+		mock_shared_group = group;
+	}
+	group = iommu_group_ref_get(mock_shared_group);
+out_unlock:
+	mutex_unlock(&mock_group_lock);
+	return group;
+}
+
+static int mock_share_group_get(void *data, u64 *val)
+{
+	*val = READ_ONCE(mock_share_group);
+	return 0;
+}
+
+static int mock_share_group_set(void *data, u64 val)
+{
+	mutex_lock(&mock_group_lock);
+	WRITE_ONCE(mock_share_group, val);
+	if (!val && mock_shared_group) {
+		iommu_group_put(mock_shared_group);
+		mock_shared_group = NULL;
+	}
+	mutex_unlock(&mock_group_lock);
+	return 0;
+}
+
+DEFINE_DEBUGFS_ATTRIBUTE(mock_share_group_fops, mock_share_group_get,
+			 mock_share_group_set, "%llu\n");
+
 static struct iommu_device *mock_probe_device(struct device *dev)
 {
 	if (dev->bus != &mock_bus_type)
@@ -248,7 +295,7 @@ static const struct iommu_ops mock_ops = {
 	.owner = THIS_MODULE,
 	.capable = mock_capable,
 	.probe_device = mock_probe_device,
-	.device_group = generic_device_group,
+	.device_group = mock_device_group,
 	.domain_alloc_paging = mock_domain_alloc_paging,
 	.get_resv_regions = mock_get_resv_regions,
 	/* Mock devices start out blocked; they have no identity domain. */
@@ -307,6 +354,7 @@ static struct mock_dev *mock_dev_create(unsigned long flags)
 	mdev->flags = flags;
 	mdev->sw_msi_start = READ_ONCE(mock_sw_msi_start);
 	mdev->sw_msi_length = READ_ONCE(mock_sw_msi_length);
+	mdev->shared_group = READ_ONCE(mock_share_group);
 	mdev->dev.release = mock_dev_release;
 	mdev->dev.bus = &mock_bus_type;
 
@@ -952,6 +1000,8 @@ int iommufd_test_init(void)
 			   &mock_sw_msi_start);
 	debugfs_create_x64("sw_msi_length", 0600, mock_debugfs_dir,
 			   &mock_sw_msi_length);
+	debugfs_create_file_unsafe("share_group", 0600, mock_debugfs_dir, NULL,
+				   &mock_share_group_fops);
 	rc = bus_register(&mock_bus_type);
 	if (rc)
 		goto err_debugfs;
@@ -983,4 +1033,5 @@ void iommufd_test_exit(void)
 	bus_unregister(&mock_bus_type);
 	debugfs_remove_recursive(mock_debugfs_dir);
 	debugfs_remove_recursive(fail_iommufd_dir);
+	mock_share_group_set(NULL, 0);
 }

@@ -25,27 +25,6 @@
 #define DEFAULT_TEMP_LIMIT 65536
 #define FAIL_DIR "/sys/kernel/debug/fail_iommufd/"
 
-/* A byte pattern that differs per @seed and along the buffer. */
-static void fill(void *ptr, size_t len, unsigned int seed)
-{
-	unsigned char *p = ptr;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		p[i] = (unsigned char)(seed * 37 + i * 7 + (i >> 11));
-}
-
-/* Anonymous memory, every page touched (so it has its own page). */
-static char *new_buffer(size_t size, unsigned int seed)
-{
-	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p != MAP_FAILED)
-		fill(p, size, seed);
-	return p;
-}
-
 static int write_file(const char *path, const char *val)
 {
 	ssize_t len = strlen(val), n;
@@ -126,13 +105,8 @@ FIXTURE_SETUP(mock_access)
 
 	self->page = sysconf(_SC_PAGESIZE);
 	self->size = BUF_PAGES * self->page;
-	self->fd = open(IOMMU_DEV, O_RDWR);
+	self->fd = open_counted_ctx(&self->ioas_id, &self->pinned_base);
 	ASSERT_LE(0, self->fd);
-	/* Charge pins to our mm->pinned_vm, where they can be seen. */
-	ASSERT_EQ(0, set_rlimit_mode(self->fd, 1));
-	self->pinned_base = pinned_vm_pages();
-	ASSERT_LE(0, self->pinned_base);
-	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
 	for (i = 0; i < variant->devices; i++)
 		ASSERT_EQ(0, mock_domain_flags(self->fd, self->ioas_id,
 					       i ? MOCK_FLAGS_DEVICE_HUGE_IOVA :
@@ -147,8 +121,6 @@ FIXTURE_SETUP(mock_access)
 
 FIXTURE_TEARDOWN(mock_access)
 {
-	int fd;
-
 	if (self->faults)
 		EXPECT_EQ(0, faults_stop());
 	if (self->fd >= 0) {
@@ -157,11 +129,7 @@ FIXTURE_TEARDOWN(mock_access)
 		close(self->fd);
 	}
 	/* Whatever the test left behind went away with the context. */
-	fd = open(IOMMU_DEV, O_RDWR);
-	ASSERT_LE(0, fd);
-	EXPECT_EQ(0, md_check_refs(fd, self->buf, self->size, 0));
-	EXPECT_EQ(self->pinned_base, pinned_vm_pages());
-	close(fd);
+	EXPECT_EQ(0, nothing_pinned(self->buf, self->size, self->pinned_base));
 }
 
 /* Pins of a mapped page no access pins: a domain pins everything mapped. */
@@ -797,7 +765,7 @@ static void check_rw_boundary(struct __test_metadata *_metadata, int fd,
 			memset(tmp, 0, sizeof(tmp));
 			ASSERT_EQ(0, access_rw(fd, afd, at, tmp, len, flags));
 			ASSERT_EQ(0, memcmp(user, tmp, len));
-			fill(data, len, ++seed);
+			fill_pattern(data, len, ++seed);
 			ASSERT_EQ(0, access_rw(fd, afd, at, data, len,
 					       flags | RW_W));
 			ASSERT_EQ(0, memcmp(user, data, len));
@@ -883,7 +851,7 @@ TEST_F(mock_access, rw_multi_page)
 		EXPECT_EQ(0, memcmp(self->buf + 100, tmp, size - 100));
 		EXPECT_EQ(0, memcmp(buf2, tmp + size - 100, size - 100));
 
-		fill(tmp, 2 * size, 10 + i);
+		fill_pattern(tmp, 2 * size, 10 + i);
 		ASSERT_EQ(0, access_rw(self->fd, afd, IOVA, tmp, 2 * size,
 				       f | RW_W));
 		EXPECT_EQ(0, memcmp(self->buf, tmp, size));
@@ -967,7 +935,7 @@ TEST_F(mock_access, rw_mapped_by_exited_child)
 	tmp = malloc(size);
 	ASSERT_NE(NULL, want);
 	ASSERT_NE(NULL, tmp);
-	fill(want, size, 5);
+	fill_pattern(want, size, 5);
 	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, PIN, &afd));
 
 	child = fork();
@@ -990,7 +958,7 @@ TEST_F(mock_access, rw_mapped_by_exited_child)
 		ASSERT_EQ(0, access_rw(self->fd, afd, IOVA2, tmp, size,
 				       RW_SLOW));
 		EXPECT_EQ(0, memcmp(want, tmp, size));
-		fill(want, 100, 6);
+		fill_pattern(want, 100, 6);
 		ASSERT_EQ(0, access_rw(self->fd, afd, IOVA2 + 1000, want, 100,
 				       RW_W));
 		ASSERT_EQ(0, access_rw(self->fd, afd, IOVA2 + 1000, tmp, 100,
@@ -1055,7 +1023,7 @@ TEST_F(mock_access, rw_mapped_by_live_child)
 	tmp = malloc(size);
 	ASSERT_NE(NULL, want);
 	ASSERT_NE(NULL, tmp);
-	fill(want, size, 5);
+	fill_pattern(want, size, 5);
 	ASSERT_EQ(0, pipe(to_child));
 	ASSERT_EQ(0, pipe(to_parent));
 	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, 0, &afd));
@@ -1066,7 +1034,7 @@ TEST_F(mock_access, rw_mapped_by_live_child)
 		char ok;
 
 		/* What the parent writes through the access. */
-		fill(want + pg - 32, 64, 6);
+		fill_pattern(want + pg - 32, 64, 6);
 		ok = mem != MAP_FAILED &&
 		     !ioas_map_fixed(self->fd, self->ioas_id, mem, size,
 				     IOVA2);
@@ -1087,7 +1055,7 @@ TEST_F(mock_access, rw_mapped_by_live_child)
 	ASSERT_EQ(0, access_rw(self->fd, afd, IOVA2, tmp, size, RW_SLOW));
 	EXPECT_EQ(0, memcmp(want, tmp, size));
 	/* Write across a page boundary of the child's memory. */
-	fill(want + pg - 32, 64, 6);
+	fill_pattern(want + pg - 32, 64, 6);
 	ASSERT_EQ(0, access_rw(self->fd, afd, IOVA2 + pg - 32, want + pg - 32,
 			       64, RW_W));
 	ASSERT_EQ(0, access_rw(self->fd, afd, IOVA2, tmp, size, 0));
@@ -1177,7 +1145,7 @@ TEST_F(mock_access, replace_ioas)
 	ASSERT_EQ(0, access_pages(self->fd, afd, MOCK_FLAGS_ACCESS_WRITE, IOVA,
 				  self->size, buf2, &item));
 	EXPECT_EQ(0, md_check_refs(self->fd, buf2, self->size, 1));
-	fill(tmp, sizeof(tmp), 9);
+	fill_pattern(tmp, sizeof(tmp), 9);
 	EXPECT_EQ(0, access_rw(self->fd, afd, IOVA + 10, tmp, sizeof(tmp),
 			       RW_W));
 	EXPECT_EQ(0, memcmp(buf2 + 10, tmp, sizeof(tmp)));

@@ -23,26 +23,6 @@
 #define APERTURE_END ((__u64)MOCK_APERTURE_LAST + 1)
 #define PIN MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES
 
-static void fill(void *ptr, size_t len, unsigned int seed)
-{
-	unsigned char *p = ptr;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		p[i] = (unsigned char)(seed * 37 + i * 7 + (i >> 11));
-}
-
-/* Anonymous memory, every page touched (so it has its own page). */
-static char *new_buffer(size_t size, unsigned int seed)
-{
-	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p != MAP_FAILED)
-		fill(p, size, seed);
-	return p;
-}
-
 /* Are pages [first, first + n) of @buf pinned @refs times? */
 static int page_refs(int fd, char *buf, size_t first, size_t n,
 		     unsigned int refs)
@@ -121,13 +101,8 @@ FIXTURE_SETUP(device)
 {
 	self->page = sysconf(_SC_PAGESIZE);
 	self->size = BUF_PAGES * self->page;
-	self->fd = open(IOMMU_DEV, O_RDWR);
+	self->fd = open_counted_ctx(&self->ioas_id, &self->pinned_base);
 	ASSERT_LE(0, self->fd);
-	/* Charge pins to our mm->pinned_vm, where they can be seen. */
-	ASSERT_EQ(0, set_rlimit_mode(self->fd, 1));
-	self->pinned_base = pinned_vm_pages();
-	ASSERT_LE(0, self->pinned_base);
-	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
 	self->buf = new_buffer(self->size, 1);
 	ASSERT_NE(MAP_FAILED, self->buf);
 	self->buf2 = new_buffer(self->size, 2);
@@ -793,28 +768,18 @@ FIXTURE_SETUP(fill)
 				     ~(HUGE_SIZE - 1));
 		ASSERT_EQ(0, madvise(self->buf, HUGE_SIZE, MADV_HUGEPAGE));
 	}
-	fill(self->buf, self->size, 1);
+	fill_pattern(self->buf, self->size, 1);
 	if (variant->kind == THP && anon_huge_kb(self->buf) < 2048)
 		SKIP(return, "no transparent huge page");
 
-	self->fd = open(IOMMU_DEV, O_RDWR);
+	self->fd = open_counted_ctx(&self->ioas_id, &self->pinned_base);
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, set_rlimit_mode(self->fd, 1));
-	self->pinned_base = pinned_vm_pages();
-	ASSERT_LE(0, self->pinned_base);
-	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
 }
 
 FIXTURE_TEARDOWN(fill)
 {
-	int fd;
-
 	close(self->fd);
-	fd = open(IOMMU_DEV, O_RDWR);
-	ASSERT_LE(0, fd);
-	EXPECT_EQ(0, md_check_refs(fd, self->buf, self->size, 0));
-	EXPECT_EQ(self->pinned_base, pinned_vm_pages());
-	close(fd);
+	EXPECT_EQ(0, nothing_pinned(self->buf, self->size, self->pinned_base));
 	munmap(self->mapping, self->mapping_size);
 }
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/capability.h>
@@ -124,6 +125,27 @@ static inline int drop_capability(int cap)
 	return syscall(SYS_capset, &hdr, data);
 }
 
+/* A byte pattern that differs per @seed and along the buffer. */
+static inline void fill_pattern(void *ptr, size_t len, unsigned int seed)
+{
+	unsigned char *p = ptr;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = (unsigned char)(seed * 37 + i * 7 + (i >> 11));
+}
+
+/* Anonymous memory with fill_pattern(): every page touched. */
+static inline char *new_buffer(size_t size, unsigned int seed)
+{
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p != MAP_FAILED)
+		fill_pattern(p, size, seed);
+	return p;
+}
+
 /*
  * Thin wrappers of the IOAS ioctls: 0 or -1 with errno set, like ioctl().
  * An iova pointer is input with IOMMU_IOAS_MAP_FIXED_IOVA, else output.
@@ -229,6 +251,26 @@ static inline int set_rlimit_mode(int fd, __u64 mode)
 			 &mode);
 }
 
+/*
+ * A new context that charges pins to this process's mm->pinned_vm, where
+ * VmPin shows them, and an IOAS in it.  *pinned_base receives VmPin before
+ * anything is pinned.  Returns the fd, or -1.
+ */
+static inline int open_counted_ctx(__u32 *ioas_id, long *pinned_base)
+{
+	int fd = open(IOMMU_DEV, O_RDWR);
+
+	if (fd < 0)
+		return -1;
+	*pinned_base = pinned_vm_pages();
+	if (set_rlimit_mode(fd, 1) || *pinned_base < 0 ||
+	    ioas_alloc(fd, ioas_id)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static inline int set_huge_pages(int fd, __u32 ioas_id, __u64 enable)
 {
 	return option_op(fd, IOMMU_OPTION_HUGE_PAGES, IOMMU_OPTION_OP_SET,
@@ -248,13 +290,17 @@ static inline int test_cmd(int fd, struct iommu_test_cmd *cmd)
 	return ioctl(fd, IOMMU_TEST_CMD, cmd);
 }
 
-/* A new mock device attached to pt_id (an IOAS or a hw_pagetable). */
+/*
+ * A new mock device attached to pt_id (an IOAS or a hw_pagetable), with
+ * MOCK_FLAGS_DEVICE_* flags.  Both ops return the IDs in the same place.
+ */
 static inline int mock_domain_flags(int fd, __u32 pt_id, __u32 dev_flags,
 				    __u32 *stdev_id, __u32 *hwpt_id,
 				    __u32 *idev_id)
 {
 	struct iommu_test_cmd cmd = {
-		.op = IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
+		.op = dev_flags ? IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS :
+				  IOMMU_TEST_OP_MOCK_DOMAIN,
 		.id = pt_id,
 		.mock_domain_flags = { .dev_flags = dev_flags },
 	};
@@ -274,21 +320,7 @@ static inline int mock_domain_flags(int fd, __u32 pt_id, __u32 dev_flags,
 static inline int mock_domain(int fd, __u32 pt_id, __u32 *stdev_id,
 			      __u32 *hwpt_id, __u32 *idev_id)
 {
-	struct iommu_test_cmd cmd = {
-		.op = IOMMU_TEST_OP_MOCK_DOMAIN,
-		.id = pt_id,
-	};
-	int rc = test_cmd(fd, &cmd);
-
-	if (rc)
-		return rc;
-	if (stdev_id)
-		*stdev_id = cmd.mock_domain.out_stdev_id;
-	if (hwpt_id)
-		*hwpt_id = cmd.mock_domain.out_hwpt_id;
-	if (idev_id)
-		*idev_id = cmd.mock_domain.out_idev_id;
-	return 0;
+	return mock_domain_flags(fd, pt_id, 0, stdev_id, hwpt_id, idev_id);
 }
 
 /* Move the mock device to *pt_id; *pt_id receives the hw_pagetable. */
@@ -342,6 +374,22 @@ static inline int add_reserved(int fd, __u32 ioas_id, __u64 start,
 	};
 
 	return test_cmd(fd, &cmd);
+}
+
+/*
+ * After a context was closed: are the pages of [buf, +len) unpinned and is
+ * VmPin back at @pinned_base?  0 if so.
+ */
+static inline int nothing_pinned(void *buf, size_t len, long pinned_base)
+{
+	int fd = open(IOMMU_DEV, O_RDWR);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = md_check_refs(fd, buf, len, 0);
+	close(fd);
+	return rc || pinned_vm_pages() != pinned_base ? -1 : 0;
 }
 
 /* The test's temporary memory budget per batch, in bytes (default 65536). */

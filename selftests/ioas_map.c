@@ -194,13 +194,8 @@ FIXTURE_SETUP(ioas_map)
 {
 	unsigned int i;
 
-	self->fd = open(IOMMU_DEV, O_RDWR);
+	self->fd = open_counted_ctx(&self->ioas_id, &self->vm_pinned);
 	ASSERT_LE(0, self->fd);
-	/* Charge mm->pinned_vm, which /proc shows as VmPin. */
-	ASSERT_EQ(0, set_rlimit_mode(self->fd, 1));
-	self->vm_pinned = pinned_vm_pages();
-	ASSERT_LE(0, self->vm_pinned);
-	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
 	if (variant->memory_limit)
 		ASSERT_EQ(0, set_temp_memory_limit(self->fd,
 						   variant->memory_limit));
@@ -2219,11 +2214,8 @@ FIXTURE_SETUP(hugemem)
 	unsigned int i;
 	long thp_kb;
 
-	self->fd = open(IOMMU_DEV, O_RDWR);
+	self->fd = open_counted_ctx(&self->ioas_id, &self->vm_pinned);
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, set_rlimit_mode(self->fd, 1));
-	self->vm_pinned = pinned_vm_pages();
-	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
 	if (variant->memory_limit)
 		ASSERT_EQ(0, set_temp_memory_limit(self->fd,
 						   variant->memory_limit));
