@@ -87,8 +87,9 @@ struct iopt_resv_range {
  *	iopt_mem::held_areas while @pfn_domain is set
  * @iopt: the table the area belongs to
  * @pages: the memory; the area holds a reference
- * @pfn_domain: a domain that maps the area, from which the PFNs of the
- *	area's pages can be read back; NULL while no domain maps it
+ * @pfn_domain: the area's storage domain: one that maps the area, from
+ *	which the PFNs of its pages can be read back; NULL while no domain
+ *	maps it
  * @page_offset: byte offset of the area's first IOVA in its first page
  * @iommu_prot: IOMMU_READ/IOMMU_WRITE/IOMMU_CACHE for the domains
  * @pin_count: pins of in-kernel accesses inside the area

@@ -40,4 +40,12 @@ if [ "$mode" = check ]; then
 	[ $rc = 124 ] && echo "HARNESS: TIMEOUT after ${timeout_s}s" >> "$tap"
 	exit 0
 fi
-exec "${qemu[@]}" -append "$append" -nographic -serial null
+# The demo needs only the console: the kernel's own messages stay quiet.
+append="$append quiet"
+if [ "$mode" = shell ]; then
+	# The console on the terminal; Ctrl-A X quits QEMU, Ctrl-A C its monitor.
+	exec "${qemu[@]}" -append "$append" -display none \
+		-serial mon:stdio -serial null
+fi
+exec "${qemu[@]}" -append "$append" -display none -monitor none \
+	-serial stdio -serial null < /dev/null
