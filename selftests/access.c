@@ -10,7 +10,6 @@
  * an IOAS with no, one or two mock devices attached.
  */
 #include <sys/mman.h>
-#include <sys/wait.h>
 
 #include "helpers.h"
 
@@ -928,8 +927,8 @@ TEST_F(mock_access, rw_mapped_by_exited_child)
 	size_t size = self->size;
 	char *want, *tmp;
 	__u32 ioas2, stdev, item;
-	int afd, afd2, status;
-	pid_t child;
+	struct peer child;
+	int afd, afd2;
 
 	want = malloc(size);
 	tmp = malloc(size);
@@ -938,8 +937,7 @@ TEST_F(mock_access, rw_mapped_by_exited_child)
 	fill_pattern(want, size, 5);
 	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, PIN, &afd));
 
-	child = fork();
-	if (!child) {
+	if (!peer_fork(&child)) {
 		char *mem = new_buffer(size, 5);
 
 		if (mem == MAP_FAILED)
@@ -947,10 +945,8 @@ TEST_F(mock_access, rw_mapped_by_exited_child)
 		_exit(ioas_map_fixed(self->fd, self->ioas_id, mem, size,
 				     IOVA2) ? 2 : 0);
 	}
-	ASSERT_LT(0, child);
-	ASSERT_EQ(child, waitpid(child, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_LT(0, child.pid);
+	ASSERT_EQ(0, peer_reap(&child));
 
 	if (variant->devices) {
 		ASSERT_EQ(0, access_rw(self->fd, afd, IOVA2, tmp, size, 0));
@@ -1013,41 +1009,35 @@ TEST_F(mock_access, rw_mapped_by_exited_child)
 TEST_F(mock_access, rw_mapped_by_live_child)
 {
 	size_t size = self->size, pg = self->page;
-	int to_child[2], to_parent[2];
+	struct peer child;
 	char *want, *tmp;
-	int afd, status;
-	pid_t child;
-	char rc = 1;
+	int afd;
 
 	want = malloc(size);
 	tmp = malloc(size);
 	ASSERT_NE(NULL, want);
 	ASSERT_NE(NULL, tmp);
 	fill_pattern(want, size, 5);
-	ASSERT_EQ(0, pipe(to_child));
-	ASSERT_EQ(0, pipe(to_parent));
 	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, 0, &afd));
 
-	child = fork();
-	if (!child) {
+	if (!peer_fork(&child)) {
 		char *mem = new_buffer(size, 5);
-		char ok;
+		bool ok;
 
 		/* What the parent writes through the access. */
 		fill_pattern(want + pg - 32, 64, 6);
 		ok = mem != MAP_FAILED &&
 		     !ioas_map_fixed(self->fd, self->ioas_id, mem, size,
 				     IOVA2);
-		if (write(to_parent[1], &ok, 1) != 1 || !ok)
+		if (peer_send(&child, ok ? 'M' : 'E') || !ok)
 			_exit(1);
 		/* Wait for the parent to finish. */
-		if (read(to_child[0], &ok, 1) != 1)
+		if (!peer_recv(&child))
 			_exit(2);
 		_exit(memcmp(mem, want, size) ? 3 : 0);
 	}
-	ASSERT_LT(0, child);
-	ASSERT_EQ(1, read(to_parent[0], &rc, 1));
-	ASSERT_EQ(1, rc);
+	ASSERT_LT(0, child.pid);
+	ASSERT_EQ('M', peer_recv(&child));
 
 	ASSERT_EQ(0, access_rw(self->fd, afd, IOVA2, tmp, size, 0));
 	EXPECT_EQ(0, memcmp(want, tmp, size));
@@ -1063,16 +1053,11 @@ TEST_F(mock_access, rw_mapped_by_live_child)
 	/* None of this went through our own memory. */
 	EXPECT_EQ(0, BUF_REFS(0, BUF_PAGES, IDLE));
 
-	ASSERT_EQ(1, write(to_child[1], &rc, 1));
-	ASSERT_EQ(child, waitpid(child, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* The child checks what we wrote into its memory. */
+	ASSERT_EQ(0, peer_send(&child, 'X'));
+	EXPECT_EQ(0, peer_reap(&child));
 	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, IOVA2, size, NULL));
 	EXPECT_EQ(0, close(afd));
-	close(to_child[0]);
-	close(to_child[1]);
-	close(to_parent[0]);
-	close(to_parent[1]);
 	free(tmp);
 	free(want);
 }

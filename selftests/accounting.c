@@ -13,7 +13,6 @@
  */
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 
 #include "helpers.h"
 
@@ -1108,18 +1107,14 @@ TEST_F(acct, cap_ipc_lock_bypasses_limit)
 
 /*
  * The child of limit_other_process(): pin @npages pages of its own, report
- * on @to_parent, wait for a byte on @to_child, exit.
+ * 'P' (or 'E'), wait for the parent's word, exit.
  */
-static int pin_in_child(__u64 mode, size_t npages, int to_parent[2],
-			int to_child[2])
+static int pin_in_child(__u64 mode, size_t npages, struct peer *parent)
 {
 	__u32 ioas_id, dev;
-	char *mem, c;
+	char *mem;
 	int fd, rc;
 
-	/* If the parent dies, the read below sees the end of the pipe. */
-	close(to_parent[0]);
-	close(to_child[1]);
 	mem = mmap(NULL, npages * PSZ, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	fd = open(IOMMU_DEV, O_RDWR);
@@ -1129,8 +1124,7 @@ static int pin_in_child(__u64 mode, size_t npages, int to_parent[2],
 	rc = set_rlimit_mode(fd, mode) || ioas_alloc(fd, &ioas_id) ||
 	     mock_domain(fd, ioas_id, &dev, NULL, NULL) ||
 	     ioas_map_fixed(fd, ioas_id, mem, npages * PSZ, iova_at(0));
-	c = rc ? 'E' : 'P';
-	if (write(to_parent[1], &c, 1) != 1 || read(to_child[0], &c, 1) != 1)
+	if (peer_send(parent, rc ? 'E' : 'P') || !peer_recv(parent))
 		return 1;
 	return rc;
 }
@@ -1141,24 +1135,15 @@ static int pin_in_child(__u64 mode, size_t npages, int to_parent[2],
  */
 TEST_F(acct, limit_other_process)
 {
-	int to_parent[2], to_child[2], status;
+	struct peer child;
 	__u32 dev;
-	pid_t pid;
-	char c;
 
 	ASSERT_BUDGET(8);
 	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &dev, NULL, NULL));
-	ASSERT_EQ(0, pipe(to_parent));
-	ASSERT_EQ(0, pipe(to_child));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid)
-		_exit(pin_in_child(variant->mode, 8, to_parent, to_child));
-	close(to_parent[1]);
-	close(to_child[0]);
-
-	ASSERT_EQ(1, read(to_parent[0], &c, 1));
-	EXPECT_EQ('P', c);
+	if (!peer_fork(&child))
+		_exit(pin_in_child(variant->mode, 8, &child));
+	ASSERT_LT(0, child.pid);
+	EXPECT_EQ('P', peer_recv(&child));
 	if (variant->mode) {
 		ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 					    PSZ, iova_at(0)));
@@ -1173,18 +1158,14 @@ TEST_F(acct, limit_other_process)
 	}
 
 	/* The child's exit closes its context and uncharges its pages. */
-	ASSERT_EQ(1, write(to_child[1], &c, 1));
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, peer_send(&child, 'X'));
+	EXPECT_EQ(0, peer_reap(&child));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 				    8 * PSZ, iova_at(0)));
 	EXPECT_PINNED(8);
 	ASSERT_EQ(0, ioas_unmap(self->fd, self->ioas_id, iova_at(0), 8 * PSZ,
 				NULL));
 	EXPECT_EQ(0, object_destroy(self->fd, dev));
-	close(to_parent[0]);
-	close(to_child[1]);
 }
 
 /* VmPin of another process, in pages. */
@@ -1204,13 +1185,10 @@ static long pinned_vm_pages_of(pid_t pid)
  * parent's requests: 'L' raises the limit to 8 pages, '0' and '1' check
  * the pins of the memory, 'X' exits.
  */
-static int mapping_child(int fd, __u32 ioas_id, int to_parent[2],
-			 int to_child[2])
+static int mapping_child(int fd, __u32 ioas_id, struct peer *parent)
 {
 	char *mem, req, ans;
 
-	close(to_parent[0]);
-	close(to_child[1]);
 	mem = mmap(NULL, 8 * PSZ, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
@@ -1218,8 +1196,7 @@ static int mapping_child(int fd, __u32 ioas_id, int to_parent[2],
 	memset(mem, 1, 8 * PSZ);
 	ans = set_memlock(4) ||
 	      ioas_map_fixed(fd, ioas_id, mem, 8 * PSZ, iova_at(0)) ? 'E' : 'M';
-	while (write(to_parent[1], &ans, 1) == 1 &&
-	       read(to_child[0], &req, 1) == 1) {
+	while (!peer_send(parent, ans) && (req = peer_recv(parent))) {
 		if (req == 'X')
 			return 0;
 		if (req == 'L')
@@ -1231,16 +1208,6 @@ static int mapping_child(int fd, __u32 ioas_id, int to_parent[2],
 	return 1;
 }
 
-/* Send a request to the child and return its answer. */
-static char ask_child(int to_child, int to_parent, char req)
-{
-	char ans = 0;
-
-	if (write(to_child, &req, 1) != 1 || read(to_parent, &ans, 1) != 1)
-		return 0;
-	return ans;
-}
-
 /*
  * Memory is charged to the process that mapped it, against its limit,
  * even when another process sharing the context pins it; once that process
@@ -1248,45 +1215,33 @@ static char ask_child(int to_child, int to_parent, char req)
  */
 TEST_F(acct, charged_to_mapping_process)
 {
-	int to_parent[2], to_child[2], status;
+	struct peer child;
 	__u32 dev;
-	pid_t pid;
-	char c;
 
 	ASSERT_BUDGET(64);
-	ASSERT_EQ(0, pipe(to_parent));
-	ASSERT_EQ(0, pipe(to_child));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid)
-		_exit(mapping_child(self->fd, self->ioas_id, to_parent,
-				    to_child));
-	close(to_parent[1]);
-	close(to_child[0]);
-	ASSERT_EQ(1, read(to_parent[0], &c, 1));
-	ASSERT_EQ('M', c);
+	if (!peer_fork(&child))
+		_exit(mapping_child(self->fd, self->ioas_id, &child));
+	ASSERT_LT(0, child.pid);
+	ASSERT_EQ('M', peer_recv(&child));
 
 	/* The child's limit, not ours, applies to its memory. */
 	EXPECT_ERRNO(ENOMEM, mock_domain(self->fd, self->ioas_id, &dev, NULL,
 					 NULL));
-	EXPECT_EQ('Y', ask_child(to_child[1], to_parent[0], '0'));
-	EXPECT_EQ('Y', ask_child(to_child[1], to_parent[0], 'L'));
+	EXPECT_EQ('Y', peer_ask(&child, '0'));
+	EXPECT_EQ('Y', peer_ask(&child, 'L'));
 	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &dev, NULL, NULL));
-	EXPECT_EQ('Y', ask_child(to_child[1], to_parent[0], '1'));
+	EXPECT_EQ('Y', peer_ask(&child, '1'));
 	EXPECT_PINNED(0);
-	EXPECT_EQ(variant->mode ? 8 : 0, pinned_vm_pages_of(pid));
+	EXPECT_EQ(variant->mode ? 8 : 0, pinned_vm_pages_of(child.pid));
 	ASSERT_EQ(0, object_destroy(self->fd, dev));
-	EXPECT_EQ('Y', ask_child(to_child[1], to_parent[0], '0'));
-	EXPECT_EQ(0, pinned_vm_pages_of(pid));
+	EXPECT_EQ('Y', peer_ask(&child, '0'));
+	EXPECT_EQ(0, pinned_vm_pages_of(child.pid));
 
 	/* The child exits while its memory is pinned for our domain. */
 	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &dev, NULL, NULL));
-	EXPECT_EQ(variant->mode ? 8 : 0, pinned_vm_pages_of(pid));
-	c = 'X';
-	ASSERT_EQ(1, write(to_child[1], &c, 1));
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(variant->mode ? 8 : 0, pinned_vm_pages_of(child.pid));
+	ASSERT_EQ(0, peer_send(&child, 'X'));
+	EXPECT_EQ(0, peer_reap(&child));
 	ASSERT_EQ(0, object_destroy(self->fd, dev));
 	EXPECT_ERRNO(EFAULT, mock_domain(self->fd, self->ioas_id, &dev, NULL,
 					 NULL));
@@ -1296,8 +1251,6 @@ TEST_F(acct, charged_to_mapping_process)
 	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &dev, NULL, NULL));
 	EXPECT_EQ(0, object_destroy(self->fd, dev));
 	EXPECT_PINNED(0);
-	close(to_parent[0]);
-	close(to_child[1]);
 }
 
 TEST_HARNESS_MAIN

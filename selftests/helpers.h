@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/capability.h>
 #include <linux/iommufd.h>
@@ -470,6 +471,77 @@ static inline int access_replace_ioas(int fd, int access_fd, __u32 ioas_id)
 	};
 
 	return test_cmd(fd, &cmd);
+}
+
+/*
+ * A forked child and a pipe each way to exchange single bytes with it.  Each
+ * side keeps its own ends in rd/wr; when the other side dies, a read sees
+ * the end of the pipe.
+ */
+struct peer {
+	pid_t pid;	/* the child, in the parent; 0 in the child */
+	int rd;
+	int wr;
+};
+
+/* fork(2) with the pipes set up: -1, 0 in the child, the pid in the parent */
+static inline pid_t peer_fork(struct peer *p)
+{
+	int down[2], up[2];
+
+	*p = (struct peer){ .pid = -1, .rd = -1, .wr = -1 };
+	if (pipe(down))
+		return -1;
+	if (pipe(up)) {
+		close(down[0]);
+		close(down[1]);
+		return -1;
+	}
+	p->pid = fork();
+	if (p->pid < 0) {
+		close(down[0]);
+		close(down[1]);
+		close(up[0]);
+		close(up[1]);
+		return -1;
+	}
+	/* The parent writes down and reads up; the child the other way. */
+	close(p->pid ? down[0] : down[1]);
+	close(p->pid ? up[1] : up[0]);
+	p->rd = p->pid ? up[0] : down[0];
+	p->wr = p->pid ? down[1] : up[1];
+	return p->pid;
+}
+
+static inline int peer_send(struct peer *p, char byte)
+{
+	return write(p->wr, &byte, 1) == 1 ? 0 : -1;
+}
+
+/* The next byte from the other side, or 0 if it is gone. */
+static inline char peer_recv(struct peer *p)
+{
+	char byte;
+
+	return read(p->rd, &byte, 1) == 1 ? byte : 0;
+}
+
+/* Send @req and return the answer, or 0. */
+static inline char peer_ask(struct peer *p, char req)
+{
+	return peer_send(p, req) ? 0 : peer_recv(p);
+}
+
+/* In the parent: close the pipes, wait for the child, its exit status or -1 */
+static inline int peer_reap(struct peer *p)
+{
+	int status;
+
+	close(p->rd);
+	close(p->wr);
+	if (waitpid(p->pid, &status, 0) != p->pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
 }
 
 #endif
