@@ -65,6 +65,7 @@ static struct iommufd_group *igroup_alloc(struct iommufd_ctx *ictx,
 		.iommu_group = group,
 		.ictx = ictx,
 		.refs = KREF_INIT(1),
+		.bound = ATOMIC_INIT(0),
 		.msi_window = PHYS_ADDR_MAX,
 		.attached_devs = LIST_HEAD_INIT(igroup->attached_devs),
 	};
@@ -167,6 +168,7 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 		return ERR_PTR(rc);
 	}
 
+	atomic_inc(&igroup->bound);
 	idev->dev = dev;
 	idev->needs_snoop =
 		device_iommu_capable(dev, IOMMU_CAP_ENFORCE_CACHE_COHERENCY);
@@ -200,7 +202,9 @@ bool iommufd_ctx_has_group(struct iommufd_ctx *ictx, struct iommu_group *group)
 		return false;
 	xa_lock(&ictx->groups);
 	igroup = xa_load(&ictx->groups, iommu_group_id(group));
-	found = igroup && igroup->iommu_group == group;
+	/* The igroup outlives its devices' DMA ownership by a little. */
+	found = igroup && igroup->iommu_group == group &&
+		atomic_read(&igroup->bound);
 	xa_unlock(&ictx->groups);
 	return found;
 }
@@ -236,6 +240,7 @@ void iommufd_device_destroy(struct iommufd_object *obj)
 		container_of(obj, struct iommufd_device, obj);
 
 	WARN_ON(!list_empty(&idev->igroup_link));
+	atomic_dec(&idev->igroup->bound);
 	iommu_device_release_dma_owner(idev->dev);
 	igroup_put(idev->igroup);
 	if (!iommufd_is_mock(idev->dev))
@@ -409,14 +414,12 @@ hwpt_detach_dev(struct iommufd_device *idev)
 void hwpt_drop_dev(struct iommufd_ctx *ictx,
 		   struct iommufd_hw_pagetable *hwpt)
 {
-	bool is_auto = hwpt_is_paging(hwpt) &&
-		       hwpt_to_paging(hwpt)->auto_made;
-	u32 id = hwpt->obj.id;
-
-	refcount_dec(&hwpt->obj.refs);
-	if (is_auto)
-		iommufd_object_kill(ictx, &hwpt->obj, id,
-				    IOMMUFD_KILL_BUSY_OK);
+	if (hwpt_is_paging(hwpt) && hwpt_to_paging(hwpt)->auto_made)
+		iommufd_object_kill(ictx, &hwpt->obj, hwpt->obj.id,
+				    IOMMUFD_KILL_BUSY_OK |
+					    IOMMUFD_KILL_DROP_REF);
+	else
+		refcount_dec(&hwpt->obj.refs);
 }
 
 /*
@@ -638,6 +641,61 @@ void iommufd_device_detach(struct iommufd_device *idev)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
 
+/*
+ * Tell the access to give back whatever it pinned in its IOAS.  Called
+ * without ioas_mutex: the driver unpins from within its unmap op.
+ */
+static void iommufd_access_drop_pins(struct iommufd_access *access)
+{
+	lockdep_assert_not_held(&access->ioas_mutex);
+
+	if (access->ops->unmap)
+		access->ops->unmap(access->data, 0, ULONG_MAX);
+}
+
+/*
+ * Stop new pins and reads in the current IOAS and have the driver give
+ * back what it pinned there.  Returns that IOAS, which only unpins still
+ * reach, or NULL if the access is detached.
+ */
+static struct iommufd_ioas *iommufd_access_quiesce(struct iommufd_access *access)
+{
+	struct iommufd_ioas *cur;
+
+	mutex_lock(&access->ioas_mutex);
+	cur = access->ioas_unpin;
+	access->ioas = NULL;
+	mutex_unlock(&access->ioas_mutex);
+	if (cur)
+		iommufd_access_drop_pins(access);
+	return cur;
+}
+
+/* Leave @ioas, whose access list has the access under @list_id. */
+static void iommufd_access_leave(struct iommufd_access *access,
+				 struct iommufd_ioas *ioas, u32 list_id)
+{
+	iopt_unregister_access(&ioas->iopt, access, list_id);
+	refcount_dec(&ioas->obj.refs);
+}
+
+/*
+ * Detach from the current IOAS, the driver's unmap op first.  Returns false
+ * if the access was not attached.
+ */
+static bool iommufd_access_leave_current(struct iommufd_access *access)
+{
+	struct iommufd_ioas *cur = iommufd_access_quiesce(access);
+
+	if (!cur)
+		return false;
+	mutex_lock(&access->ioas_mutex);
+	access->ioas_unpin = NULL;
+	mutex_unlock(&access->ioas_mutex);
+	iommufd_access_leave(access, cur, access->list_id);
+	return true;
+}
+
 /**
  * iommufd_access_create() - make an access for an emulated device
  * @ictx: the context
@@ -682,49 +740,28 @@ void iommufd_access_destroy(struct iommufd_access *access)
 {
 	struct iommufd_ctx *ictx = access->ictx;
 
+	/* While unmaps can still reach the access to ask for its pins. */
+	iommufd_access_leave_current(access);
 	iommufd_object_destroy_owned(ictx, &access->obj);
 	/* Last: this may be the final reference on the context. */
 	iommufd_ctx_put(ictx);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_destroy, IOMMUFD);
 
-/*
- * Tell the access to give back whatever it pinned in its IOAS.  Called
- * without ioas_mutex: the driver unpins from within its unmap op.
- */
-static void iommufd_access_drop_pins(struct iommufd_access *access)
-{
-	lockdep_assert_not_held(&access->ioas_mutex);
-
-	if (access->ops->unmap)
-		access->ops->unmap(access->data, 0, ULONG_MAX);
-}
-
-/* Leave @ioas, whose access list has the access under @list_id. */
-static void iommufd_access_leave(struct iommufd_access *access,
-				 struct iommufd_ioas *ioas, u32 list_id)
-{
-	iopt_unregister_access(&ioas->iopt, access, list_id);
-	refcount_dec(&ioas->obj.refs);
-}
-
 void access_destroy_obj(struct iommufd_object *obj)
 {
 	struct iommufd_access *access =
 		container_of(obj, struct iommufd_access, obj);
 
-	if (access->ioas) {
-		iommufd_access_drop_pins(access);
-		iommufd_access_leave(access, access->ioas,
-				     access->list_id);
-		access->ioas = NULL;
-	}
+	/* iommufd_access_destroy() detached it already. */
+	WARN_ON(iommufd_access_leave_current(access));
 	mutex_destroy(&access->ioas_mutex);
 }
 
 /*
  * Attach to @ioas_id, replacing the current IOAS if @replace.  Attach,
- * replace and detach of one access are serialised by its driver.
+ * replace and detach of one access are serialised by its driver; pins and
+ * reads may run concurrently and fail with -ENOENT while the access moves.
  */
 static int iommufd_access_change_ioas(struct iommufd_access *access,
 				      u32 ioas_id, bool replace)
@@ -738,7 +775,7 @@ static int iommufd_access_change_ioas(struct iommufd_access *access,
 		return PTR_ERR(ioas);
 
 	mutex_lock(&access->ioas_mutex);
-	old = access->ioas;
+	old = access->ioas_unpin;
 	rc = -EINVAL;
 	if (replace ? !old : !!old)
 		goto out_unlock;
@@ -752,11 +789,11 @@ static int iommufd_access_change_ioas(struct iommufd_access *access,
 	mutex_unlock(&access->ioas_mutex);
 
 	/* Pins live in the old IOAS until the driver gives them back. */
-	if (old)
-		iommufd_access_drop_pins(access);
+	iommufd_access_quiesce(access);
 
 	mutex_lock(&access->ioas_mutex);
 	access->ioas = ioas;
+	access->ioas_unpin = ioas;
 	swap(access->list_id, list_id);
 	mutex_unlock(&access->ioas_mutex);
 	if (old)
@@ -807,19 +844,7 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
  */
 void iommufd_access_detach(struct iommufd_access *access)
 {
-	struct iommufd_ioas *ioas;
-
-	mutex_lock(&access->ioas_mutex);
-	ioas = access->ioas;
-	mutex_unlock(&access->ioas_mutex);
-	if (WARN_ON(!ioas))
-		return;
-
-	iommufd_access_drop_pins(access);
-	mutex_lock(&access->ioas_mutex);
-	access->ioas = NULL;
-	mutex_unlock(&access->ioas_mutex);
-	iommufd_access_leave(access, ioas, access->list_id);
+	WARN_ON(!iommufd_access_leave_current(access));
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
 
@@ -842,7 +867,7 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
 		xa_lock(&iopt->accesses);
 		access = xa_find(&iopt->accesses, &index, ULONG_MAX,
 				 XA_PRESENT);
-		/* A dying access has already given its pins back. */
+		/* A dying access has left the IOAS, pins given back. */
 		while (access && !iommufd_obj_hold(&access->obj)) {
 			index++;
 			access = xa_find(&iopt->accesses, &index,
@@ -858,13 +883,19 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
 	}
 }
 
-/* The IOAS of an access, with ioas_mutex held on success. */
+/*
+ * The IOAS an access pins and reads in (or, for @unpin, the one its pins
+ * live in), with ioas_mutex held on success.
+ */
 static struct io_pagetable *
-iommufd_access_lock_iopt(struct iommufd_access *access)
+iommufd_access_lock_iopt(struct iommufd_access *access, bool unpin)
 {
+	struct iommufd_ioas *ioas;
+
 	mutex_lock(&access->ioas_mutex);
-	if (access->ioas)
-		return &access->ioas->iopt;
+	ioas = unpin ? access->ioas_unpin : access->ioas;
+	if (ioas)
+		return &ioas->iopt;
 	mutex_unlock(&access->ioas_mutex);
 	return NULL;
 }
@@ -921,7 +952,7 @@ void iommufd_access_unpin_pages(struct iommufd_access *access,
 
 	if (WARN_ON(iopt_range_last(iova, length, &last)))
 		return;
-	iopt = iommufd_access_lock_iopt(access);
+	iopt = iommufd_access_lock_iopt(access, true);
 	if (WARN_ON(!iopt))
 		return;
 	down_read(&iopt->iova_rwsem);
@@ -992,7 +1023,7 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 	if (rc)
 		return rc;
 	cur.last = last;
-	iopt = iommufd_access_lock_iopt(access);
+	iopt = iommufd_access_lock_iopt(access, false);
 	if (!iopt)
 		return -ENOENT;
 
@@ -1064,7 +1095,7 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 
 	if (rc)
 		return rc;
-	iopt = iommufd_access_lock_iopt(access);
+	iopt = iommufd_access_lock_iopt(access, false);
 	if (!iopt)
 		return -ENOENT;
 	down_read(&iopt->iova_rwsem);

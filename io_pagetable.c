@@ -45,7 +45,7 @@
 void iopt_init(struct io_pagetable *iopt)
 {
 	init_rwsem(&iopt->domains_sem);
-	xa_init_flags(&iopt->domains, XA_FLAGS_ACCOUNT);
+	xa_init_flags(&iopt->domains, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	xa_init_flags(&iopt->accesses, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	init_rwsem(&iopt->iova_rwsem);
 	iopt->areas = RB_ROOT_CACHED;
@@ -510,6 +510,26 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 }
 
 /*
+ * Keep accesses from pinning the populated areas in [start, last] while an
+ * unmap waits for them to let go, or let them again.  An area still being
+ * mapped is left alone: it is not part of this unmap, and a flag set on it
+ * would outlive the unmap.  Caller holds iova_rwsem for write.
+ */
+static void iopt_block_new_pins(struct io_pagetable *iopt, unsigned long start,
+				unsigned long last, bool block)
+{
+	struct interval_tree_node *node;
+	struct iopt_area *area;
+
+	for (node = interval_tree_iter_first(&iopt->areas, start, last);
+	     node; node = interval_tree_iter_next(node, start, last)) {
+		area = container_of(node, struct iopt_area, node);
+		if (area->populated)
+			area->no_new_pins = block;
+	}
+}
+
+/*
  * Unmap every area inside [start, last].  An area that crosses the edge of
  * the range fails the whole call with -ENOENT, as does a range without any
  * area unless @all.  Accesses pinning an area are asked to let go; if they
@@ -556,11 +576,7 @@ again:
 			rc = -EBUSY;
 			goto out_unlock;
 		}
-		for (node = interval_tree_iter_first(&iopt->areas, start,
-						     last);
-		     node; node = interval_tree_iter_next(node, start, last))
-			container_of(node, struct iopt_area, node)
-				->no_new_pins = true;
+		iopt_block_new_pins(iopt, start, last, true);
 		up_write(&iopt->iova_rwsem);
 		up_read(&iopt->domains_sem);
 		/* A length of ULONG_MAX stands for the whole address space. */
@@ -601,13 +617,8 @@ again:
 	return 0;
 
 out_unlock:
-	if (tries) {
-		for (node = interval_tree_iter_first(&iopt->areas, start,
-						     last);
-		     node; node = interval_tree_iter_next(node, start, last))
-			container_of(node, struct iopt_area, node)
-				->no_new_pins = false;
-	}
+	if (tries)
+		iopt_block_new_pins(iopt, start, last, false);
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_sem);
 	if (unmapped)
@@ -853,6 +864,7 @@ int iopt_add_domain(struct io_pagetable *iopt,
 	unsigned long pgsize = 1UL << __ffs(domain->pgsize_bitmap);
 	struct interval_tree_node *node, *undo;
 	struct iopt_area *area;
+	u32 slot;
 	int rc;
 
 	if (pgsize > PAGE_SIZE)
@@ -861,9 +873,9 @@ int iopt_add_domain(struct io_pagetable *iopt,
 	down_write(&iopt->domains_sem);
 	down_write(&iopt->iova_rwsem);
 	/* A slot for the domain, used once every area is in it. */
-	rc = xa_reserve(&iopt->domains, iopt->domain_seq,
-			GFP_KERNEL_ACCOUNT);
-	if (rc)
+	rc = xa_alloc_cyclic(&iopt->domains, &slot, NULL, xa_limit_32b,
+			     &iopt->domain_seq, GFP_KERNEL_ACCOUNT);
+	if (rc < 0)
 		goto out_unlock;
 
 	/* Reserving the outside of the aperture fails over an area too. */
@@ -887,7 +899,7 @@ int iopt_add_domain(struct io_pagetable *iopt,
 	}
 
 	down_write(&iopt->iova_rwsem);
-	xa_store(&iopt->domains, iopt->domain_seq++, domain, 0);
+	xa_store(&iopt->domains, slot, domain, 0);
 	iopt_recalc_alignment(iopt);
 	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_sem);
@@ -903,7 +915,7 @@ out_unfill:
 	iopt_unreserve_locked(iopt, domain);
 	iopt_recalc_alignment(iopt);
 out_erase:
-	xa_release(&iopt->domains, iopt->domain_seq);
+	xa_erase(&iopt->domains, slot);
 out_unlock:
 	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_sem);

@@ -37,7 +37,7 @@ struct iommufd_access;
  *	domain joins or leaves; outside @iova_rwsem.
  * @domains: the iommu_domains mirroring every area
  * @accesses: attached struct iommufd_access, told about unmaps
- * @domain_seq: hint for the next free @domains index
+ * @domain_seq: where xa_alloc_cyclic() looks for the next @domains slot
  * @iova_rwsem: protects the interval trees, @align and
  *	@small_pages_only
  * @areas: the mapped areas (struct iopt_area)
@@ -50,7 +50,7 @@ struct io_pagetable {
 	struct rw_semaphore domains_sem;
 	struct xarray domains;
 	struct xarray accesses;
-	unsigned int domain_seq;
+	u32 domain_seq;
 
 	struct rw_semaphore iova_rwsem;
 	struct rb_root_cached areas;

@@ -168,7 +168,9 @@ static int read_allowed_ranges(struct iommu_ioas_allow_iovas *cmd,
 
 		if (copy_from_user(&range, &uranges[i], sizeof(range)))
 			return -EFAULT;
-		if (range.start > range.last || range.last > ULONG_MAX)
+		/* Neither empty nor single-byte ranges, nor overlaps. */
+		if (range.start >= range.last || range.last > ULONG_MAX ||
+		    interval_tree_iter_first(tree, range.start, range.last))
 			return -EINVAL;
 		elm = kzalloc(sizeof(*elm), GFP_KERNEL_ACCOUNT);
 		if (!elm)

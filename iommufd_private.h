@@ -164,10 +164,15 @@ static inline void iommufd_obj_put(struct iommufd_ctx *ictx,
 /*
  * Destroying objects: kill() unpublishes, waits for lookups and destroys,
  * unless something still depends on the object (EBUSY; a WARN unless
- * IOMMUFD_KILL_BUSY_OK).  An object owned by a kernel driver carries the
- * driver's extra ref, which destroy_owned() drops first.
+ * IOMMUFD_KILL_BUSY_OK).  IOMMUFD_KILL_USER is a user's IOMMU_DESTROY,
+ * which also fails while another ioctl is using the object.
+ * IOMMUFD_KILL_DROP_REF drops the caller's ref first, under the table's
+ * lock: an object owned by a kernel driver carries the driver's extra ref,
+ * which destroy_owned() drops that way.
  */
 #define IOMMUFD_KILL_BUSY_OK	BIT(0)
+#define IOMMUFD_KILL_USER	BIT(1)
+#define IOMMUFD_KILL_DROP_REF	BIT(2)
 
 int iommufd_object_kill(struct iommufd_ctx *ictx,
 			struct iommufd_object *to_destroy, u32 id,
@@ -176,8 +181,9 @@ int iommufd_object_kill(struct iommufd_ctx *ictx,
 static inline void iommufd_object_destroy_owned(struct iommufd_ctx *ictx,
 						struct iommufd_object *obj)
 {
-	refcount_dec(&obj->refs);
-	WARN_ON(iommufd_object_kill(ictx, obj, obj->id, 0));
+	u32 id = obj->id;
+
+	WARN_ON(iommufd_object_kill(ictx, obj, id, IOMMUFD_KILL_DROP_REF));
 }
 
 /**
@@ -297,7 +303,8 @@ int hwpt_paging_enforce_snoop(struct iommufd_hwpt_paging *hwpt_paging);
  * struct iommufd_group - the iommu_group of bound devices, per context
  * @iommu_group: the iommu_group; referenced
  * @ictx: the context
- * @refs: one per bound device of the group
+ * @refs: one per device of the group being bound or bound
+ * @bound: devices of the group that own DMA (bind done, unbind not begun)
  * @msi_window: start of the software MSI window, or PHYS_ADDR_MAX
  * @mutex: protects @hwpt and @attached_devs
  * @attached_devs: the attached devices of the group (igroup_link)
@@ -307,6 +314,7 @@ struct iommufd_group {
 	struct iommu_group *iommu_group;
 	struct iommufd_ctx *ictx;
 	struct kref refs;
+	atomic_t bound;
 	phys_addr_t msi_window;
 	struct mutex mutex;		/* see the kernel-doc above */
 	struct list_head attached_devs;
@@ -345,8 +353,10 @@ void hwpt_drop_dev(struct iommufd_ctx *ictx,
  * @ops: the driver's callbacks
  * @data: the driver's cookie for @ops
  * @ioas_mutex: serialises attach/detach against pins and reads
- * @ioas: the IOAS attached to, or NULL; referenced; protected by
- *	@ioas_mutex
+ * @ioas: the IOAS pins and reads go to; NULL while detached and while the
+ *	access leaves an IOAS; protected by @ioas_mutex
+ * @ioas_unpin: the IOAS attached to, where the access's pins live, or
+ *	NULL; referenced; protected by @ioas_mutex
  * @list_id: index in ioas->iopt.accesses
  * @ictx: the context; referenced
  */
@@ -356,6 +366,7 @@ struct iommufd_access {
 	void *data;
 	struct mutex ioas_mutex;	/* see the kernel-doc above */
 	struct iommufd_ioas *ioas;
+	struct iommufd_ioas *ioas_unpin;
 	u32 list_id;
 	struct iommufd_ctx *ictx;
 };

@@ -158,6 +158,10 @@ struct iommufd_object *iommufd_obj_get(struct iommufd_ctx *ictx, u32 id,
  * flight are waited for, and if none of them took a long-term ref the
  * object is destroyed.  The caller must not hold a lookup on it.
  *
+ * Every ref dropped while the object may be dying is dropped under the
+ * table's lock (IOMMUFD_KILL_DROP_REF), so the check that nothing depends
+ * on the object cannot miss a ref that is going away.
+ *
  * Return: 0 when destroyed; -ENOENT if @id does not name the object;
  * -EBUSY if something else still depends on it (nothing is changed).
  */
@@ -165,22 +169,29 @@ int iommufd_object_kill(struct iommufd_ctx *ictx,
 			struct iommufd_object *to_destroy, u32 id,
 			unsigned int flags)
 {
+	bool busy_ok = flags & (IOMMUFD_KILL_BUSY_OK | IOMMUFD_KILL_USER);
 	struct iommufd_object *obj;
 	int rc = 0;
 
 	/* Step 1: take it out of the table, keeping the ID reserved. */
 	xa_lock(&ictx->objects);
+	if (flags & IOMMUFD_KILL_DROP_REF)
+		refcount_dec(&to_destroy->refs);
 	obj = xa_load(&ictx->objects, id);
 	if (!obj || (to_destroy && obj != to_destroy))
 		rc = -ENOENT;
 	else if (refcount_read(&obj->refs) > 1)
+		rc = -EBUSY;
+	/* Userspace may not destroy what another of its ioctls is using. */
+	else if ((flags & IOMMUFD_KILL_USER) &&
+		 refcount_read(&obj->lookups) > 1)
 		rc = -EBUSY;
 	else
 		__xa_store(&ictx->objects, id, XA_ZERO_ENTRY, 0);
 	xa_unlock(&ictx->objects);
 	if (rc) {
 		/* In-kernel owners guarantee nothing depends on the object. */
-		WARN_ON(rc == -EBUSY && !(flags & IOMMUFD_KILL_BUSY_OK));
+		WARN_ON(rc == -EBUSY && !busy_ok);
 		return rc;
 	}
 
@@ -188,14 +199,24 @@ int iommufd_object_kill(struct iommufd_ctx *ictx,
 	if (!refcount_dec_and_test(&obj->lookups))
 		wait_event(ictx->drained, !refcount_read(&obj->lookups));
 
-	/* Step 3: a lookup in flight may have made it a dependency. */
+	/*
+	 * Step 3: a lookup in flight may have made it a dependency.  No new
+	 * ref can be taken now, only dropped (under the lock).
+	 */
+	xa_lock(&ictx->objects);
 	if (refcount_read(&obj->refs) > 1) {
 		refcount_set(&obj->lookups, 1);
 		/* Our zero entry still holds the slot: no memory needed. */
-		xa_store(&ictx->objects, id, obj, 0);
-		return -EBUSY;
+		__xa_store(&ictx->objects, id, obj, 0);
+		rc = -EBUSY;
+	} else {
+		__xa_erase(&ictx->objects, id);
 	}
-	xa_erase(&ictx->objects, id);
+	xa_unlock(&ictx->objects);
+	if (rc) {
+		WARN_ON(!busy_ok);
+		return rc;
+	}
 	iommufd_object_free(obj);
 	return 0;
 }
@@ -205,7 +226,7 @@ static int iommufd_destroy(struct iommufd_ucmd *ucmd)
 	struct iommu_destroy *cmd = ucmd->cmd;
 
 	return iommufd_object_kill(ucmd->ictx, NULL, cmd->id,
-				   IOMMUFD_KILL_BUSY_OK);
+				   IOMMUFD_KILL_USER);
 }
 
 /* Switching is only allowed before anything could have been charged. */
@@ -215,13 +236,12 @@ static int iommufd_set_account_mode(struct iommufd_ctx *ictx, u64 val)
 
 	if (!capable(CAP_SYS_RESOURCE))
 		return -EPERM;
-	if (val > 1)
-		return -EINVAL;
 	xa_lock(&ictx->objects);
 	if (xa_empty(&ictx->objects)) {
-		ictx->account_mode = val ? IOMMUFD_ACCOUNT_MM :
-					   IOMMUFD_ACCOUNT_USER;
-		rc = 0;
+		rc = val > 1 ? -EINVAL : 0;
+		if (!rc)
+			ictx->account_mode = val ? IOMMUFD_ACCOUNT_MM :
+						   IOMMUFD_ACCOUNT_USER;
 	}
 	xa_unlock(&ictx->objects);
 	return rc;

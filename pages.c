@@ -459,15 +459,12 @@ static unsigned long reader_from_store(struct pfn_reader *r,
 static unsigned long store_gap_last(struct iopt_mem *pages,
 				    unsigned long index, unsigned long last)
 {
-	unsigned long i;
+	unsigned long i = index + 1;
 
-	if (xa_empty(&pages->pfn_store))
+	/* xa_find() skips the reserved slots; every other entry is a PFN. */
+	if (index == last || !xa_find(&pages->pfn_store, &i, last, XA_PRESENT))
 		return last;
-	for (i = index + 1; i <= last && i > index; i++) {
-		if (xa_is_value(xa_load(&pages->pfn_store, i)))
-			return i - 1;
-	}
-	return last;
+	return i - 1;
 }
 
 /* Batch the pages pinned ahead; returns how many fit. */

@@ -7,16 +7,20 @@
  * pinning and copying, and copies in both directions between two IOASes;
  * races on one range (two maps, map against unmap, access pins against
  * map and unmap) and on one IOAS (destroy against maps, attach and access
- * creation), where exactly one side may win; and closing the context with
- * everything the threads built still live.  Every test ends with no page
- * left pinned.
+ * creation), where exactly one side may win; an access moving between two
+ * IOASes while it pins; ioctls meeting one stopped halfway (destroy of the
+ * object it uses, an unmap around its map); and closing the context with
+ * everything the threads built still live.
+ * Every test ends with no page left pinned.
  *
  * Threads never use the harness's ASSERT/EXPECT: each records its first
  * failure, and the main thread checks after joining.  The work is bounded
  * by iteration counts, smaller on the (much slower) debug kernel.
  */
+#include <linux/userfaultfd.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 
 #include "helpers.h"
 
@@ -825,6 +829,8 @@ TEST_F(conc, race_unmap_against_access_pin)
 /*
  * Destroy the IOAS w->ioas2_id once, after w->iters lookups of another
  * object, or (with w->expect_busy) try w->iters times, expecting EBUSY.
+ * A destroy that meets a map in flight fails with EBUSY and is retried;
+ * w->count is how often that happened.
  */
 static void *destroy_ioas(void *arg)
 {
@@ -842,7 +848,12 @@ static void *destroy_ioas(void *arg)
 	}
 	for (i = 0; i != w->iters; i++)
 		ioas_ranges(w->fd, w->ioas_id, &range, 1, NULL);
-	check(&w->res, object_destroy(w->fd, w->ioas2_id), "destroy", 0);
+	for (w->count = 0; object_destroy(w->fd, w->ioas2_id); w->count++) {
+		if (errno != EBUSY) {
+			fail(&w->res, "destroy", errno, w->count);
+			break;
+		}
+	}
 	return NULL;
 }
 
@@ -877,14 +888,16 @@ static void *map_until_gone(void *arg)
 
 /*
  * IOMMU_DESTROY of an IOAS racing maps in it: with a domain attached it
- * always fails with EBUSY and the maps all work; without one it succeeds,
- * and the maps work up to the moment it does and then fail with ENOENT.
+ * always fails with EBUSY and the maps all work; without one it fails with
+ * EBUSY while a map is in flight and otherwise succeeds, and the maps work
+ * up to the moment it does and then fail with ENOENT.
  */
 TEST_F(conc, race_destroy_ioas_against_maps)
 {
 	void *(*fn[2])(void *) = { map_until_gone, destroy_ioas };
 	struct worker *w = self->w;
 	unsigned int round, rounds = iters(200), seen_gone = 0;
+	unsigned long busy = 0;
 
 	for (round = 0; round != rounds; round++) {
 		__u32 ioas_id = self->ioas_id;
@@ -908,13 +921,16 @@ TEST_F(conc, race_destroy_ioas_against_maps)
 			break;
 		}
 		seen_gone += !!w[0].count;
+		busy += w[1].count;
 		EXPECT_ERRNO(ENOENT, object_destroy(self->fd, ioas_id));
 		if (_metadata->exit_code)
 			break;
 	}
-	if (!variant->ndomains)
+	if (!variant->ndomains) {
 		TH_LOG("the maps saw the IOAS go in %u of %u rounds",
 		       seen_gone, rounds);
+		TH_LOG("%lu destroys met a map in flight", busy);
+	}
 	EXPECT_EQ(0, pinned_vm_pages());
 }
 
@@ -1009,6 +1025,275 @@ TEST_F(conc, race_destroy_ioas_against_attach)
 	}
 	TH_LOG("the attach won %u times, the destroy %u times", won[0],
 	       won[1]);
+}
+
+/* Pin and unpin w->mem at w->iova through w->access_fd, over and over. */
+static void *pin_through_access(void *arg)
+{
+	struct worker *w = arg;
+	unsigned int i;
+
+	pthread_barrier_wait(w->start);
+	for (i = 0; i != w->iters; i++) {
+		__u32 item = 0;
+		int rc;
+
+		rc = rc_errno(access_pages(w->fd, w->access_fd, 0, w->iova,
+					   w->len, w->mem, &item));
+		/* The access is on its way between the two IOASes. */
+		if (rc == ENOENT) {
+			w->count++;
+			continue;
+		}
+		if (rc) {
+			fail(&w->res, "access_pages", rc, i);
+			continue;
+		}
+		/* A replace may have had the pin given back already. */
+		rc = rc_errno(destroy_access_pages(w->fd, w->access_fd, item));
+		if (rc && rc != ENOENT)
+			fail(&w->res, "destroy_access_pages", rc, i);
+	}
+	return NULL;
+}
+
+/* Move w->access_fd to w->ioas2_id and back, w->iters times in all. */
+static void *move_access(void *arg)
+{
+	struct worker *w = arg;
+	unsigned int i;
+
+	pthread_barrier_wait(w->start);
+	for (i = 0; i != w->iters; i++)
+		check(&w->res,
+		      access_replace_ioas(w->fd, w->access_fd,
+					  i % 2 ? w->ioas_id : w->ioas2_id),
+		      "access_replace_ioas", i);
+	return NULL;
+}
+
+/*
+ * An access moving between two IOASes mapping the same memory while a
+ * thread pins through it: each pin lands in the IOAS the access is in, or
+ * fails with ENOENT while it moves.  No pin is left behind in an IOAS the
+ * access left, so afterwards both unmap everything at the first try.
+ */
+TEST_F(conc, race_access_replace_against_pins)
+{
+	void *(*fn[2])(void *) = { pin_through_access, move_access };
+	struct worker *w = self->w;
+	__u32 ioas2_id;
+	int access_fd;
+	unsigned int i;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2_id));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, slice(self, 0),
+				    SLICE, iova_at(0)));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas2_id, slice(self, 0), SLICE,
+				    iova_at(0)));
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   &access_fd));
+	for (i = 0; i != 2; i++)
+		w[i] = (struct worker){
+			.start = &self->start,
+			.fd = self->fd,
+			.ioas_id = self->ioas_id,
+			.ioas2_id = ioas2_id,
+			.access_fd = access_fd,
+			.mem = slice(self, 0),
+			.len = SLICE,
+			.iova = iova_at(0),
+			/* Even, so the access ends where it started. */
+			.iters = iters(300) * 2,
+		};
+	ASSERT_EQ(0, run_workers(w, 2, &self->start, fn));
+	EXPECT_NO_FAILURE(&w[0].res, "pinner");
+	EXPECT_NO_FAILURE(&w[1].res, "mover");
+	TH_LOG("%lu of %u pins came while the access moved", w[0].count,
+	       w[0].iters);
+
+	EXPECT_EQ(0, ioas_unmap(self->fd, ioas2_id, 0, UINT64_MAX, NULL));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX,
+				NULL));
+	close(access_fd);
+	EXPECT_EQ(0, object_destroy(self->fd, ioas2_id));
+	EXPECT_EQ(0, pinned_vm_pages());
+}
+
+/*
+ * A page of memory whose first touch waits until the test serves it with
+ * a userfaultfd: an ioctl that reads it (copy_from_user(), or pinning it)
+ * stops there, in the middle of its work.
+ */
+struct held_page {
+	int uffd;
+	char *page;
+	char *content;	/* what serving puts there */
+};
+
+static int held_page_init(struct held_page *h)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+
+	h->page = mmap(NULL, PSZ, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	h->content = new_buffer(PSZ, 7);
+	h->uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	if (h->page == MAP_FAILED || h->content == MAP_FAILED || h->uffd < 0 ||
+	    ioctl(h->uffd, UFFDIO_API, &api))
+		return -1;
+	reg.range.start = (uintptr_t)h->page;
+	reg.range.len = PSZ;
+	return ioctl(h->uffd, UFFDIO_REGISTER, &reg);
+}
+
+/* Wait until something touches the page; it is then stopped there. */
+static int held_page_wait(struct held_page *h)
+{
+	struct uffd_msg msg;
+
+	if (read(h->uffd, &msg, sizeof(msg)) != sizeof(msg) ||
+	    msg.event != UFFD_EVENT_PAGEFAULT)
+		return -1;
+	return 0;
+}
+
+/* Fill the page with h->content, which lets the toucher go on. */
+static int held_page_serve(struct held_page *h)
+{
+	struct uffdio_copy copy = {
+		.dst = (uintptr_t)h->page,
+		.src = (uintptr_t)h->content,
+		.len = PSZ,
+	};
+
+	return ioctl(h->uffd, UFFDIO_COPY, &copy);
+}
+
+static void held_page_fini(struct held_page *h)
+{
+	close(h->uffd);
+	munmap(h->page, PSZ);
+	munmap(h->content, PSZ);
+}
+
+/* One ioctl on another thread, stopped at a held page. */
+struct held_ioctl {
+	int fd;
+	__u32 ioas_id;
+	struct held_page hp;
+	__u64 iova;
+	int rc;
+};
+
+/* IOMMU_IOAS_ALLOW_IOVAS, reading its array from the held page. */
+static void *allow_iovas_held(void *arg)
+{
+	struct held_ioctl *h = arg;
+
+	h->rc = rc_errno(ioas_allow_iovas(h->fd, h->ioas_id,
+					  (void *)h->hp.page, 1));
+	return NULL;
+}
+
+/* IOMMU_IOAS_MAP of the held page, which a domain makes it pin. */
+static void *map_held(void *arg)
+{
+	struct held_ioctl *h = arg;
+
+	h->rc = rc_errno(ioas_map_fixed(h->fd, h->ioas_id, h->hp.page, PSZ,
+					h->iova));
+	return NULL;
+}
+
+/*
+ * IOMMU_DESTROY of an IOAS that another thread's ioctl is using fails with
+ * EBUSY, and the IOAS stays usable meanwhile; once that ioctl is done the
+ * destroy works.
+ */
+TEST(destroy_of_an_object_in_use_by_an_ioctl)
+{
+	struct iommu_iova_range got[4], *want;
+	struct held_ioctl h = {};
+	pthread_t thread;
+
+	h.fd = open(IOMMU_DEV, O_RDWR);
+	ASSERT_LE(0, h.fd);
+	ASSERT_EQ(0, ioas_alloc(h.fd, &h.ioas_id));
+	ASSERT_EQ(0, held_page_init(&h.hp));
+	want = (struct iommu_iova_range *)h.hp.content;
+	*want = (struct iommu_iova_range){ 1UL << 30, (2UL << 30) - 1 };
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, allow_iovas_held, &h));
+	ASSERT_EQ(0, held_page_wait(&h.hp));
+	EXPECT_ERRNO(EBUSY, object_destroy(h.fd, h.ioas_id));
+	EXPECT_LE(1, ioas_ranges(h.fd, h.ioas_id, got, 4, NULL));
+	ASSERT_EQ(0, held_page_serve(&h.hp));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+
+	EXPECT_EQ(0, h.rc);
+	ASSERT_EQ(1, ioas_ranges(h.fd, h.ioas_id, got, 4, NULL));
+	EXPECT_EQ(want->start, got[0].start);
+	EXPECT_EQ(want->last, got[0].last);
+	EXPECT_EQ(0, object_destroy(h.fd, h.ioas_id));
+	EXPECT_ERRNO(ENOENT, object_destroy(h.fd, h.ioas_id));
+	held_page_fini(&h.hp);
+	close(h.fd);
+}
+
+/*
+ * An unmap that waits for an access to let go of a pin keeps the access
+ * from pinning anew in the range meanwhile.  A map still under way in the
+ * range (stopped at a held page while it pins) is not part of that unmap:
+ * once done, the access can pin it.
+ */
+TEST(unmap_waiting_for_an_access_spares_a_map_under_way)
+{
+	struct held_ioctl h = {};
+	__u32 stdev_id, item;
+	pthread_t thread;
+	__u64 unmapped;
+	int access_fd;
+	char *mem;
+
+	h.fd = open(IOMMU_DEV, O_RDWR);
+	ASSERT_LE(0, h.fd);
+	ASSERT_EQ(0, ioas_alloc(h.fd, &h.ioas_id));
+	ASSERT_EQ(0, mock_domain(h.fd, h.ioas_id, &stdev_id, NULL, NULL));
+	ASSERT_EQ(0, held_page_init(&h.hp));
+	mem = new_buffer(PSZ, 3);
+	ASSERT_NE(MAP_FAILED, mem);
+	ASSERT_EQ(0, ioas_map_fixed(h.fd, h.ioas_id, mem, PSZ, iova_at(0)));
+	ASSERT_EQ(0, create_access(h.fd, h.ioas_id,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   &access_fd));
+	ASSERT_EQ(0, access_pages(h.fd, access_fd, 0, iova_at(0), PSZ, mem,
+				  &item));
+
+	h.iova = iova_at(1);
+	ASSERT_EQ(0, pthread_create(&thread, NULL, map_held, &h));
+	ASSERT_EQ(0, held_page_wait(&h.hp));
+	/* The access gives its pin back when asked; the map is not seen. */
+	EXPECT_EQ(0, ioas_unmap(h.fd, h.ioas_id, iova_at(0),
+				iova_at(2) - iova_at(0), &unmapped));
+	EXPECT_EQ(PSZ, unmapped);
+	EXPECT_ERRNO(ENOENT, destroy_access_pages(h.fd, access_fd, item));
+	ASSERT_EQ(0, held_page_serve(&h.hp));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ(0, h.rc);
+
+	EXPECT_EQ(0, access_pages(h.fd, access_fd, 0, h.iova, PSZ, h.hp.page,
+				  &item));
+	EXPECT_EQ(0, destroy_access_pages(h.fd, access_fd, item));
+	close(access_fd);
+	EXPECT_EQ(0, ioas_unmap(h.fd, h.ioas_id, h.iova, PSZ, NULL));
+	EXPECT_EQ(0, object_destroy(h.fd, stdev_id));
+	held_page_fini(&h.hp);
+	munmap(mem, PSZ);
+	close(h.fd);
+	EXPECT_EQ(0, pinned_vm_pages());
 }
 
 /*

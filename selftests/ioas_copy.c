@@ -393,10 +393,10 @@ TEST_F(ioas_map, allow_iovas_reported)
 {
 	__u64 b = self->base;
 	struct iommu_iova_range allowed[] = {
-		{ b + 6 * PSZ, b + 10 * PSZ - 1 },	/* overlaps the next */
+		{ b + 8 * PSZ, b + 10 * PSZ - 1 },	/* adjacent to two */
 		{ b + PSZ, b + 2 * PSZ - 1 },
 		{ b + 4 * PSZ, b + 8 * PSZ - 1 },
-		{ b + 10 * PSZ, b + 12 * PSZ - 1 },	/* adjacent */
+		{ b + 10 * PSZ, b + 12 * PSZ - 1 },
 	};
 	struct iommu_iova_range r[MAX_RANGES];
 	__u64 align;
@@ -473,6 +473,19 @@ TEST_F(ioas_map, allow_iovas_errors)
 					      2));
 	EXPECT_ERRNO(EINVAL, ioas_allow_iovas(self->fd, self->ioas_id,
 					      &bad[1], 1));
+	/* A range of one byte is refused too, as in v6.12. */
+	bad[1].start = b + 80 * PSZ;
+	bad[1].last = bad[1].start;
+	EXPECT_ERRNO(EINVAL, ioas_allow_iovas(self->fd, self->ioas_id,
+					      &bad[1], 1));
+	/* Ranges of one list may not overlap, not even by a byte. */
+	bad[1].start = b + 72 * PSZ - 1;
+	bad[1].last = b + 80 * PSZ;
+	EXPECT_ERRNO(EINVAL, ioas_allow_iovas(self->fd, self->ioas_id, bad,
+					      2));
+	bad[1] = bad[0];
+	EXPECT_ERRNO(EINVAL, ioas_allow_iovas(self->fd, self->ioas_id, bad,
+					      2));
 	/* An allowed range must not intersect a reserved one... */
 	bad[1].start = b + 3 * PSZ;
 	bad[1].last = b + 5 * PSZ;

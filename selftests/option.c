@@ -81,6 +81,9 @@ TEST_F(option, rlimit_mode)
 	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas_id));
 	EXPECT_ERRNO(EBUSY, option(self->fd, cmd, IOMMU_OPTION_RLIMIT_MODE,
 				   IOMMU_OPTION_OP_SET, 0, 1));
+	/* Busy comes first, as in v6.12: the value is not even looked at. */
+	EXPECT_ERRNO(EBUSY, option(self->fd, cmd, IOMMU_OPTION_RLIMIT_MODE,
+				   IOMMU_OPTION_OP_SET, 0, 2));
 	ASSERT_EQ(0, option(self->fd, cmd, IOMMU_OPTION_RLIMIT_MODE,
 			    IOMMU_OPTION_OP_GET, 0, 7));
 	EXPECT_EQ(0, cmd->val64);

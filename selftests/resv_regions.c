@@ -180,7 +180,7 @@ TEST_F(resv, collisions_refuse_attach)
 	EXPECT_ERRNO(EADDRINUSE,
 		     ioas_allow_iovas(self->fd, self->ioas_id,
 				      (struct iommu_iova_range[]){
-					      { WIN_START, WIN_START } },
+					      { WIN_START, WIN_START + 1 } },
 				      1));
 	ASSERT_EQ(0, object_destroy(self->fd, stdev));
 }

@@ -85,8 +85,9 @@ enum {
  * Drops the userspace reference to an object of any kind that was created
  * through this file descriptor (IOAS, HWPT, fault queue, ...). Objects that
  * are still in use by something else, such as an IOAS that a device or a
- * HWPT is attached to, cannot go away yet and the call fails with EBUSY.
- * An ID that names nothing fails with ENOENT.
+ * HWPT is attached to, cannot go away yet and the call fails with EBUSY;
+ * so does an object that another ioctl is using at that moment. An ID that
+ * names nothing fails with ENOENT.
  */
 struct iommu_destroy {
 	__u32 size;
@@ -174,7 +175,8 @@ struct iommu_ioas_iova_ranges {
  * Promises that the given IOVA ranges stay usable for the life of the IOAS.
  * A typical user is a VMM that must keep guest physical memory addressable
  * no matter which devices join later. The new list replaces the old one
- * completely.
+ * completely. Each range must span more than one byte (start < last), and
+ * the ranges of a list must not overlap; adjacent ones are fine.
  *
  * Once the list is set, anything that would shrink the usable IOVA into it
  * is refused, so attaching a device whose IOMMU cannot reach part of these
