@@ -264,12 +264,11 @@ static int igroup_setup_msi(struct iommufd_group *igroup,
 	return rc;
 }
 
-/* Reserve the regions of the group's attached devices and of @extra. */
+/* Reserve the regions of the group's attached devices, all or none. */
 static int igroup_reserve(struct iommufd_group *igroup,
-			  struct io_pagetable *iopt,
-			  struct iommufd_device *extra)
+			  struct io_pagetable *iopt)
 {
-	struct iommufd_device *idev, *undo;
+	struct iommufd_device *idev;
 	int rc;
 
 	list_for_each_entry(idev, &igroup->attached_devs, igroup_link) {
@@ -278,20 +277,13 @@ static int igroup_reserve(struct iommufd_group *igroup,
 		if (rc)
 			goto out_undo;
 	}
-	if (extra) {
-		rc = iopt_reserve_dev_regions(iopt, extra->dev,
-					      &igroup->msi_window);
-		if (rc)
-			goto out_undo;
-	}
 	return 0;
 
 out_undo:
-	list_for_each_entry(undo, &igroup->attached_devs, igroup_link) {
-		if (undo == idev)
-			break;
-		iopt_unreserve_owner(iopt, undo->dev);
-	}
+	/* The failing device reserved nothing; undo the ones before it. */
+	list_for_each_entry_continue_reverse(idev, &igroup->attached_devs,
+					     igroup_link)
+		iopt_unreserve_owner(iopt, idev->dev);
 	return rc;
 }
 
@@ -304,14 +296,11 @@ static void igroup_unreserve(struct iommufd_group *igroup,
 		iopt_unreserve_owner(iopt, idev->dev);
 }
 
-/* Does any device of the group (or @extra) need coherency enforced? */
-static bool igroup_needs_snoop(struct iommufd_group *igroup,
-			       struct iommufd_device *extra)
+/* Does any device of the group need coherency enforced? */
+static bool igroup_needs_snoop(struct iommufd_group *igroup)
 {
 	struct iommufd_device *idev;
 
-	if (extra && extra->needs_snoop)
-		return true;
 	list_for_each_entry(idev, &igroup->attached_devs, igroup_link) {
 		if (idev->needs_snoop)
 			return true;
@@ -435,7 +424,6 @@ static int idev_switch(struct iommufd_device *idev,
 {
 	struct iommufd_group *igroup = idev->igroup;
 	struct io_pagetable *old_iopt = NULL, *new_iopt = NULL;
-	struct iommufd_device *cur;
 	unsigned int n = 0;
 	int rc;
 
@@ -456,14 +444,14 @@ static int idev_switch(struct iommufd_device *idev,
 		struct iommufd_hwpt_paging *hwpt_paging = hwpt_to_paging(hwpt);
 
 		new_iopt = &hwpt_paging->ioas->iopt;
-		if (igroup_needs_snoop(igroup, NULL)) {
+		if (igroup_needs_snoop(igroup)) {
 			rc = hwpt_paging_enforce_snoop(hwpt_paging);
 			if (rc)
 				goto out_unlock;
 		}
 	}
 	if (new_iopt && new_iopt != old_iopt) {
-		rc = igroup_reserve(igroup, new_iopt, NULL);
+		rc = igroup_reserve(igroup, new_iopt);
 		if (rc)
 			goto out_unlock;
 	}
@@ -479,8 +467,7 @@ static int idev_switch(struct iommufd_device *idev,
 	if (old_iopt && old_iopt != new_iopt)
 		igroup_unreserve(igroup, old_iopt);
 
-	list_for_each_entry(cur, &igroup->attached_devs, igroup_link)
-		n++;
+	n = list_count_nodes(&igroup->attached_devs);
 	refcount_add(n, &hwpt->obj.refs);
 	*old = igroup->hwpt;
 	*num = n;
@@ -861,26 +848,20 @@ void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
 				 unsigned long length)
 {
 	struct iommufd_access *access;
-	unsigned long index = 0;
+	unsigned long index;
 
-	for (;;) {
-		xa_lock(&iopt->accesses);
-		access = xa_find(&iopt->accesses, &index, ULONG_MAX,
-				 XA_PRESENT);
+	xa_lock(&iopt->accesses);
+	xa_for_each(&iopt->accesses, index, access) {
 		/* A dying access has left the IOAS, pins given back. */
-		while (access && !iommufd_obj_hold(&access->obj)) {
-			index++;
-			access = xa_find(&iopt->accesses, &index,
-					 ULONG_MAX, XA_PRESENT);
-		}
+		if (!iommufd_obj_hold(&access->obj))
+			continue;
 		xa_unlock(&iopt->accesses);
-		if (!access)
-			break;
 		if (access->ops->unmap)
 			access->ops->unmap(access->data, iova, length);
 		iommufd_obj_put(access->ictx, &access->obj);
-		index++;
+		xa_lock(&iopt->accesses);
 	}
+	xa_unlock(&iopt->accesses);
 }
 
 /*

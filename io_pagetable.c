@@ -55,7 +55,8 @@ void iopt_init(struct io_pagetable *iopt)
 	iopt->align = 1;
 }
 
-static void iopt_free_allowed(struct rb_root_cached *root)
+/* Empty a tree of struct iopt_allow_range, freeing its ranges. */
+void iopt_free_allowed(struct rb_root_cached *root)
 {
 	struct interval_tree_node *node;
 

@@ -288,6 +288,7 @@ enum {
 
 int iopt_replace_allowed(struct io_pagetable *iopt,
 			 struct rb_root_cached *allowed);
+void iopt_free_allowed(struct rb_root_cached *root);
 int iopt_reserve(struct io_pagetable *iopt, unsigned long start,
 		 unsigned long last, void *owner);
 void iopt_unreserve_owner(struct io_pagetable *iopt, void *owner);

@@ -144,16 +144,6 @@ int iommufd_ioas_option(struct iommufd_ucmd *ucmd)
 	return ioas_run(ucmd, cmd->object_id, ioas_huge_pages_option);
 }
 
-static void free_allowed_tree(struct rb_root_cached *tree)
-{
-	struct interval_tree_node *node;
-
-	while ((node = interval_tree_iter_first(tree, 0, ULONG_MAX))) {
-		interval_tree_remove(node, tree);
-		kfree(container_of(node, struct iopt_allow_range, node));
-	}
-}
-
 /* Build a tree of allowed ranges from the user's array. */
 static int read_allowed_ranges(struct iommu_ioas_allow_iovas *cmd,
 			       struct rb_root_cached *tree)
@@ -191,7 +181,7 @@ static int ioas_allow_iovas(struct iommufd_ucmd *ucmd,
 	rc = read_allowed_ranges(ucmd->cmd, &tree);
 	if (!rc)
 		rc = iopt_replace_allowed(&ioas->iopt, &tree);
-	free_allowed_tree(&tree);
+	iopt_free_allowed(&tree);
 	return rc;
 }
 

@@ -425,33 +425,45 @@ static unsigned long area_index_pfn(struct iopt_area *area,
 					   area_index_first_iova(area, index)));
 }
 
-static unsigned long reader_from_domain(struct pfn_reader *r,
-					struct iopt_area *area,
-					unsigned long index, unsigned long last)
+/* Batch the PFNs @domain maps for [index, last]; returns how many fit. */
+static unsigned long batch_from_domain(struct pfn_batch *batch,
+				       struct iopt_area *area,
+				       struct iommu_domain *domain,
+				       unsigned long index, unsigned long last)
 {
 	unsigned long i;
 
-	for (i = index; i <= last; i++) {
-		if (!batch_add_pfn(&r->batch,
-				   area_index_pfn(area, area->pfn_domain,
-						  i)))
+	for (i = index; i <= last && i >= index; i++) {
+		if (!batch_add_pfn(batch, area_index_pfn(area, domain, i)))
 			break;
 	}
 	return i - index;
 }
 
+static unsigned long reader_from_domain(struct pfn_reader *r,
+					struct iopt_area *area,
+					unsigned long index, unsigned long last)
+{
+	return batch_from_domain(&r->batch, area, area->pfn_domain, index,
+				 last);
+}
+
+/* pages->mutex keeps the store still: one cursor walks the run. */
 static unsigned long reader_from_store(struct pfn_reader *r,
 				       unsigned long index, unsigned long last)
 {
+	XA_STATE(xas, &r->pages->pfn_store, index);
 	unsigned long i;
+	void *entry;
 
-	for (i = index; i <= last; i++) {
-		void *entry = xa_load(&r->pages->pfn_store, i);
-
+	rcu_read_lock();
+	for (i = index, entry = xas_load(&xas); i <= last;
+	     i++, entry = xas_next(&xas)) {
 		if (!xa_is_value(entry) ||
 		    !batch_add_pfn(&r->batch, xa_to_value(entry)))
 			break;
 	}
+	rcu_read_unlock();
 	return i - index;
 }
 
@@ -637,11 +649,7 @@ static void area_unfill_storage(struct iopt_area *area,
 		unsigned long start = pos;
 
 		batch_clear(&batch);
-		for (; pos <= last && pos >= start; pos++) {
-			if (!batch_add_pfn(&batch,
-					   area_index_pfn(area, domain, pos)))
-				break;
-		}
+		pos += batch_from_domain(&batch, area, domain, pos, last);
 		area_unmap_range(domain, area_index_first_iova(area, start),
 				 area_index_last_iova(area, pos - 1));
 		pages_settle_batch(pages, &batch, start);
@@ -766,6 +774,26 @@ void iopt_area_unmap_domain(struct iopt_area *area,
 	mutex_unlock(&pages->mutex);
 }
 
+/*
+ * Take @area out of the domains in slots below @end, the storage domain
+ * last, so no page is unpinned while another domain still maps it.
+ */
+static void area_unmap_domains(struct iopt_area *area,
+			       struct io_pagetable *iopt, unsigned long end)
+{
+	struct iommu_domain *domain;
+	unsigned long index;
+
+	xa_for_each(&iopt->domains, index, domain) {
+		if (index >= end)
+			break;
+		if (domain != area->pfn_domain)
+			iopt_area_unmap_domain(area, domain, NULL);
+	}
+	if (area->pfn_domain)
+		iopt_area_unmap_domain(area, area->pfn_domain, NULL);
+}
+
 /**
  * iopt_area_map_all() - map a new area into every domain of its table
  * @area: the area, not yet in any domain
@@ -775,8 +803,8 @@ void iopt_area_unmap_domain(struct iopt_area *area,
  */
 int iopt_area_map_all(struct iopt_area *area, struct io_pagetable *iopt)
 {
-	struct iommu_domain *domain, *undo;
-	unsigned long index, undo_index;
+	struct iommu_domain *domain;
+	unsigned long index;
 	int rc;
 
 	lockdep_assert_held(&iopt->domains_sem);
@@ -789,15 +817,7 @@ int iopt_area_map_all(struct iopt_area *area, struct io_pagetable *iopt)
 	return 0;
 
 out_unfill:
-	/* The storage domain (the first filled) goes last. */
-	xa_for_each(&iopt->domains, undo_index, undo) {
-		if (undo_index >= index)
-			break;
-		if (undo != area->pfn_domain)
-			iopt_area_unmap_domain(area, undo, NULL);
-	}
-	if (area->pfn_domain)
-		iopt_area_unmap_domain(area, area->pfn_domain, NULL);
+	area_unmap_domains(area, iopt, index);
 	return rc;
 }
 
@@ -811,17 +831,8 @@ out_unfill:
  */
 void iopt_area_unmap_all(struct iopt_area *area, struct io_pagetable *iopt)
 {
-	struct iommu_domain *domain;
-	unsigned long index;
-
 	lockdep_assert_held(&iopt->domains_sem);
-
-	xa_for_each(&iopt->domains, index, domain) {
-		if (domain != area->pfn_domain)
-			iopt_area_unmap_domain(area, domain, NULL);
-	}
-	if (area->pfn_domain)
-		iopt_area_unmap_domain(area, area->pfn_domain, NULL);
+	area_unmap_domains(area, iopt, ULONG_MAX);
 }
 
 /* Release the slots (and for pages no domain holds, the pins) of a range. */

@@ -456,17 +456,12 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 		goto out_unbind;
 
 	/* Both layouts put the three IDs in the same place. */
-	cmd->mock_domain.out_stdev_id = sobj->obj.id;
 	cmd->mock_domain.out_hwpt_id = pt_id;
 	cmd->mock_domain.out_idev_id = idev_id;
-	rc = iommufd_ucmd_reply(ucmd, sizeof(*cmd));
-	if (rc)
-		goto out_detach;
-	iommufd_object_publish(ucmd->ictx, &sobj->obj);
-	return 0;
+	return iommufd_ucmd_reply_publish(ucmd, &sobj->obj,
+					  &cmd->mock_domain.out_stdev_id,
+					  sizeof(*cmd));
 
-out_detach:
-	iommufd_device_detach(idev);
 out_unbind:
 	iommufd_device_unbind(idev);
 out_mdev:
@@ -504,12 +499,10 @@ static int iommufd_test_add_reserved(struct iommufd_ucmd *ucmd,
 	struct iommufd_ioas *ioas;
 	int rc;
 
-	if (!cmd->add_reserved.length)
-		return -EINVAL;
-	if (check_add_overflow((unsigned long)cmd->add_reserved.start,
-			       (unsigned long)cmd->add_reserved.length - 1,
-			       &last))
-		return -EOVERFLOW;
+	rc = iopt_range_last(cmd->add_reserved.start,
+			     cmd->add_reserved.length, &last);
+	if (rc)
+		return rc;
 
 	ioas = iommufd_ioas_get(ucmd->ictx, cmd->id);
 	if (IS_ERR(ioas))
