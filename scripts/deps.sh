@@ -5,7 +5,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 PKGS="linux-source-6.12 qemu-system-x86 build-essential bc bison flex
-      libelf-dev libssl-dev cpio xz-utils busybox-static ccache sparse perl"
+      libelf-dev libssl-dev cpio xz-utils busybox-static ccache sparse perl rsync"
 
 missing=
 for p in $PKGS; do
