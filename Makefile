@@ -2,6 +2,7 @@
 ifneq ($(KERNELRELEASE),)
 # kbuild: this directory is linked into the kernel as drivers/iommu/iommufd.
 iommufd-y := \
+	access.o \
 	device.o \
 	hw_pagetable.o \
 	io_pagetable.o \

@@ -2,22 +2,25 @@
 /*
  * Copyright (c) 2026 The iommufd authors
  *
- * The in-kernel API for drivers: bound devices and accesses.
+ * Bound devices, the in-kernel API VFIO uses for physical devices.
  *
- * Devices.  A driver (VFIO) binds a device to a context; binding claims DMA
- * ownership of the device for the context, so nothing else can attach it to
- * a domain.  Devices are bound one by one, but the IOMMU translates per
- * iommu_group, so the bound devices of a group share one struct
- * iommufd_group per context, which records the hw_pagetable the group is
- * attached to.  Attaching a device to an IOAS finds an automatic paging
- * hw_pagetable of that IOAS the device is compatible with, or makes one.
- * Each attached device holds a ref on its hw_pagetable, and its reserved
- * regions are reserved in the hw_pagetable's IOAS while it is attached.
+ * A driver binds a device to a context; binding claims DMA ownership of
+ * the device for the context, so nothing else can attach it to a domain.
+ * Devices are bound one by one, but the IOMMU translates per iommu_group,
+ * so the bound devices of a group share one struct iommufd_group per
+ * context, which records the hw_pagetable the group is attached to and the
+ * software MSI window all its devices use.  Attaching a device to an IOAS
+ * finds an automatic paging hw_pagetable of that IOAS the device is
+ * compatible with, or makes one; how a group joins and leaves a
+ * hw_pagetable is hw_pagetable.c's business.
  *
- * Accesses.  A driver that reaches memory by itself (an emulated device)
- * creates an access, attaches it to an IOAS, and pins pages or copies data
- * by IOVA.  When userspace unmaps IOVA an access has pinned, the access's
- * unmap op is called and must unpin before it returns.
+ * The binding driver keeps the context referenced until it unbinds (VFIO
+ * holds the file of /dev/iommu); the device holds no reference of its own,
+ * so a device that lives inside the context (the selftest's) does not keep
+ * it alive.  Each attachment holds a ref on the device, so a driver that
+ * unbinds an attached device is caught and the device detached first.
+ *
+ * Locks: see iommufd_private.h.
  */
 #include <linux/iommu.h>
 #include <linux/module.h>
@@ -50,9 +53,30 @@ static void igroup_put(struct iommufd_group *igroup)
 	kref_put(&igroup->refs, igroup_release);
 }
 
-/* A new igroup, not yet in the table; takes over the ref on @group. */
+/* The software MSI window of @dev: [*start, *last], or *start = PHYS_ADDR_MAX. */
+static void dev_sw_msi_window(struct device *dev, phys_addr_t *start,
+			      phys_addr_t *last)
+{
+	struct iommu_resv_region *resv;
+	LIST_HEAD(resv_regions);
+
+	*start = PHYS_ADDR_MAX;
+	*last = PHYS_ADDR_MAX;
+	iommu_get_resv_regions(dev, &resv_regions);
+	list_for_each_entry(resv, &resv_regions, list) {
+		if (resv->type != IOMMU_RESV_SW_MSI || !resv->length)
+			continue;
+		*start = resv->start;
+		*last = resv->start + resv->length - 1;
+		break;
+	}
+	iommu_put_resv_regions(dev, &resv_regions);
+}
+
+/* A new igroup for @dev, not yet in the table; takes over the ref on @group. */
 static struct iommufd_group *igroup_alloc(struct iommufd_ctx *ictx,
-					  struct iommu_group *group)
+					  struct iommu_group *group,
+					  struct device *dev)
 {
 	struct iommufd_group *igroup = kmalloc(sizeof(*igroup),
 					       GFP_KERNEL_ACCOUNT);
@@ -66,9 +90,9 @@ static struct iommufd_group *igroup_alloc(struct iommufd_ctx *ictx,
 		.ictx = ictx,
 		.refs = KREF_INIT(1),
 		.bound = ATOMIC_INIT(0),
-		.msi_window = PHYS_ADDR_MAX,
 		.attached_devs = LIST_HEAD_INIT(igroup->attached_devs),
 	};
+	dev_sw_msi_window(dev, &igroup->msi_start, &igroup->msi_last);
 	mutex_init(&igroup->mutex);
 	return igroup;
 }
@@ -83,7 +107,7 @@ static struct iommufd_group *igroup_get(struct iommufd_ctx *ictx,
 
 	if (!group)
 		return ERR_PTR(-ENODEV);
-	igroup = igroup_alloc(ictx, group);
+	igroup = igroup_alloc(ictx, group, dev);
 	if (IS_ERR(igroup))
 		return igroup;
 	id = iommu_group_id(group);
@@ -109,36 +133,47 @@ static struct iommufd_group *igroup_get(struct iommufd_ctx *ictx,
 	return igroup;
 }
 
-static bool iommufd_is_mock(struct device *dev)
+/*
+ * May the device be handed to userspace?  Its interrupts must be isolated
+ * (unless the administrator allowed otherwise), and it must use the same
+ * software MSI window as the rest of its group, which shares its domains.
+ */
+static int iommufd_device_check(struct device *dev,
+				struct iommufd_group *igroup)
 {
-	return IS_ENABLED(CONFIG_IOMMUFD_TEST) &&
-	       iommufd_selftest_is_mock_dev(dev);
-}
+	phys_addr_t start, last;
 
-/* Can the device's DMA and interrupts be contained by its IOMMU group? */
-static int iommufd_device_containable(struct device *dev,
-				      struct iommu_group *group)
-{
-	if (iommufd_is_mock(dev) || allow_unsafe_interrupts ||
-	    iommu_group_has_isolated_msi(group))
-		return 0;
-	dev_warn(dev,
-		 "MSI interrupts are not isolated; refusing to bind (see iommufd.allow_unsafe_interrupts)\n");
-	return -EPERM;
+	if (!allow_unsafe_interrupts &&
+	    !iommu_group_has_isolated_msi(igroup->iommu_group)) {
+		dev_warn(dev,
+			 "MSI interrupts are not isolated; refusing to bind (see iommufd.allow_unsafe_interrupts)\n");
+		return -EPERM;
+	}
+	dev_sw_msi_window(dev, &start, &last);
+	if (start != igroup->msi_start || last != igroup->msi_last) {
+		dev_warn(dev,
+			 "software MSI window differs from the rest of its iommu_group; refusing to bind\n");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /**
  * iommufd_device_bind() - bind a device to a context
- * @ictx: the context
+ * @ictx: the context; the caller keeps it referenced until
+ *	iommufd_device_unbind()
  * @dev: the device; it must have an IOMMU group
  * @id: receives the ID userspace knows the device by
  *
  * Claims DMA ownership of @dev for @ictx.  The device is not attached to
- * anything yet: it is blocked from DMA until iommufd_device_attach().
+ * anything yet: it is blocked from DMA until iommufd_device_attach(), or
+ * translated by its group's domain if another device of the group is
+ * attached already.
  *
- * Return: the bound device, or ERR_PTR: -EINVAL if the IOMMU cannot keep
- * its DMA coherent, -ENODEV without an IOMMU, -EPERM if its MSIs are not
- * isolated, -EPERM if another owner uses the group.
+ * Return: the bound device, or ERR_PTR: -ENODEV without an IOMMU, -EINVAL
+ * if the IOMMU cannot keep its DMA coherent or its software MSI window
+ * differs from its group's, -EPERM if its MSIs are not isolated or another
+ * owner uses the group.
  */
 struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 					   struct device *dev, u32 *id)
@@ -147,18 +182,20 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	struct iommufd_device *idev;
 	int rc;
 
-	/* Without IOMMU_CACHE the device could read stale data. */
-	if (!device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY))
-		return ERR_PTR(-EINVAL);
 	igroup = igroup_get(ictx, dev);
 	if (IS_ERR(igroup))
 		return ERR_CAST(igroup);
+	/* Without IOMMU_CACHE the device could read stale data. */
+	if (!device_iommu_capable(dev, IOMMU_CAP_CACHE_COHERENCY)) {
+		igroup_put(igroup);
+		return ERR_PTR(-EINVAL);
+	}
 
 	idev = iommufd_object_new(ictx, struct iommufd_device,
 				  IOMMUFD_OBJ_DEVICE);
 	rc = PTR_ERR_OR_ZERO(idev);
 	if (!rc)
-		rc = iommufd_device_containable(dev, igroup->iommu_group);
+		rc = iommufd_device_check(dev, igroup);
 	if (!rc)
 		rc = iommu_device_claim_dma_owner(dev, ictx);
 	if (rc) {
@@ -175,9 +212,6 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	idev->igroup = igroup;
 	INIT_LIST_HEAD(&idev->igroup_link);
 	idev->ictx = ictx;
-	/* A mock device lives in the context: it must not keep it alive. */
-	if (!iommufd_is_mock(dev))
-		iommufd_ctx_get(ictx);
 	/* The binding driver's reference: userspace cannot destroy it. */
 	refcount_inc(&idev->obj.refs);
 	*id = idev->obj.id;
@@ -210,14 +244,30 @@ bool iommufd_ctx_has_group(struct iommufd_ctx *ictx, struct iommu_group *group)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_has_group, IOMMUFD);
 
+static bool idev_is_attached(struct iommufd_device *idev)
+{
+	bool attached;
+
+	mutex_lock(&idev->igroup->mutex);
+	attached = !list_empty(&idev->igroup_link);
+	mutex_unlock(&idev->igroup->mutex);
+	return attached;
+}
+
 /**
  * iommufd_device_unbind() - undo iommufd_device_bind()
- * @idev: the device, which must be detached
+ * @idev: the device, which should be detached
  *
- * DMA ownership returns to the kernel.
+ * DMA ownership returns to the kernel.  A device still attached is
+ * detached first, with a warning: that is a driver bug.
  */
 void iommufd_device_unbind(struct iommufd_device *idev)
 {
+	if (idev_is_attached(idev)) {
+		dev_warn(idev->dev,
+			 "iommufd: unbound while attached; detaching first\n");
+		iommufd_device_detach(idev);
+	}
 	iommufd_object_destroy_owned(idev->ictx, &idev->obj);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_unbind, IOMMUFD);
@@ -234,6 +284,18 @@ u32 iommufd_device_to_id(struct iommufd_device *idev)
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_to_id, IOMMUFD);
 
+/**
+ * iommufd_device_to_ictx() - the context a device is bound to
+ * @idev: the device
+ *
+ * Return: the context
+ */
+struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev)
+{
+	return idev->ictx;
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_to_ictx, IOMMUFD);
+
 void iommufd_device_destroy(struct iommufd_object *obj)
 {
 	struct iommufd_device *idev =
@@ -243,251 +305,6 @@ void iommufd_device_destroy(struct iommufd_object *obj)
 	atomic_dec(&idev->igroup->bound);
 	iommu_device_release_dma_owner(idev->dev);
 	igroup_put(idev->igroup);
-	if (!iommufd_is_mock(idev->dev))
-		iommufd_ctx_put(idev->ictx);
-}
-
-/* Give a paging domain the group's software MSI window, once. */
-static int igroup_setup_msi(struct iommufd_group *igroup,
-			    struct iommufd_hw_pagetable *hwpt)
-{
-	struct iommufd_hwpt_paging *paging;
-	int rc = 0;
-
-	if (igroup->msi_window == PHYS_ADDR_MAX || !hwpt_is_paging(hwpt))
-		return 0;
-	paging = hwpt_to_paging(hwpt);
-	if (!paging->msi_ready) {
-		rc = iommu_get_msi_cookie(hwpt->domain, igroup->msi_window);
-		paging->msi_ready = !rc;
-	}
-	return rc;
-}
-
-/* Reserve the regions of the group's attached devices, all or none. */
-static int igroup_reserve(struct iommufd_group *igroup,
-			  struct io_pagetable *iopt)
-{
-	struct iommufd_device *idev;
-	int rc;
-
-	list_for_each_entry(idev, &igroup->attached_devs, igroup_link) {
-		rc = iopt_reserve_dev_regions(iopt, idev->dev,
-					      &igroup->msi_window);
-		if (rc)
-			goto out_undo;
-	}
-	return 0;
-
-out_undo:
-	/* The failing device reserved nothing; undo the ones before it. */
-	list_for_each_entry_continue_reverse(idev, &igroup->attached_devs,
-					     igroup_link)
-		iopt_unreserve_owner(iopt, idev->dev);
-	return rc;
-}
-
-static void igroup_unreserve(struct iommufd_group *igroup,
-			     struct io_pagetable *iopt)
-{
-	struct iommufd_device *idev;
-
-	list_for_each_entry(idev, &igroup->attached_devs, igroup_link)
-		iopt_unreserve_owner(iopt, idev->dev);
-}
-
-/* Does any device of the group need coherency enforced? */
-static bool igroup_needs_snoop(struct iommufd_group *igroup)
-{
-	struct iommufd_device *idev;
-
-	list_for_each_entry(idev, &igroup->attached_devs, igroup_link) {
-		if (idev->needs_snoop)
-			return true;
-	}
-	return false;
-}
-
-/**
- * hwpt_attach_dev() - attach a device to a hw_pagetable
- * @hwpt: the hw_pagetable
- * @idev: a bound, detached device
- *
- * The first device of a group attaches the whole group; the others join.
- * Takes a ref on @hwpt for the device.
- *
- * Return: 0; -EINVAL if the group is attached elsewhere or the domain does
- * not suit the device; -EADDRINUSE if the device's reserved regions are
- * mapped; other errnos from the IOMMU driver.
- */
-int hwpt_attach_dev(struct iommufd_hw_pagetable *hwpt,
-		    struct iommufd_device *idev)
-{
-	struct iommufd_group *igroup = idev->igroup;
-	struct io_pagetable *iopt = NULL;
-	int rc;
-
-	mutex_lock(&igroup->mutex);
-	if ((igroup->hwpt && igroup->hwpt != hwpt) ||
-	    !list_empty(&idev->igroup_link)) {
-		rc = -EINVAL;
-		goto out_unlock;
-	}
-	if (hwpt_is_paging(hwpt)) {
-		struct iommufd_hwpt_paging *hwpt_paging = hwpt_to_paging(hwpt);
-
-		if (idev->needs_snoop) {
-			rc = hwpt_paging_enforce_snoop(hwpt_paging);
-			if (rc)
-				goto out_unlock;
-		}
-		iopt = &hwpt_paging->ioas->iopt;
-		rc = iopt_reserve_dev_regions(iopt, idev->dev,
-					      &igroup->msi_window);
-		if (rc)
-			goto out_unlock;
-	}
-
-	if (list_empty(&igroup->attached_devs)) {
-		rc = igroup_setup_msi(igroup, hwpt);
-		if (!rc)
-			rc = iommu_attach_group(hwpt->domain, igroup->iommu_group);
-		if (rc) {
-			if (iopt)
-				iopt_unreserve_owner(iopt, idev->dev);
-			goto out_unlock;
-		}
-		igroup->hwpt = hwpt;
-	}
-	refcount_inc(&hwpt->obj.refs);
-	list_add_tail(&idev->igroup_link, &igroup->attached_devs);
-out_unlock:
-	mutex_unlock(&igroup->mutex);
-	return rc;
-}
-
-/**
- * hwpt_detach_dev() - detach a device from its hw_pagetable
- * @idev: an attached device
- *
- * The last device of a group detaches the group, which goes back to
- * blocking DMA.
- *
- * Return: the hw_pagetable, whose ref for the device the caller drops with
- * hwpt_drop_dev().
- */
-struct iommufd_hw_pagetable *
-hwpt_detach_dev(struct iommufd_device *idev)
-{
-	struct iommufd_group *igroup = idev->igroup;
-	struct iommufd_hw_pagetable *hwpt;
-
-	mutex_lock(&igroup->mutex);
-	hwpt = igroup->hwpt;
-	list_del_init(&idev->igroup_link);
-	if (list_empty(&igroup->attached_devs)) {
-		iommu_detach_group(hwpt->domain, igroup->iommu_group);
-		igroup->hwpt = NULL;
-	}
-	if (hwpt_is_paging(hwpt))
-		iopt_unreserve_owner(&hwpt_to_paging(hwpt)->ioas->iopt,
-				     idev->dev);
-	mutex_unlock(&igroup->mutex);
-	return hwpt;
-}
-
-/*
- * Drop a device's ref on a hw_pagetable; an automatic one goes away with
- * its last device.  No lock of the IOAS or group may be held.
- */
-void hwpt_drop_dev(struct iommufd_ctx *ictx,
-		   struct iommufd_hw_pagetable *hwpt)
-{
-	if (hwpt_is_paging(hwpt) && hwpt_to_paging(hwpt)->auto_made)
-		iommufd_object_kill(ictx, &hwpt->obj, hwpt->obj.id,
-				    IOMMUFD_KILL_BUSY_OK |
-					    IOMMUFD_KILL_DROP_REF);
-	else
-		refcount_dec(&hwpt->obj.refs);
-}
-
-/*
- * Move the group of an attached device to @hwpt without blocking DMA in
- * between.  On success *old is the previous hw_pagetable, whose refs of the
- * group's devices (*num of them) the caller drops; *old is NULL if nothing
- * changed.
- */
-static int idev_switch(struct iommufd_device *idev,
-		       struct iommufd_hw_pagetable *hwpt,
-		       struct iommufd_hw_pagetable **old,
-		       unsigned int *num)
-{
-	struct iommufd_group *igroup = idev->igroup;
-	struct io_pagetable *old_iopt = NULL, *new_iopt = NULL;
-	unsigned int n = 0;
-	int rc;
-
-	*old = NULL;
-	mutex_lock(&igroup->mutex);
-	if (!igroup->hwpt || list_empty(&idev->igroup_link)) {
-		rc = -EINVAL;
-		goto out_unlock;
-	}
-	if (igroup->hwpt == hwpt) {
-		rc = 0;
-		goto out_unlock;
-	}
-
-	if (hwpt_is_paging(igroup->hwpt))
-		old_iopt = &hwpt_to_paging(igroup->hwpt)->ioas->iopt;
-	if (hwpt_is_paging(hwpt)) {
-		struct iommufd_hwpt_paging *hwpt_paging = hwpt_to_paging(hwpt);
-
-		new_iopt = &hwpt_paging->ioas->iopt;
-		if (igroup_needs_snoop(igroup)) {
-			rc = hwpt_paging_enforce_snoop(hwpt_paging);
-			if (rc)
-				goto out_unlock;
-		}
-	}
-	if (new_iopt && new_iopt != old_iopt) {
-		rc = igroup_reserve(igroup, new_iopt);
-		if (rc)
-			goto out_unlock;
-	}
-
-	rc = igroup_setup_msi(igroup, hwpt);
-	if (!rc)
-		rc = iommu_group_replace_domain(igroup->iommu_group, hwpt->domain);
-	if (rc) {
-		if (new_iopt && new_iopt != old_iopt)
-			igroup_unreserve(igroup, new_iopt);
-		goto out_unlock;
-	}
-	if (old_iopt && old_iopt != new_iopt)
-		igroup_unreserve(igroup, old_iopt);
-
-	n = list_count_nodes(&igroup->attached_devs);
-	refcount_add(n, &hwpt->obj.refs);
-	*old = igroup->hwpt;
-	*num = n;
-	igroup->hwpt = hwpt;
-out_unlock:
-	mutex_unlock(&igroup->mutex);
-	return rc;
-}
-
-/* Drop the refs a replace took away from the old hw_pagetable. */
-static void hwpt_drop_devs(struct iommufd_ctx *ictx,
-			   struct iommufd_hw_pagetable *hwpt,
-			   unsigned int num)
-{
-	if (!hwpt || !num)
-		return;
-	/* All but the last leave at least one ref behind. */
-	while (--num)
-		refcount_dec(&hwpt->obj.refs);
-	hwpt_drop_dev(ictx, hwpt);
 }
 
 /* Attach or replace onto an automatic hw_pagetable of @ioas. */
@@ -508,7 +325,7 @@ static int idev_auto_attach(struct iommufd_device *idev,
 		if (!iommufd_obj_hold(&hwpt->obj))
 			continue;
 		if (replace)
-			rc = idev_switch(idev, hwpt, &old, &num);
+			rc = hwpt_switch_group(idev, hwpt, &old, &num);
 		else
 			rc = hwpt_attach_dev(hwpt, idev);
 		iommufd_obj_put(idev->ictx, &hwpt->obj);
@@ -520,8 +337,7 @@ static int idev_auto_attach(struct iommufd_device *idev,
 		goto out_unlock;
 	}
 
-	hwpt_paging = hwpt_paging_create(idev->ictx, ioas, idev,
-					 !replace);
+	hwpt_paging = hwpt_paging_create(idev->ictx, ioas, idev, !replace);
 	if (IS_ERR(hwpt_paging)) {
 		rc = PTR_ERR(hwpt_paging);
 		goto out_unlock;
@@ -529,10 +345,9 @@ static int idev_auto_attach(struct iommufd_device *idev,
 	hwpt = &hwpt_paging->base;
 	hwpt_paging->auto_made = true;
 	if (replace) {
-		rc = idev_switch(idev, hwpt, &old, &num);
+		rc = hwpt_switch_group(idev, hwpt, &old, &num);
 		if (rc) {
-			hwpt_paging_discard_locked(idev->ictx,
-						   hwpt_paging);
+			hwpt_paging_discard_locked(idev->ictx, hwpt_paging);
 			goto out_unlock;
 		}
 	}
@@ -567,7 +382,7 @@ static int idev_set_pt(struct iommufd_device *idev, u32 *pt_id, bool replace)
 		struct iommufd_hw_pagetable *hwpt =
 			container_of(pt_obj, struct iommufd_hw_pagetable, obj);
 
-		rc = replace ? idev_switch(idev, hwpt, &old, &num) :
+		rc = replace ? hwpt_switch_group(idev, hwpt, &old, &num) :
 			       hwpt_attach_dev(hwpt, idev);
 	}
 	iommufd_obj_put(idev->ictx, pt_obj);
@@ -592,7 +407,7 @@ int iommufd_device_attach(struct iommufd_device *idev, u32 *pt_id)
 	rc = idev_set_pt(idev, pt_id, false);
 	if (rc)
 		return rc;
-	/* An attached device cannot be destroyed (catches driver bugs). */
+	/* The attachment's ref: an attached device is not destroyed. */
 	refcount_inc(&idev->obj.refs);
 	return 0;
 }
@@ -619,485 +434,19 @@ EXPORT_SYMBOL_NS_GPL(iommufd_device_replace, IOMMUFD);
  * iommufd_device_detach() - undo iommufd_device_attach()
  * @idev: an attached device
  *
- * The device's DMA is blocked again.
+ * The device's DMA is blocked again once no device of its group is
+ * attached.  Detaching a device that is not attached does nothing but
+ * warn: that is a driver bug.
  */
 void iommufd_device_detach(struct iommufd_device *idev)
 {
-	hwpt_drop_dev(idev->ictx, hwpt_detach_dev(idev));
+	struct iommufd_hw_pagetable *hwpt = hwpt_detach_dev(idev);
+
+	if (!hwpt) {
+		dev_warn(idev->dev, "iommufd: detached while not attached\n");
+		return;
+	}
+	hwpt_drop_devs(idev->ictx, hwpt, 1);
 	refcount_dec(&idev->obj.refs);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
-
-/*
- * Tell the access to give back whatever it pinned in its IOAS.  Called
- * without ioas_mutex: the driver unpins from within its unmap op.
- */
-static void iommufd_access_drop_pins(struct iommufd_access *access)
-{
-	lockdep_assert_not_held(&access->ioas_mutex);
-
-	if (access->ops->unmap)
-		access->ops->unmap(access->data, 0, ULONG_MAX);
-}
-
-/*
- * Stop new pins and reads in the current IOAS and have the driver give
- * back what it pinned there.  Returns that IOAS, which only unpins still
- * reach, or NULL if the access is detached.
- */
-static struct iommufd_ioas *iommufd_access_quiesce(struct iommufd_access *access)
-{
-	struct iommufd_ioas *cur;
-
-	mutex_lock(&access->ioas_mutex);
-	cur = access->ioas_unpin;
-	access->ioas = NULL;
-	mutex_unlock(&access->ioas_mutex);
-	if (cur)
-		iommufd_access_drop_pins(access);
-	return cur;
-}
-
-/* Leave @ioas, whose access list has the access under @list_id. */
-static void iommufd_access_leave(struct iommufd_access *access,
-				 struct iommufd_ioas *ioas, u32 list_id)
-{
-	iopt_unregister_access(&ioas->iopt, access, list_id);
-	refcount_dec(&ioas->obj.refs);
-}
-
-/*
- * Detach from the current IOAS, the driver's unmap op first.  Returns false
- * if the access was not attached.
- */
-static bool iommufd_access_leave_current(struct iommufd_access *access)
-{
-	struct iommufd_ioas *cur = iommufd_access_quiesce(access);
-
-	if (!cur)
-		return false;
-	mutex_lock(&access->ioas_mutex);
-	access->ioas_unpin = NULL;
-	mutex_unlock(&access->ioas_mutex);
-	iommufd_access_leave(access, cur, access->list_id);
-	return true;
-}
-
-/**
- * iommufd_access_create() - make an access for an emulated device
- * @ictx: the context
- * @ops: the driver's callbacks; @ops->unmap is required with
- *	@ops->needs_pin_pages
- * @data: cookie passed to @ops
- * @id: receives the ID of the access
- *
- * Return: the access, not attached to any IOAS, or an ERR_PTR.
- */
-struct iommufd_access *
-iommufd_access_create(struct iommufd_ctx *ictx,
-		      const struct iommufd_access_ops *ops, void *data, u32 *id)
-{
-	struct iommufd_access *access;
-
-	if (WARN_ON(ops->needs_pin_pages && !ops->unmap))
-		return ERR_PTR(-EINVAL);
-
-	access = iommufd_object_new(ictx, struct iommufd_access,
-				    IOMMUFD_OBJ_ACCESS);
-	if (IS_ERR(access))
-		return access;
-	access->ops = ops;
-	access->data = data;
-	mutex_init(&access->ioas_mutex);
-	access->ictx = ictx;
-	iommufd_ctx_get(ictx);
-	/* The creating driver's reference: userspace cannot destroy it. */
-	refcount_inc(&access->obj.refs);
-	iommufd_object_publish(ictx, &access->obj);
-	*id = access->obj.id;
-	return access;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_create, IOMMUFD);
-
-/**
- * iommufd_access_destroy() - undo iommufd_access_create()
- * @access: the access; it is detached first if still attached
- */
-void iommufd_access_destroy(struct iommufd_access *access)
-{
-	struct iommufd_ctx *ictx = access->ictx;
-
-	/* While unmaps can still reach the access to ask for its pins. */
-	iommufd_access_leave_current(access);
-	iommufd_object_destroy_owned(ictx, &access->obj);
-	/* Last: this may be the final reference on the context. */
-	iommufd_ctx_put(ictx);
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_destroy, IOMMUFD);
-
-void access_destroy_obj(struct iommufd_object *obj)
-{
-	struct iommufd_access *access =
-		container_of(obj, struct iommufd_access, obj);
-
-	/* iommufd_access_destroy() detached it already. */
-	WARN_ON(iommufd_access_leave_current(access));
-	mutex_destroy(&access->ioas_mutex);
-}
-
-/*
- * Attach to @ioas_id, replacing the current IOAS if @replace.  Attach,
- * replace and detach of one access are serialised by its driver; pins and
- * reads may run concurrently and fail with -ENOENT while the access moves.
- */
-static int iommufd_access_change_ioas(struct iommufd_access *access,
-				      u32 ioas_id, bool replace)
-{
-	struct iommufd_ioas *ioas, *old;
-	u32 list_id;
-	int rc;
-
-	ioas = iommufd_ioas_get(access->ictx, ioas_id);
-	if (IS_ERR(ioas))
-		return PTR_ERR(ioas);
-
-	mutex_lock(&access->ioas_mutex);
-	old = access->ioas_unpin;
-	rc = -EINVAL;
-	if (replace ? !old : !!old)
-		goto out_unlock;
-	rc = 0;
-	if (old == ioas)
-		goto out_unlock;
-	rc = iopt_register_access(&ioas->iopt, access, &list_id);
-	if (rc)
-		goto out_unlock;
-	refcount_inc(&ioas->obj.refs);
-	mutex_unlock(&access->ioas_mutex);
-
-	/* Pins live in the old IOAS until the driver gives them back. */
-	iommufd_access_quiesce(access);
-
-	mutex_lock(&access->ioas_mutex);
-	access->ioas = ioas;
-	access->ioas_unpin = ioas;
-	swap(access->list_id, list_id);
-	mutex_unlock(&access->ioas_mutex);
-	if (old)
-		iommufd_access_leave(access, old, list_id);
-	iommufd_obj_put(access->ictx, &ioas->obj);
-	return 0;
-
-out_unlock:
-	mutex_unlock(&access->ioas_mutex);
-	iommufd_obj_put(access->ictx, &ioas->obj);
-	return rc;
-}
-
-/**
- * iommufd_access_attach() - attach an access to an IOAS
- * @access: a detached access
- * @ioas_id: the IOAS
- *
- * Return: 0; -EINVAL if already attached; -ENOENT for a bad ID.
- */
-int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
-{
-	return iommufd_access_change_ioas(access, ioas_id, false);
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
-
-/**
- * iommufd_access_replace() - move an attached access to another IOAS
- * @access: an attached access
- * @ioas_id: the new IOAS
- *
- * The driver's unmap op is called for everything first: pins of the old
- * IOAS must be given back.
- *
- * Return: 0; -EINVAL if not attached; -ENOENT for a bad ID.
- */
-int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
-{
-	return iommufd_access_change_ioas(access, ioas_id, true);
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_replace, IOMMUFD);
-
-/**
- * iommufd_access_detach() - detach an access from its IOAS
- * @access: an attached access
- *
- * The driver's unmap op is called for everything first.
- */
-void iommufd_access_detach(struct iommufd_access *access)
-{
-	WARN_ON(!iommufd_access_leave_current(access));
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_detach, IOMMUFD);
-
-/**
- * iommufd_access_notify_unmap() - ask the accesses of a table to unpin
- * @iopt: the table
- * @iova: start of the range being unmapped
- * @length: its length; ULONG_MAX stands for the whole address space
- *
- * Called by unmap with no locks held.  Each attached access that pins pages
- * gets its unmap op called and must unpin what it holds in the range.
- */
-void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
-				 unsigned long length)
-{
-	struct iommufd_access *access;
-	unsigned long index;
-
-	xa_lock(&iopt->accesses);
-	xa_for_each(&iopt->accesses, index, access) {
-		/* A dying access has left the IOAS, pins given back. */
-		if (!iommufd_obj_hold(&access->obj))
-			continue;
-		xa_unlock(&iopt->accesses);
-		if (access->ops->unmap)
-			access->ops->unmap(access->data, iova, length);
-		iommufd_obj_put(access->ictx, &access->obj);
-		xa_lock(&iopt->accesses);
-	}
-	xa_unlock(&iopt->accesses);
-}
-
-/*
- * The IOAS an access pins and reads in (or, for @unpin, the one its pins
- * live in), with ioas_mutex held on success.
- */
-static struct io_pagetable *
-iommufd_access_lock_iopt(struct iommufd_access *access, bool unpin)
-{
-	struct iommufd_ioas *ioas;
-
-	mutex_lock(&access->ioas_mutex);
-	ioas = unpin ? access->ioas_unpin : access->ioas;
-	if (ioas)
-		return &ioas->iopt;
-	mutex_unlock(&access->ioas_mutex);
-	return NULL;
-}
-
-/* Called per area piece [first, last] of a walked IOVA range. */
-typedef int iopt_piece_fn(struct iopt_area *area, unsigned long first,
-			  unsigned long last, void *arg);
-
-/*
- * Walk [iova, last] area by area with iova_rwsem held.  Returns the first
- * error of @fn, or -ENOENT at a gap; *stop is the first IOVA not done.
- */
-static int iopt_walk_pieces(struct io_pagetable *iopt, unsigned long iova,
-			    unsigned long last, iopt_piece_fn *fn, void *arg,
-			    unsigned long *stop)
-{
-	struct iopt_walk walk;
-	struct iopt_area *area;
-	int rc = 0;
-
-	lockdep_assert_held(&iopt->iova_rwsem);
-
-	area = iopt_walk_first(&walk, iopt, iova, last);
-	while (area && !rc) {
-		rc = fn(area, walk.cur_iova, iopt_walk_piece_last(&walk), arg);
-		if (!rc)
-			area = iopt_walk_next(&walk, iopt);
-	}
-	*stop = walk.cur_iova;
-	if (!rc && !walk.complete)
-		rc = -ENOENT;
-	return rc;
-}
-
-static int unpin_piece(struct iopt_area *area, unsigned long first,
-		       unsigned long last, void *arg)
-{
-	iopt_area_unpin(area, area_iova_index(area, first),
-			area_iova_index(area, last));
-	return 0;
-}
-
-/**
- * iommufd_access_unpin_pages() - undo iommufd_access_pin_pages()
- * @access: the access
- * @iova: the IOVA given to iommufd_access_pin_pages()
- * @length: the length given to iommufd_access_pin_pages()
- */
-void iommufd_access_unpin_pages(struct iommufd_access *access,
-				unsigned long iova, unsigned long length)
-{
-	struct io_pagetable *iopt;
-	unsigned long last, stop;
-
-	if (WARN_ON(iopt_range_last(iova, length, &last)))
-		return;
-	iopt = iommufd_access_lock_iopt(access, true);
-	if (WARN_ON(!iopt))
-		return;
-	down_read(&iopt->iova_rwsem);
-	WARN_ON(iopt_walk_pieces(iopt, iova, last, unpin_piece, NULL, &stop));
-	up_read(&iopt->iova_rwsem);
-	mutex_unlock(&access->ioas_mutex);
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_unpin_pages, IOMMUFD);
-
-/* Where the next piece's struct pages go, the pin flags, the range end. */
-struct pin_cursor {
-	struct page **out;
-	unsigned int flags;
-	unsigned long last;
-};
-
-static int pin_piece(struct iopt_area *area, unsigned long first,
-		     unsigned long last, void *arg)
-{
-	unsigned long first_index = area_iova_index(area, first);
-	unsigned long last_index = area_iova_index(area, last);
-	struct pin_cursor *cur = arg;
-	int rc;
-
-	/*
-	 * out_pages has a page per IOVA page, so the area's memory must sit
-	 * at the same offsets within pages as its IOVA, and a piece followed
-	 * by another must end with a page.
-	 */
-	if (area->no_new_pins ||
-	    area_iova_offset(area, first) != first % PAGE_SIZE ||
-	    (last != cur->last && (last + 1) % PAGE_SIZE))
-		return -EINVAL;
-	rc = iopt_area_pin(area, first_index, last_index, cur->out,
-			   cur->flags);
-	if (!rc)
-		cur->out += last_index - first_index + 1;
-	return rc;
-}
-
-/**
- * iommufd_access_pin_pages() - pin the pages behind an IOVA range
- * @access: an attached access whose ops have needs_pin_pages
- * @iova: first IOVA
- * @length: bytes
- * @out_pages: receives a struct page per IOVA page of the range
- * @flags: IOMMUFD_ACCESS_RW_WRITE if the pages will be written
- *
- * The pages stay pinned until iommufd_access_unpin_pages() with the same
- * range, which the driver must call at the latest from its unmap op.
- *
- * Return: 0; -ENOENT if the range is not fully mapped; -EPERM for writing
- * read-only memory; -EINVAL for a range the access cannot pin now;
- * -ENOMEM, -EFAULT.  Nothing is pinned on failure.
- */
-int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
-			     unsigned long length, struct page **out_pages,
-			     unsigned int flags)
-{
-	struct pin_cursor cur = { .out = out_pages, .flags = flags };
-	struct io_pagetable *iopt;
-	unsigned long last, stop;
-	int rc;
-
-	if (WARN_ON(!access->ops->needs_pin_pages))
-		return -EINVAL;
-	rc = iopt_range_last(iova, length, &last);
-	if (rc)
-		return rc;
-	cur.last = last;
-	iopt = iommufd_access_lock_iopt(access, false);
-	if (!iopt)
-		return -ENOENT;
-
-	down_read(&iopt->iova_rwsem);
-	rc = iopt_walk_pieces(iopt, iova, last, pin_piece, &cur, &stop);
-	/* Give back what the pieces before the failing one pinned. */
-	if (rc && stop != iova)
-		iopt_walk_pieces(iopt, iova, stop - 1, unpin_piece, NULL,
-				 &stop);
-	up_read(&iopt->iova_rwsem);
-	mutex_unlock(&access->ioas_mutex);
-	return rc;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_pin_pages, IOMMUFD);
-
-/* The kernel buffer of an rw call and its flags. */
-struct rw_cursor {
-	void *data;
-	unsigned int flags;
-};
-
-/* The first walk of an rw call only checks the range can be reached. */
-static int rw_check_piece(struct iopt_area *area, unsigned long first,
-			  unsigned long last, void *arg)
-{
-	unsigned int flags = *(unsigned int *)arg;
-
-	if (area->no_new_pins)
-		return -EINVAL;
-	if ((flags & IOMMUFD_ACCESS_RW_WRITE) && !area->pages->writable)
-		return -EPERM;
-	return 0;
-}
-
-static int rw_piece(struct iopt_area *area, unsigned long first,
-		    unsigned long last, void *arg)
-{
-	unsigned long byte = area_iova_index(area, first) * PAGE_SIZE +
-			     area_iova_offset(area, first);
-	struct rw_cursor *cur = arg;
-	int rc;
-
-	rc = iopt_mem_rw(area->pages, byte, cur->data, last - first + 1,
-			 cur->flags);
-	cur->data += last - first + 1;
-	return rc;
-}
-
-/**
- * iommufd_access_rw() - read or write memory by IOVA
- * @access: an attached access
- * @iova: first IOVA
- * @data: kernel buffer
- * @length: bytes
- * @flags: IOMMUFD_ACCESS_RW_* flags
- *
- * Nothing is copied if part of the range is unmapped or read-only.
- *
- * Return: 0; -ENOENT if the range is not fully mapped; -EPERM for writing
- * read-only memory; -EFAULT if the memory cannot be reached.
- */
-int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
-		      void *data, size_t length, unsigned int flags)
-{
-	struct rw_cursor cur = { .data = data, .flags = flags };
-	unsigned long last, stop;
-	struct io_pagetable *iopt;
-	int rc = iopt_range_last(iova, length, &last);
-
-	if (rc)
-		return rc;
-	iopt = iommufd_access_lock_iopt(access, false);
-	if (!iopt)
-		return -ENOENT;
-	down_read(&iopt->iova_rwsem);
-	/* Nothing is copied unless all of the range can be. */
-	rc = iopt_walk_pieces(iopt, iova, last, rw_check_piece, &flags, &stop);
-	if (!rc)
-		rc = iopt_walk_pieces(iopt, iova, last, rw_piece, &cur, &stop);
-	up_read(&iopt->iova_rwsem);
-	mutex_unlock(&access->ioas_mutex);
-	return rc;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_access_rw, IOMMUFD);
-
-/**
- * iommufd_device_to_ictx() - the context a device is bound to
- * @idev: the device
- *
- * Return: the context
- */
-struct iommufd_ctx *iommufd_device_to_ictx(struct iommufd_device *idev)
-{
-	return idev->ictx;
-}
-EXPORT_SYMBOL_NS_GPL(iommufd_device_to_ictx, IOMMUFD);

@@ -2,17 +2,33 @@
 /*
  * Copyright (c) 2026 The iommufd authors
  *
- * hw_pagetables: iommu_domains wrapped as objects.  A paging hw_pagetable
- * (struct iommufd_hwpt_paging) belongs to one IOAS: its domain is in the
- * IOAS's io_pagetable, so it maps everything the IOAS maps, and it is on the
- * IOAS's hwpt_list, where attaching devices look for a compatible domain.
+ * hw_pagetables: iommu_domains wrapped as objects, and how device groups
+ * join and leave them.  A paging hw_pagetable (struct iommufd_hwpt_paging)
+ * belongs to one IOAS: its domain is in the IOAS's io_pagetable, so it maps
+ * everything the IOAS maps, and it is on the IOAS's hwpt_list, where
+ * attaching devices look for a compatible domain.
  *
- * Life cycle: allocated with a reserved ID; the domain is made, optionally
- * the first device attached, then the domain is filled from the IOAS and
- * the object published.  The hw_pagetable holds a ref on its IOAS; each
- * attached device holds a ref on the hw_pagetable.  An automatic one (made
- * by attaching a device to the IOAS itself) is destroyed when its last
- * device detaches.
+ * Life cycle: allocated with a reserved ID for a first device; the domain
+ * is made, optionally that device attached, then the domain is filled from
+ * the IOAS and the object published.  The hw_pagetable holds a ref on its
+ * IOAS; each attached device holds a ref on the hw_pagetable.  An automatic
+ * one (made by attaching a device to the IOAS itself) is destroyed when its
+ * last device detaches.
+ *
+ * Groups.  The IOMMU translates a whole iommu_group: the first device of a
+ * group to attach attaches the group, the others join it, and the last to
+ * detach detaches it.  While attached to a paging hw_pagetable, the
+ * reserved regions of each attached device are reserved in its IOAS.
+ *
+ * MSI.  On IOMMUs that translate MSI writes (SMMUv3, the mock) MSI
+ * doorbells are mapped into the domain inside a software MSI window.  A
+ * paging domain gets the window of the group it was made for, once, and
+ * maps doorbells there for as long as it lives, for every device of every
+ * group attached to it, attached or only bound.  So the window is reserved
+ * in the IOAS for the hw_pagetable's whole life, and a group with another
+ * window cannot use the domain.
+ *
+ * Locks: see iommufd_private.h.
  */
 #include <linux/iommu.h>
 
@@ -20,8 +36,9 @@
 #include "iommufd_private.h"
 
 /*
- * Take the domain out of the IOAS (if it got in) and free it.  The caller
- * holds ioas->mutex, and drops the IOAS reference after unlocking it.
+ * Take the domain out of the IOAS (if it got in), give back its MSI
+ * window, and free it.  The caller holds ioas->mutex, and drops the IOAS
+ * reference after unlocking it.
  */
 static void hwpt_paging_teardown_locked(struct iommufd_hwpt_paging *hwpt_paging)
 {
@@ -35,6 +52,8 @@ static void hwpt_paging_teardown_locked(struct iommufd_hwpt_paging *hwpt_paging)
 		list_del_init(&hwpt_paging->ioas_link);
 		iopt_remove_domain(&ioas->iopt, domain);
 	}
+	if (hwpt_paging->msi_start != PHYS_ADDR_MAX)
+		iopt_unreserve_owner(&ioas->iopt, hwpt_paging);
 	if (domain)
 		iommu_domain_free(domain);
 }
@@ -67,14 +86,11 @@ void hwpt_paging_discard_locked(struct iommufd_ctx *ictx,
 	iommufd_object_discard(ictx, &hwpt_paging->base.obj);
 }
 
-/**
- * hwpt_paging_enforce_snoop() - make the domain block non-snooped DMA
- * @hwpt_paging: the hw_pagetable
- *
- * Return: 0, or -EINVAL if the domain cannot enforce cache coherency (some
+/*
+ * Make the domain block non-snooped DMA.  -EINVAL if it cannot (some
  * drivers can only switch it on before anything is mapped).
  */
-int hwpt_paging_enforce_snoop(struct iommufd_hwpt_paging *hwpt_paging)
+static int hwpt_paging_enforce_snoop(struct iommufd_hwpt_paging *hwpt_paging)
 {
 	struct iommu_domain *domain = hwpt_paging->base.domain;
 
@@ -85,6 +101,272 @@ int hwpt_paging_enforce_snoop(struct iommufd_hwpt_paging *hwpt_paging)
 		return -EINVAL;
 	hwpt_paging->snoop_enforced = true;
 	return 0;
+}
+
+/*
+ * Give a new domain the software MSI window of the group it is made for:
+ * reserved in the IOAS, and the MSI cookie that maps doorbells there.
+ */
+static int hwpt_paging_take_msi(struct iommufd_hwpt_paging *hwpt_paging,
+				struct iommufd_group *igroup)
+{
+	struct io_pagetable *iopt = &hwpt_paging->ioas->iopt;
+	int rc;
+
+	if (igroup->msi_start == PHYS_ADDR_MAX)
+		return 0;
+	rc = iopt_reserve(iopt, igroup->msi_start, igroup->msi_last,
+			  hwpt_paging);
+	if (rc)
+		return rc;
+	rc = iommu_get_msi_cookie(hwpt_paging->base.domain, igroup->msi_start);
+	if (rc) {
+		iopt_unreserve_owner(iopt, hwpt_paging);
+		return rc;
+	}
+	hwpt_paging->msi_start = igroup->msi_start;
+	hwpt_paging->msi_last = igroup->msi_last;
+	return 0;
+}
+
+/*
+ * Can the group's devices use the domain: MSIs of a group with a software
+ * MSI window need a domain that maps doorbells in that very window, and a
+ * device that may skip snooping needs a domain that enforces it.
+ */
+static int hwpt_suits_group(struct iommufd_hw_pagetable *hwpt,
+			    struct iommufd_group *igroup, bool needs_snoop)
+{
+	struct iommufd_hwpt_paging *hwpt_paging;
+
+	if (!hwpt_is_paging(hwpt))
+		return 0;
+	hwpt_paging = hwpt_to_paging(hwpt);
+	if (igroup->msi_start != PHYS_ADDR_MAX &&
+	    (hwpt_paging->msi_start != igroup->msi_start ||
+	     hwpt_paging->msi_last != igroup->msi_last))
+		return -EINVAL;
+	return needs_snoop ? hwpt_paging_enforce_snoop(hwpt_paging) : 0;
+}
+
+/* Reserve the regions of the group's attached devices, all or none. */
+static int igroup_reserve(struct iommufd_group *igroup,
+			  struct io_pagetable *iopt)
+{
+	struct iommufd_device *idev;
+	int rc;
+
+	list_for_each_entry(idev, &igroup->attached_devs, igroup_link) {
+		rc = iopt_reserve_dev_regions(iopt, idev->dev);
+		if (rc)
+			goto out_undo;
+	}
+	return 0;
+
+out_undo:
+	/* The failing device reserved nothing; undo the ones before it. */
+	list_for_each_entry_continue_reverse(idev, &igroup->attached_devs,
+					     igroup_link)
+		iopt_unreserve_owner(iopt, idev->dev);
+	return rc;
+}
+
+static void igroup_unreserve(struct iommufd_group *igroup,
+			     struct io_pagetable *iopt)
+{
+	struct iommufd_device *idev;
+
+	list_for_each_entry(idev, &igroup->attached_devs, igroup_link)
+		iopt_unreserve_owner(iopt, idev->dev);
+}
+
+/* Does any attached device of the group need coherency enforced? */
+static bool igroup_needs_snoop(struct iommufd_group *igroup)
+{
+	struct iommufd_device *idev;
+
+	list_for_each_entry(idev, &igroup->attached_devs, igroup_link) {
+		if (idev->needs_snoop)
+			return true;
+	}
+	return false;
+}
+
+static struct io_pagetable *hwpt_iopt(struct iommufd_hw_pagetable *hwpt)
+{
+	return hwpt_is_paging(hwpt) ? &hwpt_to_paging(hwpt)->ioas->iopt : NULL;
+}
+
+/**
+ * hwpt_attach_dev() - attach a device to a hw_pagetable
+ * @hwpt: the hw_pagetable
+ * @idev: a bound, detached device
+ *
+ * The first device of a group attaches the whole group; the others join.
+ * Takes a ref on @hwpt for the device.
+ *
+ * Return: 0; -EINVAL if the device is attached, its group is attached
+ * elsewhere, or the domain does not suit it; -EADDRINUSE if the device's
+ * reserved regions are mapped; other errnos from the IOMMU driver.
+ */
+int hwpt_attach_dev(struct iommufd_hw_pagetable *hwpt,
+		    struct iommufd_device *idev)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct io_pagetable *iopt = hwpt_iopt(hwpt);
+	int rc;
+
+	mutex_lock(&igroup->mutex);
+	if ((igroup->hwpt && igroup->hwpt != hwpt) ||
+	    !list_empty(&idev->igroup_link)) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	rc = hwpt_suits_group(hwpt, igroup, idev->needs_snoop);
+	if (rc)
+		goto out_unlock;
+	if (iopt) {
+		rc = iopt_reserve_dev_regions(iopt, idev->dev);
+		if (rc)
+			goto out_unlock;
+	}
+	if (list_empty(&igroup->attached_devs)) {
+		rc = iommu_attach_group(hwpt->domain, igroup->iommu_group);
+		if (rc) {
+			if (iopt)
+				iopt_unreserve_owner(iopt, idev->dev);
+			goto out_unlock;
+		}
+		igroup->hwpt = hwpt;
+	}
+	refcount_inc(&hwpt->obj.refs);
+	list_add_tail(&idev->igroup_link, &igroup->attached_devs);
+out_unlock:
+	mutex_unlock(&igroup->mutex);
+	return rc;
+}
+
+/**
+ * hwpt_detach_dev() - detach a device from its hw_pagetable
+ * @idev: a device
+ *
+ * The last device of a group detaches the group, which goes back to
+ * blocking DMA.
+ *
+ * Return: the hw_pagetable, whose ref for the device the caller drops with
+ * hwpt_drop_devs(); NULL if the device was not attached.
+ */
+struct iommufd_hw_pagetable *hwpt_detach_dev(struct iommufd_device *idev)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_hw_pagetable *hwpt = NULL;
+	struct io_pagetable *iopt;
+
+	mutex_lock(&igroup->mutex);
+	if (list_empty(&idev->igroup_link) || WARN_ON(!igroup->hwpt))
+		goto out_unlock;
+	hwpt = igroup->hwpt;
+	iopt = hwpt_iopt(hwpt);
+	list_del_init(&idev->igroup_link);
+	if (list_empty(&igroup->attached_devs)) {
+		iommu_detach_group(hwpt->domain, igroup->iommu_group);
+		igroup->hwpt = NULL;
+	}
+	if (iopt)
+		iopt_unreserve_owner(iopt, idev->dev);
+out_unlock:
+	mutex_unlock(&igroup->mutex);
+	return hwpt;
+}
+
+/**
+ * hwpt_switch_group() - move a group to another hw_pagetable, hitlessly
+ * @idev: an attached device of the group
+ * @hwpt: where to
+ * @old: receives the previous hw_pagetable, or NULL if nothing changed
+ * @num: receives how many device refs of *@old the caller drops with
+ *	hwpt_drop_devs()
+ *
+ * DMA keeps being translated by the old domain until the new one takes
+ * over.
+ *
+ * Return: 0; -EINVAL if the device is not attached or the domain does not
+ * suit the group; -EADDRINUSE if the devices' regions are mapped in the new
+ * IOAS; other errnos from the IOMMU driver.  Nothing changes on failure.
+ */
+int hwpt_switch_group(struct iommufd_device *idev,
+		      struct iommufd_hw_pagetable *hwpt,
+		      struct iommufd_hw_pagetable **old, unsigned int *num)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct io_pagetable *old_iopt, *new_iopt = hwpt_iopt(hwpt);
+	bool move_regions;
+	unsigned int n;
+	int rc;
+
+	*old = NULL;
+	*num = 0;
+	mutex_lock(&igroup->mutex);
+	if (!igroup->hwpt || list_empty(&idev->igroup_link)) {
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	rc = 0;
+	if (igroup->hwpt == hwpt)
+		goto out_unlock;
+	old_iopt = hwpt_iopt(igroup->hwpt);
+	move_regions = new_iopt != old_iopt;
+
+	rc = hwpt_suits_group(hwpt, igroup, igroup_needs_snoop(igroup));
+	if (rc)
+		goto out_unlock;
+	if (move_regions && new_iopt) {
+		rc = igroup_reserve(igroup, new_iopt);
+		if (rc)
+			goto out_unlock;
+	}
+	rc = iommu_group_replace_domain(igroup->iommu_group, hwpt->domain);
+	if (rc) {
+		if (move_regions && new_iopt)
+			igroup_unreserve(igroup, new_iopt);
+		goto out_unlock;
+	}
+	if (move_regions && old_iopt)
+		igroup_unreserve(igroup, old_iopt);
+
+	n = list_count_nodes(&igroup->attached_devs);
+	refcount_add(n, &hwpt->obj.refs);
+	*old = igroup->hwpt;
+	*num = n;
+	igroup->hwpt = hwpt;
+out_unlock:
+	mutex_unlock(&igroup->mutex);
+	return rc;
+}
+
+/**
+ * hwpt_drop_devs() - drop refs of devices that left a hw_pagetable
+ * @ictx: the context
+ * @hwpt: the hw_pagetable, or NULL
+ * @num: how many
+ *
+ * An automatic hw_pagetable goes away with its last device.  No lock of
+ * the IOAS or group may be held.
+ */
+void hwpt_drop_devs(struct iommufd_ctx *ictx,
+		    struct iommufd_hw_pagetable *hwpt, unsigned int num)
+{
+	if (!hwpt || !num)
+		return;
+	/* All but the last leave at least one ref behind. */
+	while (--num)
+		refcount_dec(&hwpt->obj.refs);
+	if (hwpt_is_paging(hwpt) && hwpt_to_paging(hwpt)->auto_made)
+		iommufd_object_kill(ictx, &hwpt->obj, hwpt->obj.id,
+				    IOMMUFD_KILL_BUSY_OK |
+					    IOMMUFD_KILL_DROP_REF);
+	else
+		refcount_dec(&hwpt->obj.refs);
 }
 
 /* A paging domain from the device's IOMMU driver. */
@@ -134,6 +416,8 @@ hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		return hwpt_paging;
 	hwpt = &hwpt_paging->base;
 	INIT_LIST_HEAD(&hwpt_paging->ioas_link);
+	hwpt_paging->msi_start = PHYS_ADDR_MAX;
+	hwpt_paging->msi_last = PHYS_ADDR_MAX;
 	refcount_inc(&ioas->obj.refs);
 	hwpt_paging->ioas = ioas;
 
@@ -150,6 +434,9 @@ hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		if (WARN_ON(rc))
 			goto out_abort;
 	}
+	rc = hwpt_paging_take_msi(hwpt_paging, idev->igroup);
+	if (rc)
+		goto out_abort;
 
 	/*
 	 * The device is attached before the domain is filled: a driver may

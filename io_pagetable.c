@@ -14,33 +14,49 @@
  * Invariants whenever iova_rwsem is not held for write:
  *  - no two areas intersect; no area intersects a reserved range; no
  *    allowed range intersects a reserved range;
- *  - every populated area is mapped in every domain of @domains and lies
- *    inside each domain's aperture (the outside is reserved by the domain);
+ *  - every area maps its filled part (all of it once populated) into every
+ *    domain of @domains, and lies inside each domain's aperture (the
+ *    outside is reserved by the domain);
  *  - every area is aligned (IOVA, length, offset in its first page) to
- *    align, the largest minimum page size of the domains.
+ *    align, the largest minimum page size of the domains;
+ *  - @gap_tree holds the areas of @areas, each knowing the free IOVA
+ *    before it.
  *
- * Mapping and unmapping do the slow work (pinning, filling domains) with
- * only domains_sem held for read, so calls on disjoint ranges run in
- * parallel; iova_rwsem is taken for write only to claim or release the
- * IOVA range.  An area being filled or taken down is in the tree (so its
- * IOVA stays claimed) but not "populated", and lookups ignore it.
+ * Mapping claims the IOVA range with iova_rwsem held for write (the area is
+ * in the trees but not "populated", so lookups ignore it), then fills the
+ * domains step by step (pages.c): pinning user memory with no lock held,
+ * mapping what was pinned with domains_sem held for read.  So a map that
+ * waits on a user page fault holds up nobody; calls on disjoint ranges run
+ * in parallel; and domains may join and leave while an area is filled.
+ * Unmapping takes the areas out of use under iova_rwsem, empties the
+ * domains under domains_sem and frees them.
  *
- * Locking, outermost first (the order of the whole subsystem is in
- * iommufd_private.h):
- *   domains_sem   read: map, copy, unmap, access pins; write: a domain
- *                 joins or leaves, accesses register, large pages option
- *   iova_rwsem    the interval trees and the alignment
- *   pages->mutex  the pins of one iopt_mem (pages.c)
- *   mmap_lock     taken by GUP while pinning
- * Accesses are asked to unpin (their unmap op) with none of these held.
+ * Locks: the order of the whole subsystem is written in iommufd_private.h.
+ * Accesses are asked to unpin (their unmap op) with none of them held.
  */
 #include <linux/iommu.h>
+#include <linux/rbtree_augmented.h>
 #include <linux/slab.h>
 
 #include "iommufd_private.h"
 
 /* Unmaps give in-kernel accesses this many chances to let go. */
 #define IOPT_UNMAP_ACCESS_TRIES 2
+
+/* Holes of the right size an IOVA search tries before it wants slack. */
+#define IOVA_SEARCH_TRIES 8
+
+/**
+ * struct iopt_unmap_block - the range of an unmap that waits for accesses
+ * @link: on io_pagetable::unmap_blocks
+ * @first: first IOVA
+ * @last: last IOVA
+ */
+struct iopt_unmap_block {
+	struct list_head link;
+	unsigned long first;
+	unsigned long last;
+};
 
 void iopt_init(struct io_pagetable *iopt)
 {
@@ -49,8 +65,10 @@ void iopt_init(struct io_pagetable *iopt)
 	xa_init_flags(&iopt->accesses, XA_FLAGS_ALLOC | XA_FLAGS_ACCOUNT);
 	init_rwsem(&iopt->iova_rwsem);
 	iopt->areas = RB_ROOT_CACHED;
+	iopt->gap_tree = RB_ROOT;
 	iopt->allowed = RB_ROOT_CACHED;
 	iopt->reserved = RB_ROOT_CACHED;
+	INIT_LIST_HEAD(&iopt->unmap_blocks);
 	/* Without domains any byte granularity is acceptable. */
 	iopt->align = 1;
 }
@@ -85,11 +103,13 @@ void iopt_teardown(struct io_pagetable *iopt)
 	WARN_ON(!RB_EMPTY_ROOT(&iopt->areas.rb_root));
 }
 
-static struct iopt_area *iopt_area_at(struct io_pagetable *iopt,
-				      unsigned long iova)
+/* The populated area that maps @iova, or NULL; the caller holds iova_rwsem. */
+struct iopt_area *iopt_area_find(struct io_pagetable *iopt, unsigned long iova)
 {
 	struct interval_tree_node *node;
 	struct iopt_area *area;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
 
 	node = interval_tree_iter_first(&iopt->areas, iova, iova);
 	if (!node)
@@ -106,7 +126,7 @@ struct iopt_area *iopt_walk_first(struct iopt_walk *iter,
 
 	iter->cur_iova = iova;
 	iter->last_iova = last;
-	iter->area = iopt_area_at(iopt, iova);
+	iter->area = iopt_area_find(iopt, iova);
 	iter->complete = iter->area && area_last_iova(iter->area) >= last;
 	return iter->area;
 }
@@ -117,7 +137,7 @@ struct iopt_area *iopt_walk_next(struct iopt_walk *iter,
 	if (iter->complete)
 		return NULL;
 	iter->cur_iova = area_last_iova(iter->area) + 1;
-	iter->area = iopt_area_at(iopt, iter->cur_iova);
+	iter->area = iopt_area_find(iopt, iter->cur_iova);
 	iter->complete = iter->area &&
 			 area_last_iova(iter->area) >= iter->last_iova;
 	return iter->area;
@@ -176,6 +196,124 @@ int iopt_walk_usable_ranges(struct io_pagetable *iopt, iopt_range_fn fn,
 	return 0;
 }
 
+/*
+ * The gap tree: the areas by IOVA, each with the free IOVA between the
+ * previous area (or 0) and itself, and every subtree with the largest such
+ * gap in it.  Automatic IOVA allocation descends it to the lowest hole of a
+ * given size in O(log n) instead of walking every area.
+ */
+static unsigned long area_gap_before(struct iopt_area *area)
+{
+	return area->gap_before;
+}
+
+RB_DECLARE_CALLBACKS_MAX(static, gap_callbacks, struct iopt_area, gap_node,
+			 unsigned long, subtree_gap, area_gap_before)
+
+static struct iopt_area *gap_entry(struct rb_node *node)
+{
+	return rb_entry(node, struct iopt_area, gap_node);
+}
+
+static unsigned long gap_subtree(struct rb_node *node)
+{
+	return node ? gap_entry(node)->subtree_gap : 0;
+}
+
+/* Recompute the gap before @area from its neighbour and pass it upwards. */
+static void gap_update(struct iopt_area *area)
+{
+	struct rb_node *prev = rb_prev(&area->gap_node);
+	unsigned long free_from = prev ?
+		area_last_iova(gap_entry(prev)) + 1 : 0;
+
+	area->gap_before = area_first_iova(area) - free_from;
+	gap_callbacks_propagate(&area->gap_node, NULL);
+}
+
+/* Put a new area in both trees; the caller holds iova_rwsem for write. */
+static void iopt_area_link(struct io_pagetable *iopt, struct iopt_area *area)
+{
+	struct rb_node **link = &iopt->gap_tree.rb_node, *parent = NULL;
+	struct rb_node *next;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	interval_tree_insert(&area->node, &iopt->areas);
+	while (*link) {
+		parent = *link;
+		if (area_first_iova(area) < area_first_iova(gap_entry(parent)))
+			link = &parent->rb_left;
+		else
+			link = &parent->rb_right;
+	}
+	area->gap_before = 0;
+	area->subtree_gap = 0;
+	rb_link_node(&area->gap_node, parent, link);
+	rb_insert_augmented(&area->gap_node, &iopt->gap_tree, &gap_callbacks);
+	gap_update(area);
+	next = rb_next(&area->gap_node);
+	if (next)
+		gap_update(gap_entry(next));
+}
+
+/* Take an area out of both trees; the caller holds iova_rwsem for write. */
+static void iopt_area_unlink(struct io_pagetable *iopt,
+			     struct iopt_area *area)
+{
+	struct rb_node *next = rb_next(&area->gap_node);
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	interval_tree_remove(&area->node, &iopt->areas);
+	rb_erase_augmented(&area->gap_node, &iopt->gap_tree, &gap_callbacks);
+	if (next)
+		gap_update(gap_entry(next));
+}
+
+/* The leftmost area of @node's subtree with a gap of @min or more. */
+static struct iopt_area *gap_leftmost(struct rb_node *node, unsigned long min)
+{
+	while (node && gap_subtree(node) >= min) {
+		if (gap_subtree(node->rb_left) >= min) {
+			node = node->rb_left;
+			continue;
+		}
+		if (gap_entry(node)->gap_before >= min)
+			return gap_entry(node);
+		node = node->rb_right;
+	}
+	return NULL;
+}
+
+/*
+ * The lowest area starting above @after with a gap of @min or more before
+ * it.  One descent remembers the last subtree right of the path that has
+ * such a gap; the answer is its leftmost one.
+ */
+static struct iopt_area *gap_next(struct io_pagetable *iopt,
+				  unsigned long after, unsigned long min)
+{
+	struct rb_node *node = iopt->gap_tree.rb_node, *best = NULL;
+
+	while (node) {
+		if (area_first_iova(gap_entry(node)) <= after) {
+			node = node->rb_right;
+			continue;
+		}
+		/* The node and its right subtree lie above @after. */
+		if (gap_entry(node)->gap_before >= min ||
+		    gap_subtree(node->rb_right) >= min)
+			best = node;
+		node = node->rb_left;
+	}
+	if (!best)
+		return NULL;
+	if (gap_entry(best)->gap_before >= min)
+		return gap_entry(best);
+	return gap_leftmost(best->rb_right, min);
+}
+
 /* Looking for a free IOVA range: IOVA % modulus == residue. */
 struct iova_search {
 	struct io_pagetable *iopt;
@@ -185,37 +323,78 @@ struct iova_search {
 	unsigned long found;
 };
 
-static int iova_search_usable(unsigned long start, unsigned long last,
-			      void *arg)
+/* Does the hole [first, last] hold the range at a suitable IOVA? */
+static bool iova_fits(struct iova_search *s, unsigned long first,
+		      unsigned long last)
+{
+	unsigned long iova, end;
+
+	if (first > last)
+		return false;
+	if (check_add_overflow(round_down(first, s->modulus), s->residue,
+			       &iova))
+		return false;
+	if (iova < first && check_add_overflow(iova, s->modulus, &iova))
+		return false;
+	if (check_add_overflow(iova, s->length - 1, &end) || end > last)
+		return false;
+	s->found = iova;
+	return true;
+}
+
+/*
+ * The lowest fitting hole of the usable range [lo, hi]: the one at @lo,
+ * then those before each following area (from the gap tree), then the one
+ * after the last area.  A hole of the right size can still miss the
+ * alignment; after IOVA_SEARCH_TRIES of those the search asks for holes
+ * with room to spare, which always fit.
+ */
+static int iova_search_usable(unsigned long lo, unsigned long hi, void *arg)
 {
 	struct iova_search *s = arg;
-	struct interval_tree_span_iter hole;
+	struct io_pagetable *iopt = s->iopt;
+	struct interval_tree_node *node;
+	unsigned long after, min, slack;
+	struct iopt_area *area;
+	unsigned int tries;
 
-	interval_tree_for_each_span(&hole, &s->iopt->areas, start, last) {
-		unsigned long iova, end;
-
-		if (!hole.is_hole)
-			continue;
-		if (check_add_overflow(round_down(hole.start_hole, s->modulus),
-				       s->residue, &iova))
-			continue;
-		if (iova < hole.start_hole &&
-		    check_add_overflow(iova, s->modulus, &iova))
-			continue;
-		if (check_add_overflow(iova, s->length - 1, &end) ||
-		    end > hole.last_hole)
-			continue;
-		s->found = iova;
+	node = interval_tree_iter_first(&iopt->areas, lo, hi);
+	if (!node)
+		return iova_fits(s, lo, hi);
+	area = container_of(node, struct iopt_area, node);
+	if (area_first_iova(area) > lo &&
+	    iova_fits(s, lo, area_first_iova(area) - 1))
 		return 1;
+
+	if (check_add_overflow(s->length, s->modulus - 1, &slack))
+		slack = ULONG_MAX;
+	after = area_first_iova(area);
+	for (tries = 0;; tries++) {
+		unsigned long hole_first;
+
+		min = tries < IOVA_SEARCH_TRIES ? s->length : slack;
+		area = gap_next(iopt, after, min);
+		if (!area)
+			break;
+		hole_first = area_first_iova(area) - area->gap_before;
+		if (hole_first > hi)
+			return 0;
+		if (iova_fits(s, hole_first,
+			      min(hi, area_first_iova(area) - 1)))
+			return 1;
+		after = area_first_iova(area);
 	}
-	return 0;
+
+	area = gap_entry(rb_last(&iopt->gap_tree));
+	if (area_last_iova(area) >= hi)
+		return 0;
+	return iova_fits(s, max(lo, area_last_iova(area) + 1), hi);
 }
 
 /*
  * Pick a free IOVA for @length bytes whose first byte is at user address
- * @addr.  The IOVA keeps
- * the page offset of @addr, and where possible the alignment @addr and
- * @length share, so the domains can use large pages.
+ * @addr.  The IOVA keeps the page offset of @addr, and where possible the
+ * alignment @addr and @length share, so the domains can use large pages.
  */
 static int iopt_alloc_iova(struct io_pagetable *iopt, unsigned long *iova,
 			   unsigned long addr, unsigned long length)
@@ -353,10 +532,11 @@ static int iopt_claim_slices(struct io_pagetable *iopt,
 		area->page_offset = slice->start_byte % PAGE_SIZE;
 		area->node.start = cur;
 		area->node.last = cur + slice->length - 1;
-		area->mem_node.start = slice->start_byte / PAGE_SIZE;
-		area->mem_node.last = (slice->start_byte + slice->length - 1) /
-					PAGE_SIZE;
-		interval_tree_insert(&area->node, &iopt->areas);
+		area->first_index = slice->start_byte / PAGE_SIZE;
+		area->last_index = (slice->start_byte + slice->length - 1) /
+				   PAGE_SIZE;
+		area->fill_next = area->first_index;
+		iopt_area_link(iopt, area);
 		cur += slice->length;
 	}
 	return 0;
@@ -371,38 +551,36 @@ static int iopt_map_slices(struct io_pagetable *iopt, struct list_head *slices,
 			   unsigned long *iova, unsigned long total,
 			   int iommu_prot, unsigned int flags)
 {
-	struct iopt_slice *slice, *filled;
+	struct iopt_slice *slice;
 	int rc;
 
+	/* Domains joining or leaving walk the areas: keep them out. */
 	down_read(&iopt->domains_sem);
 	down_write(&iopt->iova_rwsem);
 	rc = iopt_claim_slices(iopt, slices, iova, total, iommu_prot, flags);
-	if (rc) {
-		/* Nothing is in the tree unless the claim succeeded. */
-		up_write(&iopt->iova_rwsem);
-		up_read(&iopt->domains_sem);
-		return rc;
-	}
 	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_sem);
+	/* Nothing is in the tree unless the claim succeeded. */
+	if (rc)
+		return rc;
 
+	/* No lock is held here: filling pins user memory (pages.c). */
 	list_for_each_entry(slice, slices, link) {
-		rc = iopt_area_map_all(slice->area, iopt);
+		rc = iopt_area_fill(slice->area, iopt);
 		if (rc)
 			break;
 	}
-	if (rc) {
-		list_for_each_entry(filled, slices, link) {
-			if (filled == slice)
-				break;
-			iopt_area_unmap_all(filled->area, iopt);
-		}
-	}
 
+	down_read(&iopt->domains_sem);
+	/* Areas not reached yet have nothing filled, so nothing to undo. */
+	if (rc) {
+		list_for_each_entry(slice, slices, link)
+			iopt_area_unmap_all(slice->area, iopt);
+	}
 	down_write(&iopt->iova_rwsem);
 	list_for_each_entry(slice, slices, link) {
 		if (rc) {
-			interval_tree_remove(&slice->area->node,
-					     &iopt->areas);
+			iopt_area_unlink(iopt, slice->area);
 		} else {
 			slice->area->populated = true;
 			/* The area owns the pages reference now. */
@@ -510,42 +688,55 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	return rc;
 }
 
-/*
- * Keep accesses from pinning the populated areas in [start, last] while an
- * unmap waits for them to let go, or let them again.  An area still being
- * mapped is left alone: it is not part of this unmap, and a flag set on it
- * would outlive the unmap.  Caller holds iova_rwsem for write.
+/**
+ * iopt_range_blocked() - may accesses not pin in a range now
+ * @iopt: the table; the caller holds iova_rwsem
+ * @first: first IOVA
+ * @last: last IOVA
+ *
+ * Return: true while an unmap of an intersecting range waits for accesses
+ * to let go of their pins.
  */
-static void iopt_block_new_pins(struct io_pagetable *iopt, unsigned long start,
-				unsigned long last, bool block)
+bool iopt_range_blocked(struct io_pagetable *iopt, unsigned long first,
+			unsigned long last)
 {
-	struct interval_tree_node *node;
-	struct iopt_area *area;
+	struct iopt_unmap_block *block;
 
-	for (node = interval_tree_iter_first(&iopt->areas, start, last);
-	     node; node = interval_tree_iter_next(node, start, last)) {
-		area = container_of(node, struct iopt_area, node);
-		if (area->populated)
-			area->no_new_pins = block;
+	lockdep_assert_held(&iopt->iova_rwsem);
+
+	list_for_each_entry(block, &iopt->unmap_blocks, link) {
+		if (block->first <= last && first <= block->last)
+			return true;
 	}
+	return false;
+}
+
+/* Add the bytes of an area to an unmap's count, which saturates. */
+static u64 count_bytes(u64 done, struct iopt_area *area)
+{
+	u64 sum;
+
+	return check_add_overflow(done, (u64)area_bytes(area), &sum) ?
+		       U64_MAX : sum;
 }
 
 /*
  * Unmap every area inside [start, last].  An area that crosses the edge of
  * the range fails the whole call with -ENOENT, as does a range without any
- * area unless @all.  Accesses pinning an area are asked to let go; if they
- * do not, -EBUSY.  Either everything is unmapped or nothing.
+ * area unless @all.  Accesses pinning an area are asked to let go; while
+ * they are, the range is blocked for new pins; if they do not, -EBUSY.
+ * Either everything is unmapped or nothing.
  */
 static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
-			    unsigned long last, unsigned long *unmapped,
-			    bool all)
+			    unsigned long last, u64 *unmapped, bool all)
 {
+	struct iopt_unmap_block block = { .first = start, .last = last };
 	struct interval_tree_node *node;
 	struct iopt_area *area, *next;
 	unsigned int tries = 0;
-	unsigned long done = 0;
 	LIST_HEAD(victims);
 	bool busy, found;
+	u64 done = 0;
 	int rc = 0;
 
 again:
@@ -564,7 +755,7 @@ again:
 			goto out_unlock;
 		}
 		found = true;
-		if (area->pin_count)
+		if (atomic_read(&area->pins))
 			busy = true;
 	}
 	if (!found) {
@@ -577,14 +768,11 @@ again:
 			rc = -EBUSY;
 			goto out_unlock;
 		}
-		iopt_block_new_pins(iopt, start, last, true);
+		if (tries == 1)
+			list_add(&block.link, &iopt->unmap_blocks);
 		up_write(&iopt->iova_rwsem);
 		up_read(&iopt->domains_sem);
-		/* A length of ULONG_MAX stands for the whole address space. */
-		iommufd_access_notify_unmap(iopt, start,
-					    last - start == ULONG_MAX ?
-						    ULONG_MAX :
-						    last - start + 1);
+		iommufd_access_notify_unmap(iopt, start, last);
 		goto again;
 	}
 
@@ -595,9 +783,11 @@ again:
 		if (!area->populated)
 			continue;
 		area->populated = false;
-		done += area_bytes(area);
+		done = count_bytes(done, area);
 		list_add_tail(&area->doomed_link, &victims);
 	}
+	if (tries)
+		list_del(&block.link);
 	up_write(&iopt->iova_rwsem);
 
 	list_for_each_entry(area, &victims, doomed_link)
@@ -605,7 +795,7 @@ again:
 
 	down_write(&iopt->iova_rwsem);
 	list_for_each_entry(area, &victims, doomed_link)
-		interval_tree_remove(&area->node, &iopt->areas);
+		iopt_area_unlink(iopt, area);
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_sem);
 
@@ -618,8 +808,9 @@ again:
 	return 0;
 
 out_unlock:
+	/* Only this unmap's own block goes; others' stay. */
 	if (tries)
-		iopt_block_new_pins(iopt, start, last, false);
+		list_del(&block.link);
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_sem);
 	if (unmapped)
@@ -639,7 +830,7 @@ out_unlock:
  * for a bad range.
  */
 int iopt_unmap(struct io_pagetable *iopt, unsigned long iova,
-	       unsigned long length, unsigned long *unmapped)
+	       unsigned long length, u64 *unmapped)
 {
 	unsigned long last;
 
@@ -647,8 +838,11 @@ int iopt_unmap(struct io_pagetable *iopt, unsigned long iova,
 	       iopt_unmap_range(iopt, iova, last, unmapped, false);
 }
 
-/* Unmap everything; an empty table is fine. */
-int iopt_unmap_everything(struct io_pagetable *iopt, unsigned long *unmapped)
+/*
+ * Unmap everything; an empty table is fine.  The count saturates at
+ * U64_MAX, as all of a 64-bit address space is one byte more than that.
+ */
+int iopt_unmap_everything(struct io_pagetable *iopt, u64 *unmapped)
 {
 	return iopt_unmap_range(iopt, 0, ULONG_MAX, unmapped, true);
 }
@@ -847,20 +1041,105 @@ static int iopt_reserve_aperture(struct io_pagetable *iopt,
 }
 
 /**
- * iopt_add_domain() - make a domain mirror the table
- * @iopt: the table
- * @domain: a paging domain not in any table yet
- *
- * Every area is mapped into @domain, and what @domain cannot translate is
- * reserved from now on.
- *
- * Return: 0; -EINVAL if the domain's smallest page is larger than PAGE_SIZE;
- * -EADDRINUSE if existing areas do not suit its page size or aperture, or
- * its aperture excludes allowed ranges; -ENOMEM, -EFAULT with nothing
- * changed.
+ * struct iopt_hold - pages a joining domain needs pinned beforehand
+ * @link: on the joining call's list
+ * @pages: the memory, referenced
+ * @first: first page index held
+ * @last: last page index held
  */
-int iopt_add_domain(struct io_pagetable *iopt,
-		    struct iommu_domain *domain)
+struct iopt_hold {
+	struct list_head link;
+	struct iopt_mem *pages;
+	unsigned long first;
+	unsigned long last;
+};
+
+static void iopt_drop_holds(struct list_head *holds)
+{
+	struct iopt_hold *hold, *next;
+
+	list_for_each_entry_safe(hold, next, holds, link) {
+		iopt_mem_unhold(hold->pages, hold->first, hold->last);
+		iopt_mem_put(hold->pages);
+		kfree(hold);
+	}
+}
+
+/*
+ * The next area at or after @from whose pages are not all pinned, with its
+ * memory referenced in @hold; false if there is none.  *@from moves past
+ * the areas looked at.
+ */
+static bool iopt_next_unpinned(struct io_pagetable *iopt, unsigned long *from,
+			       bool *done, struct iopt_hold *hold)
+{
+	struct interval_tree_node *node;
+	bool found = false;
+
+	down_read(&iopt->iova_rwsem);
+	for (node = interval_tree_iter_first(&iopt->areas, *from, ULONG_MAX);
+	     node && !found; node = interval_tree_iter_next(node, *from,
+							     ULONG_MAX)) {
+		struct iopt_area *area = container_of(node, struct iopt_area,
+						      node);
+
+		*done = area_last_iova(area) == ULONG_MAX;
+		*from = area_last_iova(area) + 1;
+		if (iopt_mem_pinned(area->pages, area_first_index(area),
+				    area_last_index(area)))
+			continue;
+		iopt_mem_get(area->pages);
+		hold->pages = area->pages;
+		hold->first = area_first_index(area);
+		hold->last = area_last_index(area);
+		found = true;
+	}
+	if (!node)
+		*done = true;
+	up_read(&iopt->iova_rwsem);
+	return found;
+}
+
+/*
+ * Before the first domain joins, pin the memory of every area: until now
+ * only user memory had it.  Pinning may fault, so it happens here, with no
+ * lock held, and the holds keep the pages until the domain has them.
+ */
+static int iopt_hold_unpinned(struct io_pagetable *iopt,
+			      struct list_head *holds)
+{
+	unsigned long from = 0;
+	bool done = false;
+	int rc;
+
+	while (!done) {
+		struct iopt_hold *hold = kzalloc(sizeof(*hold),
+						 GFP_KERNEL_ACCOUNT);
+
+		if (!hold)
+			return -ENOMEM;
+		if (!iopt_next_unpinned(iopt, &from, &done, hold)) {
+			kfree(hold);
+			break;
+		}
+		rc = iopt_mem_hold(hold->pages, hold->first, hold->last, NULL);
+		if (rc) {
+			iopt_mem_put(hold->pages);
+			kfree(hold);
+			return rc;
+		}
+		list_add_tail(&hold->link, holds);
+	}
+	return 0;
+}
+
+/*
+ * One try at adding the domain.  -EAGAIN: an area's pages were not pinned
+ * (an area mapped after the holds were taken); nothing changed.
+ */
+static int iopt_add_domain_try(struct io_pagetable *iopt,
+			       struct iommu_domain *domain,
+			       struct list_head *holds)
 {
 	unsigned long pgsize = 1UL << __ffs(domain->pgsize_bitmap);
 	struct interval_tree_node *node, *undo;
@@ -868,8 +1147,12 @@ int iopt_add_domain(struct io_pagetable *iopt,
 	u32 slot;
 	int rc;
 
-	if (pgsize > PAGE_SIZE)
-		return -EINVAL;
+	/* A hint: a domain joining meanwhile makes the holds unneeded. */
+	if (xa_empty(&iopt->domains)) {
+		rc = iopt_hold_unpinned(iopt, holds);
+		if (rc)
+			return rc;
+	}
 
 	down_write(&iopt->domains_sem);
 	down_write(&iopt->iova_rwsem);
@@ -890,7 +1173,10 @@ int iopt_add_domain(struct io_pagetable *iopt,
 	iopt->align = max(iopt->align, pgsize);
 	up_write(&iopt->iova_rwsem);
 
-	/* domains_sem keeps the areas still; they are all populated. */
+	/*
+	 * domains_sem keeps the areas still, and what is being mapped stops
+	 * at its filled part; the pages are all pinned already.
+	 */
 	for (node = interval_tree_iter_first(&iopt->areas, 0, ULONG_MAX);
 	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
 		area = container_of(node, struct iopt_area, node);
@@ -920,6 +1206,36 @@ out_erase:
 out_unlock:
 	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_sem);
+	return rc;
+}
+
+/**
+ * iopt_add_domain() - make a domain mirror the table
+ * @iopt: the table
+ * @domain: a paging domain not in any table yet
+ *
+ * Every area is mapped into @domain, and what @domain cannot translate is
+ * reserved from now on.  User memory is only touched (pinned) with no lock
+ * held.
+ *
+ * Return: 0; -EINVAL if the domain's smallest page is larger than PAGE_SIZE;
+ * -EADDRINUSE if existing areas do not suit its page size or aperture, or
+ * its aperture excludes allowed ranges; -ENOMEM, -EFAULT with nothing
+ * changed.
+ */
+int iopt_add_domain(struct io_pagetable *iopt,
+		    struct iommu_domain *domain)
+{
+	LIST_HEAD(holds);
+	int rc;
+
+	if ((1UL << __ffs(domain->pgsize_bitmap)) > PAGE_SIZE)
+		return -EINVAL;
+	do {
+		rc = iopt_add_domain_try(iopt, domain, &holds);
+	} while (rc == -EAGAIN);
+	/* The domain holds the pages now, or nothing changed. */
+	iopt_drop_holds(&holds);
 	return rc;
 }
 
@@ -967,7 +1283,6 @@ out_unlock:
  * iopt_reserve_dev_regions() - reserve a device's regions
  * @iopt: the table the device's domain is about to mirror
  * @dev: the device
- * @msi_window: receives the start of its software MSI window, if any
  *
  * The regions are tagged with @dev; iopt_unreserve_owner(@dev) undoes
  * this.
@@ -975,9 +1290,7 @@ out_unlock:
  * Return: 0, or -EADDRINUSE if a region intersects a mapping or an allowed
  * range (nothing is reserved then).
  */
-int iopt_reserve_dev_regions(struct io_pagetable *iopt,
-			     struct device *dev,
-			     phys_addr_t *msi_window)
+int iopt_reserve_dev_regions(struct io_pagetable *iopt, struct device *dev)
 {
 	struct iommu_resv_region *resv;
 	LIST_HEAD(resv_regions);
@@ -988,8 +1301,6 @@ int iopt_reserve_dev_regions(struct io_pagetable *iopt,
 	list_for_each_entry(resv, &resv_regions, list) {
 		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE)
 			continue;
-		if (msi_window && resv->type == IOMMU_RESV_SW_MSI)
-			*msi_window = resv->start;
 		rc = iopt_reserve_locked(iopt, resv->start,
 					 resv->start + resv->length - 1, dev);
 		if (rc) {

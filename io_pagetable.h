@@ -32,17 +32,23 @@ struct iommufd_access;
 
 /**
  * struct io_pagetable - the address space behind an IOAS
- * @domains_sem: protects @domains, @domain_seq and @accesses.  Held
- *	for read while mappings are filled into the domains, for write while a
- *	domain joins or leaves; outside @iova_rwsem.
+ * @domains_sem: protects @domains, @domain_seq, @accesses and the fill
+ *	state of the areas.  Held for read while areas join or leave the
+ *	trees and while mappings are filled into or taken out of the domains,
+ *	for write while a domain joins or leaves (so the areas stand still);
+ *	never held while user memory is touched.
  * @domains: the iommu_domains mirroring every area
  * @accesses: attached struct iommufd_access, told about unmaps
  * @domain_seq: where xa_alloc_cyclic() looks for the next @domains slot
- * @iova_rwsem: protects the interval trees, @align and
- *	@small_pages_only
- * @areas: the mapped areas (struct iopt_area)
+ * @iova_rwsem: protects the interval trees, @gap_tree, @unmap_blocks,
+ *	@align and @small_pages_only
+ * @areas: the mapped areas (struct iopt_area), by IOVA
+ * @gap_tree: the same areas, each with the free IOVA before it, so that
+ *	automatic IOVA allocation finds a hole in O(log n)
  * @allowed: ranges automatic IOVA allocation may use; empty = all
  * @reserved: ranges that may never be mapped (struct iopt_resv_range)
+ * @unmap_blocks: ranges of unmaps waiting for accesses to unpin
+ *	(struct iopt_unmap_block); no new pins there meanwhile
  * @align: the alignment every mapping needs for all domains
  * @small_pages_only: map in PAGE_SIZE units only (IOMMU_OPTION_HUGE_PAGES)
  */
@@ -54,8 +60,10 @@ struct io_pagetable {
 
 	struct rw_semaphore iova_rwsem;
 	struct rb_root_cached areas;
+	struct rb_root gap_tree;
 	struct rb_root_cached allowed;
 	struct rb_root_cached reserved;
+	struct list_head unmap_blocks;
 	unsigned long align;
 	bool small_pages_only;
 };
@@ -83,35 +91,47 @@ struct iopt_resv_range {
  * struct iopt_area - one mapping of an IOAS: an IOVA range onto a part of
  * an iopt_mem
  * @node: the IOVA range, in io_pagetable::areas
- * @mem_node: the page indexes of @pages it uses; in
- *	iopt_mem::held_areas while @pfn_domain is set
+ * @gap_node: position in io_pagetable::gap_tree, by IOVA
+ * @gap_before: free IOVA between the previous area (or 0) and this one
+ * @subtree_gap: the largest @gap_before in @gap_node's subtree
+ * @held_node: the page indexes [first_index, fill_next - 1] of @pages;
+ *	in iopt_mem::held_areas while @pfn_domain is set
+ * @first_index: the first page index of @pages the area uses
+ * @last_index: the last page index of @pages the area uses
+ * @fill_next: every domain maps the indexes [first_index, fill_next - 1];
+ *	all of them once @populated
  * @iopt: the table the area belongs to
  * @pages: the memory; the area holds a reference
- * @pfn_domain: the area's storage domain: one that maps the area, from
- *	which the PFNs of its pages can be read back; NULL while no domain
- *	maps it
+ * @pfn_domain: the area's storage domain: one that maps the filled part,
+ *	from which the PFNs of its pages can be read back; NULL while no
+ *	domain maps it
  * @page_offset: byte offset of the area's first IOVA in its first page
  * @iommu_prot: IOMMU_READ/IOMMU_WRITE/IOMMU_CACHE for the domains
- * @pin_count: pins of in-kernel accesses inside the area
- * @no_new_pins: set while an unmap waits for accesses to let go; new
- *	pins of the area are refused
+ * @pins: pins of in-kernel accesses inside the area
  * @populated: the area is in every domain; until then (and once an unmap
  *	took it) it is invisible to lookups
  * @doomed_link: on the list of areas one unmap call takes down
  *
- * @node and the flags are protected by io_pagetable::iova_rwsem; the rest
- * by iopt_mem::mutex once @populated.
+ * @node, the gap fields and @populated are protected by
+ * io_pagetable::iova_rwsem; @fill_next by io_pagetable::domains_sem (the
+ * one filling the area moves it holding it for read); @held_node and
+ * @pfn_domain by iopt_mem::mutex; @pins is changed with iova_rwsem held.
  */
 struct iopt_area {
 	struct interval_tree_node node;
-	struct interval_tree_node mem_node;
+	struct rb_node gap_node;
+	unsigned long gap_before;
+	unsigned long subtree_gap;
+	struct interval_tree_node held_node;
+	unsigned long first_index;
+	unsigned long last_index;
+	unsigned long fill_next;
 	struct io_pagetable *iopt;
 	struct iopt_mem *pages;
 	struct iommu_domain *pfn_domain;
 	unsigned int page_offset;
 	int iommu_prot;
-	unsigned int pin_count;
-	bool no_new_pins;
+	atomic_t pins;
 	bool populated;
 	struct list_head doomed_link;
 };
@@ -119,7 +139,7 @@ struct iopt_area {
 /**
  * struct iopt_mem - a range of user memory and its pins
  * @kref: one per area using the memory
- * @mutex: protects everything below and the mem_node/pfn_domain of
+ * @mutex: protects everything below and the held_node/pfn_domain of
  *	every area using this memory
  * @npages: pages covered
  * @npinned: pages currently pinned, each exactly once; also what is
@@ -133,7 +153,7 @@ struct iopt_area {
  * @account_mode: enum iommufd_account_mode, fixed at creation
  * @pfn_store: index -> xa_mk_value(PFN) of pinned pages no domain holds
  * @pinned_ranges: struct iopt_mem_pin, the index ranges accesses pin
- * @held_areas: areas (by mem_node) whose storage domain holds their PFNs
+ * @held_areas: areas (by held_node) whose storage domain holds their PFNs
  */
 struct iopt_mem {
 	struct kref kref;
@@ -153,13 +173,16 @@ struct iopt_mem {
 };
 
 /**
- * struct iopt_mem_pin - an index range pinned for in-kernel accesses
+ * struct iopt_mem_pin - an index range pinned for in-kernel users
  * @node: the range, in iopt_mem::pinned_ranges
  * @users: how many pins of exactly this range are outstanding
+ * @building: still growing towards its full range (iopt_mem_hold()), so
+ *	no one else may count on it yet
  */
 struct iopt_mem_pin {
 	struct interval_tree_node node;
 	unsigned int users;
+	bool building;
 };
 
 /* The area's IOVA range. */
@@ -181,12 +204,12 @@ static inline unsigned long area_bytes(struct iopt_area *area)
 /* The area's page indexes within its iopt_mem. */
 static inline unsigned long area_first_index(struct iopt_area *area)
 {
-	return area->mem_node.start;
+	return area->first_index;
 }
 
 static inline unsigned long area_last_index(struct iopt_area *area)
 {
-	return area->mem_node.last;
+	return area->last_index;
 }
 
 /* The first IOVA of the area that lies in page @index of its memory. */
@@ -264,6 +287,10 @@ static inline int iopt_range_last(unsigned long iova, unsigned long length,
 /* io_pagetable.c */
 void iopt_init(struct io_pagetable *iopt);
 void iopt_teardown(struct io_pagetable *iopt);
+struct iopt_area *iopt_area_find(struct io_pagetable *iopt,
+				 unsigned long iova);
+bool iopt_range_blocked(struct io_pagetable *iopt, unsigned long first,
+			unsigned long last);
 
 /* Called for each usable IOVA range in ascending order; nonzero stops. */
 typedef int (*iopt_range_fn)(unsigned long start, unsigned long last,
@@ -278,8 +305,8 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 	      unsigned long *dst_iova, unsigned long src_iova,
 	      unsigned long length, int iommu_prot, unsigned int flags);
 int iopt_unmap(struct io_pagetable *iopt, unsigned long iova,
-	       unsigned long length, unsigned long *unmapped);
-int iopt_unmap_everything(struct io_pagetable *iopt, unsigned long *unmapped);
+	       unsigned long length, u64 *unmapped);
+int iopt_unmap_everything(struct io_pagetable *iopt, u64 *unmapped);
 
 /* Flags of iopt_map_user() and iopt_copy(). */
 enum {
@@ -298,9 +325,7 @@ int iopt_add_domain(struct io_pagetable *iopt,
 		    struct iommu_domain *domain);
 void iopt_remove_domain(struct io_pagetable *iopt,
 			struct iommu_domain *domain);
-int iopt_reserve_dev_regions(struct io_pagetable *iopt,
-			     struct device *dev,
-			     phys_addr_t *msi_window);
+int iopt_reserve_dev_regions(struct io_pagetable *iopt, struct device *dev);
 
 int iopt_register_access(struct io_pagetable *iopt, struct iommufd_access *access,
 			 u32 *list_id);
@@ -312,24 +337,32 @@ struct iopt_mem *iopt_mem_new(void __user *uptr, unsigned long length,
 			      bool writable, u8 account_mode);
 void iopt_mem_release(struct kref *kref);
 
+static inline void iopt_mem_get(struct iopt_mem *pages)
+{
+	kref_get(&pages->kref);
+}
+
 static inline void iopt_mem_put(struct iopt_mem *pages)
 {
 	kref_put(&pages->kref, iopt_mem_release);
 }
 
+int iopt_area_fill(struct iopt_area *area, struct io_pagetable *iopt);
 int iopt_area_map_domain(struct iopt_area *area, struct iommu_domain *domain);
 void iopt_area_unmap_domain(struct iopt_area *area,
 			    struct iommu_domain *domain,
 			    struct iommu_domain *successor);
-int iopt_area_map_all(struct iopt_area *area, struct io_pagetable *iopt);
-void iopt_area_unmap_all(struct iopt_area *area,
-			 struct io_pagetable *iopt);
+void iopt_area_unmap_all(struct iopt_area *area, struct io_pagetable *iopt);
 
-/* Pin/unpin page indexes [first, last] of an area's memory for accesses. */
-int iopt_area_pin(struct iopt_area *area, unsigned long first,
-		  unsigned long last, struct page **out_pages,
-		  unsigned int flags);
-void iopt_area_unpin(struct iopt_area *area, unsigned long first,
+/*
+ * Pin/unpin page indexes [first, last] of the memory for in-kernel users;
+ * called with no lock of iommufd held.
+ */
+int iopt_mem_hold(struct iopt_mem *pages, unsigned long first,
+		  unsigned long last, struct page **out_pages);
+void iopt_mem_unhold(struct iopt_mem *pages, unsigned long first,
+		     unsigned long last);
+bool iopt_mem_pinned(struct iopt_mem *pages, unsigned long first,
 		     unsigned long last);
 int iopt_mem_rw(struct iopt_mem *pages, unsigned long byte, void *data,
 		unsigned long length, unsigned int flags);

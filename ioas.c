@@ -67,10 +67,14 @@ int iommufd_ioas_alloc_ioctl(struct iommufd_ucmd *ucmd)
 					  sizeof(*cmd));
 }
 
-/* State of one IOMMU_IOAS_IOVA_RANGES call while walking the ranges. */
+/*
+ * One IOMMU_IOAS_IOVA_RANGES call: the ranges are collected into a kernel
+ * buffer under iova_rwsem and copied to the user's array after it is
+ * dropped, so a fault on that array holds up no one.
+ */
 struct iova_ranges_out {
-	struct iommu_iova_range __user *uranges;
-	u32 room;	/* entries the user array holds */
+	struct iommu_iova_range *ranges;
+	u32 room;	/* entries @ranges holds */
 	u32 count;	/* ranges found so far */
 };
 
@@ -78,35 +82,65 @@ static int iova_ranges_emit(unsigned long start, unsigned long last,
 			    void *arg)
 {
 	struct iova_ranges_out *out = arg;
-	struct iommu_iova_range range = { .start = start, .last = last };
 
-	if (out->count < out->room &&
-	    copy_to_user(&out->uranges[out->count], &range, sizeof(range)))
-		return -EFAULT;
+	if (out->count < out->room)
+		out->ranges[out->count] = (struct iommu_iova_range){
+			.start = start,
+			.last = last,
+		};
 	if (check_add_overflow(out->count, 1, &out->count))
 		return -EOVERFLOW;
 	return 0;
+}
+
+/* Collect the usable ranges into @out; the alignment into *@align. */
+static int ioas_collect_ranges(struct iommufd_ioas *ioas,
+			       struct iova_ranges_out *out, u64 *align)
+{
+	int rc;
+
+	out->count = 0;
+	down_read(&ioas->iopt.iova_rwsem);
+	rc = iopt_walk_usable_ranges(&ioas->iopt, iova_ranges_emit, out);
+	*align = ioas->iopt.align;
+	up_read(&ioas->iopt.iova_rwsem);
+	return rc;
 }
 
 static int ioas_iova_ranges(struct iommufd_ucmd *ucmd,
 			    struct iommufd_ioas *ioas)
 {
 	struct iommu_ioas_iova_ranges *cmd = ucmd->cmd;
-	struct iova_ranges_out out = {
-		.uranges = u64_to_user_ptr(cmd->allowed_iovas),
-		.room = cmd->num_iovas,
-	};
+	struct iova_ranges_out out = {};
+	u64 align;
 	int rc;
 
-	down_read(&ioas->iopt.iova_rwsem);
-	rc = iopt_walk_usable_ranges(&ioas->iopt, iova_ranges_emit, &out);
-	cmd->out_iova_alignment = ioas->iopt.align;
-	up_read(&ioas->iopt.iova_rwsem);
+	/*
+	 * Count first, then collect into a buffer of that size (but no
+	 * bigger than the user's array); retry if ranges appeared between.
+	 */
+	for (;;) {
+		rc = ioas_collect_ranges(ioas, &out, &align);
+		if (rc || out.count <= out.room || out.room == cmd->num_iovas)
+			break;
+		kvfree(out.ranges);
+		out.room = min(out.count, cmd->num_iovas);
+		out.ranges = kvcalloc(out.room, sizeof(*out.ranges),
+				      GFP_KERNEL_ACCOUNT);
+		if (!out.ranges)
+			return -ENOMEM;
+	}
+	if (!rc && out.room &&
+	    copy_to_user(u64_to_user_ptr(cmd->allowed_iovas), out.ranges,
+			 min(out.count, out.room) * sizeof(*out.ranges)))
+		rc = -EFAULT;
+	kvfree(out.ranges);
 	if (rc)
 		return rc;
 
 	/* The count is reported even when the user array was too short. */
 	cmd->num_iovas = out.count;
+	cmd->out_iova_alignment = align;
 	rc = iommufd_ucmd_reply(ucmd, sizeof(*cmd));
 	return rc ? rc : (out.count > out.room ? -EMSGSIZE : 0);
 }
@@ -290,7 +324,7 @@ int iommufd_ioas_copy(struct iommufd_ucmd *ucmd)
 static int ioas_unmap(struct iommufd_ucmd *ucmd, struct iommufd_ioas *ioas)
 {
 	struct iommu_ioas_unmap *cmd = ucmd->cmd;
-	unsigned long unmapped = 0;
+	u64 unmapped = 0;
 	int rc;
 
 	/* iova 0 with length U64_MAX means everything. */

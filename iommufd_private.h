@@ -28,19 +28,31 @@
  *
  * Locking
  * -------
- * Lock order, outermost first; a lock may be taken while holding any lock
+ * This is the one place the lock order is written; every other comment
+ * points here.  Outermost first; a lock may be taken while holding any lock
  * above it, never the other way round:
- *   ictx->ioas_creation_lock     VFIO compat: creating the compat IOAS
- *   access->ioas_mutex            which IOAS an access is attached to
- *   ioas->mutex                  the IOAS's list of paging hw_pagetables
- *   igroup->lock                 which hw_pagetable a group is attached to
- *   iopt->domains_sem          the domains and accesses of an io_pagetable
- *   iopt->iova_rwsem             its interval trees (areas, reserved, allowed)
- *   pages->mutex                 the pins and PFN store of an iopt_mem
- *   mmap_lock                    (taken by GUP when pinning user pages)
- *   xa_lock(&ictx->objects), xa_lock(&ictx->groups)   spinlocks, innermost
+ *   ioas->mutex                 the IOAS's list of paging hw_pagetables
+ *   igroup->mutex               which hw_pagetable a group is attached to,
+ *                               its attached devices
+ *   access->ioas_mutex          which IOAS an access is on, its pins
+ *   iopt->domains_sem           the domains and accesses of an io_pagetable,
+ *                               the fill state of its areas
+ *   iopt->iova_rwsem            its interval trees (areas, reserved,
+ *                               allowed), unmap blocks, alignment
+ *   pages->mutex                the pins and PFN store of an iopt_mem
+ *   mmap_lock                   taken by GUP, and only with none of the
+ *                               above held
+ *   xa_lock(&ictx->objects), xa_lock(&ictx->groups),
+ *   xa_lock(&iopt->accesses)    spinlocks, innermost
  * What each lock protects is written next to the member it guards.
- * Unmaps call the unmap op of in-kernel accesses with none of these held.
+ *
+ * User memory.  No lock above is held while user memory is faulted in
+ * (pinning) or copied to or from: a user who stalls a page fault
+ * (userfaultfd, FUSE) must not stall a driver that binds, attaches,
+ * detaches, unbinds or creates and destroys an access.  An ioctl that
+ * touches user memory holds at most lookups of its objects meanwhile.
+ * Unmaps call the unmap op of in-kernel accesses with none of these locks
+ * held.
  */
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
@@ -72,6 +84,7 @@ enum iommufd_account_mode {
  * @file: the file this context belongs to; in-kernel users hold it
  * @account_mode: how new pinnings are charged (enum iommufd_account_mode)
  * @ioas_creation_lock: serialises creation of the VFIO compatibility IOAS
+ *	(outside every lock of the order below)
  * @vfio_ioas: the IOAS VFIO compatibility works on, or NULL; protected by
  *	xa_lock(&objects)
  */
@@ -264,15 +277,22 @@ struct iommufd_hw_pagetable {
  * @auto_made: made by attaching a device to the IOAS; destroyed when the
  *	last device leaves
  * @snoop_enforced: the domain blocks non-snooped DMA
- * @msi_ready: the domain has the software MSI window set up
+ * @msi_start: first IOVA of the software MSI window the domain maps MSI
+ *	doorbells in (it has the MSI cookie), or PHYS_ADDR_MAX; reserved in
+ *	the IOAS for the hw_pagetable's lifetime
+ * @msi_last: last IOVA of that window
  * @ioas_link: on ioas->hwpt_list while the domain is in the io_pagetable
  * @ioas: the IOAS whose mappings the domain holds; referenced
+ *
+ * @snoop_enforced and the MSI window are set under igroup->mutex of an
+ * attaching group and ioas->mutex.
  */
 struct iommufd_hwpt_paging {
 	struct iommufd_hw_pagetable base;
 	bool auto_made;
 	bool snoop_enforced;
-	bool msi_ready;
+	phys_addr_t msi_start;
+	phys_addr_t msi_last;
 	struct list_head ioas_link;
 	struct iommufd_ioas *ioas;
 };
@@ -296,7 +316,14 @@ struct iommufd_hwpt_paging *hwpt_paging_create(struct iommufd_ctx *ictx,
 void hwpt_paging_destroy(struct iommufd_object *obj);
 void hwpt_paging_discard_locked(struct iommufd_ctx *ictx,
 				struct iommufd_hwpt_paging *hwpt_paging);
-int hwpt_paging_enforce_snoop(struct iommufd_hwpt_paging *hwpt_paging);
+int hwpt_attach_dev(struct iommufd_hw_pagetable *hwpt,
+		    struct iommufd_device *idev);
+struct iommufd_hw_pagetable *hwpt_detach_dev(struct iommufd_device *idev);
+int hwpt_switch_group(struct iommufd_device *idev,
+		      struct iommufd_hw_pagetable *hwpt,
+		      struct iommufd_hw_pagetable **old, unsigned int *num);
+void hwpt_drop_devs(struct iommufd_ctx *ictx,
+		    struct iommufd_hw_pagetable *hwpt, unsigned int num);
 
 /* device.c */
 /**
@@ -305,17 +332,22 @@ int hwpt_paging_enforce_snoop(struct iommufd_hwpt_paging *hwpt_paging);
  * @ictx: the context
  * @refs: one per device of the group being bound or bound
  * @bound: devices of the group that own DMA (bind done, unbind not begun)
- * @msi_window: start of the software MSI window, or PHYS_ADDR_MAX
+ * @msi_start: first IOVA of the software MSI window of the group's
+ *	devices (they all agree), or PHYS_ADDR_MAX
+ * @msi_last: last IOVA of that window
  * @mutex: protects @hwpt and @attached_devs
  * @attached_devs: the attached devices of the group (igroup_link)
  * @hwpt: the hw_pagetable the group is attached to, or NULL
+ *
+ * The MSI window is set when the igroup is made, by its first device.
  */
 struct iommufd_group {
 	struct iommu_group *iommu_group;
 	struct iommufd_ctx *ictx;
 	struct kref refs;
 	atomic_t bound;
-	phys_addr_t msi_window;
+	phys_addr_t msi_start;
+	phys_addr_t msi_last;
 	struct mutex mutex;		/* see the kernel-doc above */
 	struct list_head attached_devs;
 	struct iommufd_hw_pagetable *hwpt;
@@ -323,13 +355,15 @@ struct iommufd_group {
 
 /**
  * struct iommufd_device - a device bound to a context
- * @obj: object header; the binding driver holds an extra ref
+ * @obj: object header; the binding driver holds an extra ref, and so does
+ *	the device's attachment
  * @dev: the device
  * @needs_snoop: the device can issue non-snooped DMA, so its domain must
  *	block that
  * @igroup: the device's group in this context; referenced
  * @igroup_link: on igroup->attached_devs while attached
- * @ictx: the context; referenced unless the device is a selftest mock
+ * @ictx: the context, which the binding driver keeps referenced until it
+ *	unbinds (VFIO holds the file; a selftest device lives inside it)
  */
 struct iommufd_device {
 	struct iommufd_object obj;
@@ -341,22 +375,20 @@ struct iommufd_device {
 };
 
 void iommufd_device_destroy(struct iommufd_object *obj);
-int hwpt_attach_dev(struct iommufd_hw_pagetable *hwpt,
-		    struct iommufd_device *idev);
-struct iommufd_hw_pagetable *hwpt_detach_dev(struct iommufd_device *idev);
-void hwpt_drop_dev(struct iommufd_ctx *ictx,
-		   struct iommufd_hw_pagetable *hwpt);
 
+/* access.c */
 /**
  * struct iommufd_access - an in-kernel user of an IOAS
  * @obj: object header; the creating driver holds an extra ref
  * @ops: the driver's callbacks
  * @data: the driver's cookie for @ops
- * @ioas_mutex: serialises attach/detach against pins and reads
+ * @ioas_mutex: serialises attach/detach against pins; protects the fields
+ *	below but @list_id and @ictx
  * @ioas: the IOAS pins and reads go to; NULL while detached and while the
- *	access leaves an IOAS; protected by @ioas_mutex
+ *	access leaves an IOAS
  * @ioas_unpin: the IOAS attached to, where the access's pins live, or
- *	NULL; referenced; protected by @ioas_mutex
+ *	NULL; referenced
+ * @pins: the IOVA ranges the access has pinned (struct access_pin)
  * @list_id: index in ioas->iopt.accesses
  * @ictx: the context; referenced
  */
@@ -367,13 +399,14 @@ struct iommufd_access {
 	struct mutex ioas_mutex;	/* see the kernel-doc above */
 	struct iommufd_ioas *ioas;
 	struct iommufd_ioas *ioas_unpin;
+	struct rb_root_cached pins;
 	u32 list_id;
 	struct iommufd_ctx *ictx;
 };
 
-void access_destroy_obj(struct iommufd_object *obj);
-void iommufd_access_notify_unmap(struct io_pagetable *iopt, unsigned long iova,
-				 unsigned long length);
+void iommufd_access_destroy_obj(struct iommufd_object *obj);
+void iommufd_access_notify_unmap(struct io_pagetable *iopt,
+				 unsigned long first, unsigned long last);
 
 /*
  * selftest.c, built with CONFIG_IOMMUFD_TEST only: callers test
@@ -385,6 +418,5 @@ int iommufd_test(struct iommufd_ucmd *ucmd);
 void iommufd_selftest_destroy(struct iommufd_object *obj);
 int iommufd_test_init(void);
 void iommufd_test_exit(void);
-bool iommufd_selftest_is_mock_dev(struct device *dev);
 
 #endif

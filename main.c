@@ -32,7 +32,7 @@ static iommufd_destroy_fn *const iommufd_destroy_ops[IOMMUFD_OBJ_NR_TYPES] = {
 	[IOMMUFD_OBJ_IOAS] = iommufd_ioas_destroy,
 	[IOMMUFD_OBJ_DEVICE] = iommufd_device_destroy,
 	[IOMMUFD_OBJ_HWPT_PAGING] = hwpt_paging_destroy,
-	[IOMMUFD_OBJ_ACCESS] = access_destroy_obj,
+	[IOMMUFD_OBJ_ACCESS] = iommufd_access_destroy_obj,
 #ifdef CONFIG_IOMMUFD_TEST
 	[IOMMUFD_OBJ_SELFTEST] = iommufd_selftest_destroy,
 #endif
@@ -252,8 +252,9 @@ static int iommufd_option_rlimit_mode(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_option *cmd = ucmd->cmd;
 
+	/* A setting of the context, not of an object. */
 	if (cmd->object_id)
-		return -EINVAL;
+		return -EOPNOTSUPP;
 	if (cmd->op == IOMMU_OPTION_OP_SET)
 		return iommufd_set_account_mode(ucmd->ictx, cmd->val64);
 	if (cmd->op != IOMMU_OPTION_OP_GET)

@@ -7,14 +7,19 @@
  *
  * Storage tiers.  At any time a page of the memory is in one of:
  *  1. user memory only: not pinned, not charged, its PFN unknown;
- *  2. pinned, PFN kept in @pfn_store: in-kernel accesses use the page and
- *     no domain maps it;
+ *  2. pinned, PFN kept in @pfn_store: an in-kernel user (an access, or an
+ *     operation that needs the page soon) holds the page and no domain maps
+ *     it;
  *  3. pinned, PFN kept by a domain: an area using the page is mapped by an
  *     iommu_domain (the area's pfn_domain), whose page table gives the
  *     PFN back through iommu_iova_to_phys().
- * Pages only get pinned when they leave tier 1.  A new domain is filled from
- * a domain or the store; a page moving between tiers 2 and 3 is never
- * pinned or charged again.
+ * A page moving between tiers 2 and 3 is never pinned or charged again; a
+ * new domain is filled from a domain or the store.
+ *
+ * Fill ranges.  An area is mapped into its table's domains from its first
+ * page index on: every domain maps the indexes [first_index, fill_next - 1]
+ * of the area (all of them once the area is populated), and while the
+ * table has domains that range is the area's @held_node in @held_areas.
  *
  * Invariants, whenever pages->mutex is not held.  Write D(i) for "page
  * index i is covered by an area in @held_areas" and A(i) for "i is covered
@@ -27,10 +32,21 @@
  *    memory they might not get.
  *  - a page is unmapped from every domain before it is unpinned.
  *
+ * Pinning user pages can fault, and a fault can wait for userspace
+ * (userfaultfd, FUSE) for as long as it likes.  So pages are pinned with no
+ * lock of iommufd held, pages->mutex included: an operation finds the first
+ * run of indexes nothing pins (under the mutex), pins it into a struct
+ * pin_run of its own (no lock), then takes the mutex again and uses what is
+ * still needed; pages someone else pinned meanwhile are given back.  The
+ * readers that fill domains and pinned ranges never pin: they take PFNs
+ * from the domains, the store and the caller's pin_run, and stop where none
+ * has the page.
+ *
  * The work is done in batches of PFN runs (physically contiguous PFNs): a
  * run is mapped with one iommu_map() call, so the IOMMU driver can use its
- * large IOPTEs, and user pages are pinned with one GUP call per batch.  The
- * temporary memory of a batch is bounded (by the selftest in test builds).
+ * large IOPTEs.  Work buffers are sized to the operation (on the stack when
+ * small) within a budget (set by the selftest in test builds), and fall
+ * back to smaller buffers rather than fail.
  */
 #include <linux/highmem.h>
 #include <linux/iommu.h>
@@ -42,7 +58,7 @@
 
 #include "iommufd_private.h"
 
-/* How much temporary memory one batch and one pinning call may use. */
+/* How much temporary memory one batch and one pin run may use. */
 static size_t iopt_temp_budget(void)
 {
 	if (IS_ENABLED(CONFIG_IOMMUFD_TEST))
@@ -51,57 +67,79 @@ static size_t iopt_temp_budget(void)
 }
 
 /*
- * A batch: PFNs of consecutive page indexes, as runs of contiguous PFNs.
+ * A work buffer of up to @want elements of @elem bytes (at least one, at
+ * most what the budget allows).  Small ones use @inline_buf (room for
+ * @inline_n); big ones are allocated, falling back to a single page and
+ * then to @inline_buf, so a caller never fails for want of memory.
+ * *@cap receives how many elements the buffer holds.
  */
+static void *work_buf_alloc(unsigned long want, size_t elem, void *inline_buf,
+			    unsigned long inline_n, unsigned long *cap)
+{
+	unsigned long budget = max_t(size_t, iopt_temp_budget() / elem, 1);
+	void *buf;
+
+	want = clamp(want, 1UL, budget);
+	if (want <= inline_n) {
+		*cap = want;
+		return inline_buf;
+	}
+	buf = kmalloc_array(want, elem, GFP_KERNEL | __GFP_NORETRY |
+						__GFP_NOWARN);
+	if (buf) {
+		*cap = want;
+		return buf;
+	}
+	if (PAGE_SIZE / elem > inline_n) {
+		buf = kmalloc(PAGE_SIZE, GFP_KERNEL | __GFP_NOWARN);
+		if (buf) {
+			*cap = PAGE_SIZE / elem;
+			return buf;
+		}
+	}
+	*cap = inline_n;
+	return inline_buf;
+}
+
+static void work_buf_free(void *buf, void *inline_buf)
+{
+	if (buf != inline_buf)
+		kfree(buf);
+}
+
+/*
+ * A batch: PFNs of consecutive page indexes, as runs of contiguous PFNs.
+ * Embeds room for a few runs, so it must not be copied.
+ */
+#define BATCH_INLINE_RUNS 16
+
 struct pfn_batch {
 	unsigned long *pfn;	/* first PFN of each run */
 	unsigned long *len;	/* pages in each run */
 	unsigned int capacity;	/* runs the arrays have room for */
 	unsigned int nruns;
 	unsigned long total;	/* pages in all runs */
+	unsigned long inline_runs[2 * BATCH_INLINE_RUNS];
 };
 
-/* Room for a small batch on the stack, for paths that must not fail. */
-#define PFN_BATCH_FALLBACK 8
-struct pfn_batch_fallback {
-	unsigned long pfn[PFN_BATCH_FALLBACK];
-	unsigned long len[PFN_BATCH_FALLBACK];
-};
-
-static int batch_init(struct pfn_batch *batch, size_t budget)
+/* A batch for reading up to @npages pages; cannot fail. */
+static void batch_init(struct pfn_batch *batch, unsigned long npages)
 {
-	size_t cap = max_t(size_t, budget / (2 * sizeof(unsigned long)), 1);
+	unsigned long cap;
 
-	cap = min_t(size_t, cap, UINT_MAX);
-	batch->pfn = kmalloc_array(cap, 2 * sizeof(unsigned long),
-				   GFP_KERNEL | __GFP_NOWARN);
-	if (!batch->pfn)
-		return -ENOMEM;
+	batch->pfn = work_buf_alloc(npages, 2 * sizeof(unsigned long),
+				    batch->inline_runs, BATCH_INLINE_RUNS,
+				    &cap);
+	cap = min_t(unsigned long, cap, UINT_MAX);
 	batch->len = batch->pfn + cap;
 	batch->capacity = cap;
 	batch->nruns = 0;
 	batch->total = 0;
-	return 0;
 }
 
-/* Like batch_init() but falls back to @fb when memory is short. */
-static void batch_init_nofail(struct pfn_batch *batch,
-			      struct pfn_batch_fallback *fb)
+static void batch_destroy(struct pfn_batch *batch)
 {
-	if (!batch_init(batch, iopt_temp_budget()))
-		return;
-	batch->pfn = fb->pfn;
-	batch->len = fb->len;
-	batch->capacity = PFN_BATCH_FALLBACK;
-	batch->nruns = 0;
-	batch->total = 0;
-}
-
-static void batch_destroy(struct pfn_batch *batch,
-			  struct pfn_batch_fallback *fb)
-{
-	if (!fb || batch->pfn != fb->pfn)
-		kfree(batch->pfn);
+	work_buf_free(batch->pfn, batch->inline_runs);
 }
 
 static void batch_clear(struct pfn_batch *batch)
@@ -221,7 +259,10 @@ static void pages_uncharge(struct iopt_mem *pages, unsigned long npages)
 	}
 }
 
-/* Pin @npages user pages from page index @index into @upages. */
+/*
+ * Pin @npages user pages from page index @index into @upages.  May fault
+ * and wait for userspace: no lock of iommufd may be held.
+ */
 static long pages_pin_user(struct iopt_mem *pages, unsigned long index,
 			   unsigned long npages, struct page **upages)
 {
@@ -230,6 +271,8 @@ static long pages_pin_user(struct iopt_mem *pages, unsigned long index,
 	struct mm_struct *mm = pages->owner_mm;
 	int locked = 1;
 	long rc;
+
+	lockdep_assert_not_held(&pages->mutex);
 
 	if (pages->writable)
 		gup_flags |= FOLL_WRITE;
@@ -263,6 +306,62 @@ static void pages_unpin(struct iopt_mem *pages, unsigned long pfn,
 static void pages_unpin_cb(unsigned long pfn, unsigned long n, void *arg)
 {
 	pages_unpin(arg, pfn, n);
+}
+
+/*
+ * A pin run: user pages an operation pinned (and charged) for the indexes
+ * [first, first + n - 1], with no lock held, before it knows whether it
+ * still needs them.  A reader takes pages out of it (their slots become
+ * NULL and they count in npinned from then on); what is left is given
+ * back.  Embeds room for a few pages, so it must not be copied.
+ */
+#define RUN_INLINE_PAGES 32
+
+struct pin_run {
+	struct page **upages;
+	unsigned long cap;
+	unsigned long first;
+	unsigned long n;
+	struct page *inline_pages[RUN_INLINE_PAGES];
+};
+
+/* A run for pinning up to @npages pages at a time; cannot fail. */
+static void pin_run_init(struct pin_run *run, unsigned long npages)
+{
+	run->upages = work_buf_alloc(npages, sizeof(struct page *),
+				     run->inline_pages, RUN_INLINE_PAGES,
+				     &run->cap);
+	run->first = 0;
+	run->n = 0;
+}
+
+/* Give back the pages nobody took. */
+static void pin_run_release(struct iopt_mem *pages, struct pin_run *run)
+{
+	unsigned long i, left = 0;
+
+	for (i = 0; i != run->n; i++) {
+		if (!run->upages[i])
+			continue;
+		unpin_user_page(run->upages[i]);
+		left++;
+	}
+	pages_uncharge(pages, left);
+	run->n = 0;
+}
+
+static void pin_run_destroy(struct iopt_mem *pages, struct pin_run *run)
+{
+	pin_run_release(pages, run);
+	work_buf_free(run->upages, run->inline_pages);
+}
+
+/* The pinned page of @index still in the run, or NULL. */
+static struct page *pin_run_peek(struct pin_run *run, unsigned long index)
+{
+	if (index < run->first || index - run->first >= run->n)
+		return NULL;
+	return run->upages[index - run->first];
 }
 
 /*
@@ -304,6 +403,70 @@ static void pages_walk_coverage(struct iopt_mem *pages, unsigned long start,
 	}
 }
 
+/*
+ * The first run of indexes in [start, last] that nothing pins (no domain,
+ * no pinned range).  Returns false if there is none.
+ */
+static bool pages_find_unpinned(struct iopt_mem *pages, unsigned long start,
+				unsigned long last, unsigned long *first,
+				unsigned long *end)
+{
+	struct interval_tree_span_iter aspan, dspan;
+
+	lockdep_assert_held(&pages->mutex);
+
+	interval_tree_for_each_span(&aspan, &pages->pinned_ranges, start,
+				    last) {
+		if (!aspan.is_hole)
+			continue;
+		interval_tree_for_each_span(&dspan, &pages->held_areas,
+					    aspan.start_hole, aspan.last_hole) {
+			if (!dspan.is_hole)
+				continue;
+			*first = dspan.start_hole;
+			*end = dspan.last_hole;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Pin the first run of indexes from @start to @last that nothing pins yet,
+ * as far as @run has room, and charge it.  Takes pages->mutex only to look;
+ * the pinning runs with no lock held.  An empty run means everything in
+ * the range is pinned already.
+ */
+static int pin_run_fill(struct iopt_mem *pages, struct pin_run *run,
+			unsigned long start, unsigned long last)
+{
+	unsigned long first, end, want;
+	bool found;
+	long got;
+	int rc;
+
+	mutex_lock(&pages->mutex);
+	found = pages_find_unpinned(pages, start, last, &first, &end);
+	mutex_unlock(&pages->mutex);
+	if (!found)
+		return 0;
+
+	want = min(end - first + 1, run->cap);
+	rc = pages_charge(pages, want);
+	if (rc)
+		return rc;
+	got = pages_pin_user(pages, first, want, run->upages);
+	if (got <= 0) {
+		pages_uncharge(pages, want);
+		return got ? got : -EFAULT;
+	}
+	if (got < want)
+		pages_uncharge(pages, want - got);
+	run->first = first;
+	run->n = got;
+	return 0;
+}
+
 /* Store PFNs into the (reserved) slots of consecutive indexes. */
 struct store_pfns {
 	struct iopt_mem *pages;
@@ -322,98 +485,76 @@ static void store_pfns_cb(unsigned long pfn, unsigned long n, void *arg)
 }
 
 /*
- * Settling a batch whose indexes lost a user (a domain area or an access
- * range that is already out of its tree): the PFN of an index still in use
- * by an access but no domain goes to its slot, that of an unused index is
- * unpinned, the rest is left alone.
+ * Settling a batch whose indexes lost a user (a domain area or a pinned
+ * range that is already out of its tree), or never got one: the PFN of an
+ * index still in a pinned range but no domain goes to its slot, that of an
+ * unused index is unpinned, the rest is left alone.
  */
-struct settle {
-	struct batch_cursor cur;
-};
-
 static void settle_cb(struct iopt_mem *pages, unsigned long start,
 		      unsigned long last, unsigned int cover, void *arg)
 {
-	struct settle *st = arg;
+	struct batch_cursor *cur = arg;
 	unsigned long n = last - start + 1;
 
 	if (cover == COVER_ACCESS) {
 		struct store_pfns sp = { .pages = pages, .index = start };
 
-		batch_take(&st->cur, n, store_pfns_cb, &sp);
+		batch_take(cur, n, store_pfns_cb, &sp);
 	} else if (!cover) {
-		batch_take(&st->cur, n, pages_unpin_cb, pages);
+		batch_take(cur, n, pages_unpin_cb, pages);
 	} else {
-		batch_take(&st->cur, n, NULL, NULL);
+		batch_take(cur, n, NULL, NULL);
 	}
 }
 
 static void pages_settle_batch(struct iopt_mem *pages,
 			       struct pfn_batch *batch, unsigned long start)
 {
-	struct settle st = { .cur = { .batch = batch } };
+	struct batch_cursor cur = { .batch = batch };
 
 	if (batch->total)
 		pages_walk_coverage(pages, start, start + batch->total - 1,
-				    settle_cb, &st);
+				    settle_cb, &cur);
 }
 
 /*
  * The reader produces the PFNs of a range of indexes, batch by batch, from
- * wherever each page is: a domain area, the store, or user memory (pinning
- * and charging it).
+ * wherever each page is: a domain area, the store, or the caller's pin run.
+ * It never pins; it stops (@stalled) at an index none of them has.
  */
 struct pfn_reader {
 	struct iopt_mem *pages;
+	struct pin_run *run;		/* may be NULL */
 	struct pfn_batch batch;
-	struct page **upages;		/* for pin_user_pages() */
-	unsigned long upages_cap;
-	/* upages[pos, len) are pinned, for indexes next on, not batched yet */
-	unsigned long upages_pos;
-	unsigned long upages_len;
 	unsigned long batch_start;	/* index of the batch's first PFN */
 	unsigned long next;		/* next index to read */
 	unsigned long last;		/* last index to read */
+	bool stalled;
 };
 
-static int reader_init(struct pfn_reader *r, struct iopt_mem *pages,
-		       unsigned long first, unsigned long last)
+static void reader_init(struct pfn_reader *r, struct iopt_mem *pages,
+			unsigned long first, unsigned long last,
+			struct pin_run *run)
 {
-	size_t budget = iopt_temp_budget();
-	int rc;
+	lockdep_assert_held(&pages->mutex);
 
-	rc = batch_init(&r->batch, budget);
-	if (rc)
-		return rc;
-	r->upages_cap = clamp_t(size_t, budget / sizeof(struct page *), 1,
-				last - first + 1);
-	r->upages = kmalloc_array(r->upages_cap, sizeof(struct page *),
-				  GFP_KERNEL | __GFP_NOWARN);
-	if (!r->upages) {
-		batch_destroy(&r->batch, NULL);
-		return -ENOMEM;
-	}
-	r->upages_pos = 0;
-	r->upages_len = 0;
+	batch_init(&r->batch, last - first + 1);
 	r->pages = pages;
+	r->run = run;
 	r->batch_start = first;
 	r->next = first;
 	r->last = last;
-	return 0;
+	r->stalled = false;
 }
 
-/* Pages pinned ahead but never batched were pinned for nothing. */
 static void reader_destroy(struct pfn_reader *r)
 {
-	for (; r->upages_pos != r->upages_len; r->upages_pos++)
-		pages_unpin(r->pages, page_to_pfn(r->upages[r->upages_pos]), 1);
-	kfree(r->upages);
-	batch_destroy(&r->batch, NULL);
+	batch_destroy(&r->batch);
 }
 
 static bool reader_done(struct pfn_reader *r)
 {
-	return r->next > r->last || r->next < r->batch_start;
+	return r->stalled || r->next > r->last || r->next < r->batch_start;
 }
 
 /* The PFN of page @index of @area, read back from its storage domain. */
@@ -438,14 +579,6 @@ static unsigned long batch_from_domain(struct pfn_batch *batch,
 			break;
 	}
 	return i - index;
-}
-
-static unsigned long reader_from_domain(struct pfn_reader *r,
-					struct iopt_area *area,
-					unsigned long index, unsigned long last)
-{
-	return batch_from_domain(&r->batch, area, area->pfn_domain, index,
-				 last);
 }
 
 /* pages->mutex keeps the store still: one cursor walks the run. */
@@ -479,53 +612,35 @@ static unsigned long store_gap_last(struct iopt_mem *pages,
 	return i - 1;
 }
 
-/* Batch the pages pinned ahead; returns how many fit. */
-static unsigned long reader_drain_upages(struct pfn_reader *r)
+/*
+ * Take pages of the pin run for [index, last]; they are pinned for the
+ * indexes' new user from now on.  Stalls the reader if the run does not
+ * have @index.
+ */
+static unsigned long reader_from_run(struct pfn_reader *r,
+				     unsigned long index, unsigned long last)
 {
-	unsigned long n = 0;
+	struct pin_run *run = r->run;
+	unsigned long i;
 
-	while (r->upages_pos != r->upages_len &&
-	       batch_add_pfn(&r->batch,
-			     page_to_pfn(r->upages[r->upages_pos]))) {
-		r->upages_pos++;
-		n++;
+	if (!run || !pin_run_peek(run, index)) {
+		r->stalled = true;
+		return 0;
 	}
-	return n;
+	last = store_gap_last(r->pages, index, last);
+	for (i = index; i <= last; i++) {
+		struct page *page = pin_run_peek(run, i);
+
+		if (!page || !batch_add_pfn(&r->batch, page_to_pfn(page)))
+			break;
+		run->upages[i - run->first] = NULL;
+		r->pages->npinned++;
+	}
+	return i - index;
 }
 
-/*
- * Pin up to a full upages array from @index on; what does not fit in the
- * batch waits in upages for the next one.
- */
-static long reader_pin(struct pfn_reader *r, unsigned long index,
-		       unsigned long last)
-{
-	unsigned long want = min(last - index + 1, r->upages_cap);
-	struct iopt_mem *pages = r->pages;
-	long got;
-	int rc;
-
-	rc = pages_charge(pages, want);
-	if (rc)
-		return rc;
-	got = pages_pin_user(pages, index, want, r->upages);
-	if (got <= 0) {
-		pages_uncharge(pages, want);
-		return got ? got : -EFAULT;
-	}
-	if (got < want)
-		pages_uncharge(pages, want - got);
-	pages->npinned += got;
-	r->upages_pos = 0;
-	r->upages_len = got;
-	return reader_drain_upages(r);
-}
-
-/*
- * Read the next batch.  On error the batch still holds what was read before
- * the error (possibly freshly pinned pages), for the caller to settle.
- */
-static int reader_next(struct pfn_reader *r)
+/* Read the next batch; on return it may be empty only if the reader is done. */
+static void reader_next(struct pfn_reader *r)
 {
 	struct iopt_mem *pages = r->pages;
 
@@ -534,37 +649,30 @@ static int reader_next(struct pfn_reader *r)
 	while (!reader_done(r)) {
 		unsigned long index = r->next, last = r->last;
 		struct interval_tree_node *node;
-		long n;
+		unsigned long n;
 
-		if (r->upages_pos != r->upages_len) {
-			n = reader_drain_upages(r);
-			goto advance;
-		}
 		node = interval_tree_iter_first(&pages->held_areas, index,
 						last);
 		if (node && node->start <= index) {
-			n = reader_from_domain(r, container_of(node,
-							       struct iopt_area,
-							       mem_node),
-					       index, min(last, node->last));
+			struct iopt_area *area = container_of(node,
+							      struct iopt_area,
+							      held_node);
+
+			n = batch_from_domain(&r->batch, area,
+					      area->pfn_domain, index,
+					      min(last, node->last));
 		} else {
 			if (node)
 				last = node->start - 1;
 			if (xa_is_value(xa_load(&pages->pfn_store, index)))
 				n = reader_from_store(r, index, last);
 			else
-				n = reader_pin(r, index,
-					       store_gap_last(pages, index,
-							      last));
+				n = reader_from_run(r, index, last);
 		}
-advance:
-		if (n < 0)
-			return n;
 		if (!n)
 			break;
 		r->next += n;
 	}
-	return 0;
 }
 
 /* Map [first, last] of @area's IOVA, backed by @pfn on, into @domain. */
@@ -587,16 +695,24 @@ static void area_unmap_range(struct iommu_domain *domain, unsigned long first,
 	WARN_ON(iommu_unmap(domain, first, len) != len);
 }
 
+/* Unmap the IOVA of page indexes [first, last] of @area from @domain. */
+static void area_unmap_indexes(struct iopt_area *area,
+			       struct iommu_domain *domain,
+			       unsigned long first, unsigned long last)
+{
+	area_unmap_range(domain, area_index_first_iova(area, first),
+			 area_index_last_iova(area, last));
+}
+
 /*
  * Map a batch holding the PFNs of @index on into @domain.  Each run is one
  * iommu_map() call unless large pages are disabled, in which case every page
  * is mapped by itself.  On failure nothing of the batch stays mapped.
  */
 static int batch_map(struct pfn_batch *batch, struct iopt_area *area,
-		     struct iommu_domain *domain, unsigned long index,
-		     bool small_pages)
+		     struct iommu_domain *domain, unsigned long index)
 {
-	unsigned long first_iova = area_index_first_iova(area, index);
+	bool small_pages = area->iopt->small_pages_only;
 	unsigned long i = index;
 	unsigned int run;
 	int rc = 0;
@@ -624,8 +740,7 @@ static int batch_map(struct pfn_batch *batch, struct iopt_area *area,
 		}
 	}
 	if (rc && i != index)
-		area_unmap_range(domain, first_iova,
-				 area_index_last_iova(area, i - 1));
+		area_unmap_indexes(area, domain, index, i - 1);
 	return rc;
 }
 
@@ -633,31 +748,30 @@ static int batch_map(struct pfn_batch *batch, struct iopt_area *area,
  * Take [first, last] of @area out of @domain, which holds the PFNs of these
  * pages and is leaving: read the PFNs back, unmap, then give each page to
  * the store or unpin it.  Done in chunks that end where the PFNs are not
- * contiguous, so no large IOPTE is ever split.  Cannot fail.
+ * contiguous, so no large IOPTE is ever split.  Needs no memory it might not
+ * get, and cannot fail.
  */
 static void area_unfill_storage(struct iopt_area *area,
 				struct iommu_domain *domain,
 				unsigned long first, unsigned long last)
 {
 	struct iopt_mem *pages = area->pages;
-	struct pfn_batch_fallback fb;
 	struct pfn_batch batch;
 	unsigned long pos = first;
 
-	batch_init_nofail(&batch, &fb);
+	batch_init(&batch, last - first + 1);
 	while (pos <= last && pos >= first) {
 		unsigned long start = pos;
 
 		batch_clear(&batch);
 		pos += batch_from_domain(&batch, area, domain, pos, last);
-		area_unmap_range(domain, area_index_first_iova(area, start),
-				 area_index_last_iova(area, pos - 1));
+		area_unmap_indexes(area, domain, start, pos - 1);
 		pages_settle_batch(pages, &batch, start);
 	}
-	batch_destroy(&batch, &fb);
+	batch_destroy(&batch);
 }
 
-/* The area now has a storage domain: its stored PFNs become reservations. */
+/* Indexes an area's storage domain now holds: their stored PFNs step aside. */
 static void to_reservations_cb(struct iopt_mem *pages, unsigned long start,
 			       unsigned long last, unsigned int cover,
 			       void *arg)
@@ -671,74 +785,185 @@ static void to_reservations_cb(struct iopt_mem *pages, unsigned long start,
 					GFP_ATOMIC)));
 }
 
-static void area_set_storage(struct iopt_area *area,
-			     struct iommu_domain *domain)
+/*
+ * @storage now maps the area's indexes up to @last as well: make it the
+ * area's storage domain (if it is not yet) and extend the held range.
+ */
+static void area_hold_upto(struct iopt_area *area,
+			   struct iommu_domain *storage, unsigned long last)
 {
 	struct iopt_mem *pages = area->pages;
+	unsigned long from = area_first_index(area);
 
-	pages_walk_coverage(pages, area_first_index(area),
-			    area_last_index(area), to_reservations_cb,
-			    NULL);
-	area->pfn_domain = domain;
-	interval_tree_insert(&area->mem_node, &pages->held_areas);
+	if (area->pfn_domain) {
+		from = area->held_node.last + 1;
+		interval_tree_remove(&area->held_node, &pages->held_areas);
+	}
+	pages_walk_coverage(pages, from, last, to_reservations_cb, NULL);
+	area->pfn_domain = storage;
+	area->held_node.start = area_first_index(area);
+	area->held_node.last = last;
+	interval_tree_insert(&area->held_node, &pages->held_areas);
+}
+
+/* Map a batch into every domain of the table, @storage first. */
+static int batch_map_all(struct pfn_batch *batch, struct iopt_area *area,
+			 struct io_pagetable *iopt,
+			 struct iommu_domain *storage, unsigned long index)
+{
+	unsigned long last_index = index + batch->total - 1;
+	struct iommu_domain *domain, *undo;
+	unsigned long slot, i;
+	int rc;
+
+	rc = batch_map(batch, area, storage, index);
+	if (rc)
+		return rc;
+	xa_for_each(&iopt->domains, slot, domain) {
+		if (domain == storage)
+			continue;
+		rc = batch_map(batch, area, domain, index);
+		if (rc)
+			goto out_undo;
+	}
+	return 0;
+
+out_undo:
+	xa_for_each(&iopt->domains, i, undo) {
+		if (undo == domain)
+			break;
+		if (undo != storage)
+			area_unmap_indexes(area, undo, index, last_index);
+	}
+	area_unmap_indexes(area, storage, index, last_index);
+	return rc;
+}
+
+/*
+ * One step of filling a new area: map its next pages into every domain of
+ * the table, as far as they can be found without pinning (the pin run has
+ * what nothing else pinned).  The caller holds domains_sem for read and is
+ * the only one moving the area's fill_next.
+ */
+static int area_fill_step(struct iopt_area *area, struct io_pagetable *iopt,
+			  struct pin_run *run)
+{
+	struct iopt_mem *pages = area->pages;
+	struct iommu_domain *storage = area->pfn_domain;
+	unsigned long slot = 0;
+	struct pfn_reader r;
+	int rc = 0;
+
+	lockdep_assert_held(&iopt->domains_sem);
+
+	if (!storage)
+		storage = xa_find(&iopt->domains, &slot, ULONG_MAX, XA_PRESENT);
+	if (!storage) {
+		/* No domain to fill: the area waits in user memory. */
+		area->fill_next = area_last_index(area) + 1;
+		return 0;
+	}
+
+	mutex_lock(&pages->mutex);
+	reader_init(&r, pages, area->fill_next, area_last_index(area), run);
+	while (!reader_done(&r)) {
+		reader_next(&r);
+		if (!r.batch.total)
+			break;
+		rc = batch_map_all(&r.batch, area, iopt, storage,
+				   r.batch_start);
+		if (rc) {
+			pages_settle_batch(pages, &r.batch, r.batch_start);
+			break;
+		}
+		area_hold_upto(area, storage,
+			       r.batch_start + r.batch.total - 1);
+		area->fill_next = r.batch_start + r.batch.total;
+	}
+	reader_destroy(&r);
+	mutex_unlock(&pages->mutex);
+	return rc;
 }
 
 /**
- * iopt_area_map_domain() - map every page of an area into a domain
- * @area: the area; its pages come from its storage domain if it has one,
- *	else from other areas' domains, the store, or user memory
- * @domain: the domain to fill
+ * iopt_area_fill() - map a new area into every domain of its table
+ * @area: the area, claimed in the table but not populated
+ * @iopt: its table
  *
- * The first domain an area is filled into becomes its storage domain.
+ * Pins what no domain or pinned range holds yet, step by step, with no lock
+ * held while pinning; each step maps what it pinned under domains_sem, so
+ * domains may join and leave in between.  A table without domains pins
+ * nothing.
  *
- * Return: 0, or an errno with nothing mapped, pinned or charged by the call.
+ * Return: 0 with the whole area in every domain, or an errno with what was
+ * filled still mapped (the caller takes it out with iopt_area_unmap_all()).
+ */
+int iopt_area_fill(struct iopt_area *area, struct io_pagetable *iopt)
+{
+	struct iopt_mem *pages = area->pages;
+	struct pin_run run;
+	int rc = 0;
+
+	pin_run_init(&run, area_last_index(area) - area->fill_next + 1);
+	while (area->fill_next <= area_last_index(area)) {
+		/* A hint: the step checks again under the lock. */
+		if (!xa_empty(&iopt->domains)) {
+			rc = pin_run_fill(pages, &run, area->fill_next,
+					  area_last_index(area));
+			if (rc)
+				break;
+		}
+		down_read(&iopt->domains_sem);
+		rc = area_fill_step(area, iopt, &run);
+		up_read(&iopt->domains_sem);
+		pin_run_release(pages, &run);
+		if (rc)
+			break;
+	}
+	pin_run_destroy(pages, &run);
+	return rc;
+}
+
+/**
+ * iopt_area_map_domain() - map the filled part of an area into a new domain
+ * @area: the area
+ * @domain: the domain joining the table; the caller holds domains_sem for
+ *	write
+ *
+ * The pages come from the area's storage domain if it has one, else from
+ * other areas' domains or the store: nothing is pinned here.  The first
+ * domain an area is filled into becomes its storage domain.
+ *
+ * Return: 0; -EAGAIN if a page is not pinned by anyone (the caller pins it
+ * and tries again); other errnos from the IOMMU driver.  Nothing stays
+ * mapped on failure.
  */
 int iopt_area_map_domain(struct iopt_area *area, struct iommu_domain *domain)
 {
 	struct iopt_mem *pages = area->pages;
-	bool small = area->iopt->small_pages_only;
+	unsigned long first = area_first_index(area);
 	struct pfn_reader r;
-	int rc;
+	int rc = 0;
 
+	if (area->fill_next == first)
+		return 0;
 	mutex_lock(&pages->mutex);
-	rc = reader_init(&r, pages, area_first_index(area),
-			 area_last_index(area));
-	if (rc)
-		goto out_unlock;
-
+	reader_init(&r, pages, first, area->fill_next - 1, NULL);
 	while (!reader_done(&r)) {
-		rc = reader_next(&r);
+		reader_next(&r);
+		if (r.stalled)
+			rc = -EAGAIN;
 		if (!rc && r.batch.total)
-			rc = batch_map(&r.batch, area, domain, r.batch_start,
-				       small);
+			rc = batch_map(&r.batch, area, domain, r.batch_start);
 		if (rc)
-			goto out_unwind;
+			break;
 	}
-	if (!area->pfn_domain)
-		area_set_storage(area, domain);
-	goto out_destroy;
-
-out_unwind:
-	if (area->pfn_domain) {
-		/* Every page came from the storage domain: just unmap. */
-		if (r.batch_start != area_first_index(area)) {
-			unsigned long mapped_last =
-				area_index_last_iova(area,
-						     r.batch_start - 1);
-
-			area_unmap_range(domain, area_first_iova(area),
-					 mapped_last);
-		}
-	} else {
-		/* The failed batch is not mapped; what came before is. */
-		pages_settle_batch(pages, &r.batch, r.batch_start);
-		if (r.batch_start != area_first_index(area))
-			area_unfill_storage(area, domain, area_first_index(area),
-					    r.batch_start - 1);
-	}
-out_destroy:
+	/* Nothing was pinned for this, so undoing is only unmapping. */
+	if (rc && r.batch_start != first)
+		area_unmap_indexes(area, domain, first, r.batch_start - 1);
+	else if (!rc && !area->pfn_domain)
+		area_hold_upto(area, domain, area->fill_next - 1);
 	reader_destroy(&r);
-out_unlock:
 	mutex_unlock(&pages->mutex);
 	return rc;
 }
@@ -746,79 +971,33 @@ out_unlock:
 /**
  * iopt_area_unmap_domain() - take an area out of a domain
  * @area: the area
- * @domain: the domain, which maps all of the area
- * @successor: another domain that maps all of the area and stays, or NULL
+ * @domain: the domain, which maps the filled part of the area
+ * @successor: another domain that maps it too and stays, or NULL
  *
  * If @domain is the area's storage domain, @successor takes over that role;
  * without one, every page the area alone kept pinned is unpinned (or moves
- * to the store if an access still uses it).  Cannot fail.
+ * to the store if a pinned range still uses it).  Cannot fail.
  */
 void iopt_area_unmap_domain(struct iopt_area *area,
 			    struct iommu_domain *domain,
 			    struct iommu_domain *successor)
 {
 	struct iopt_mem *pages = area->pages;
+	unsigned long first = area_first_index(area);
 
+	if (area->fill_next == first)
+		return;
 	mutex_lock(&pages->mutex);
 	if (domain != area->pfn_domain || successor) {
 		if (domain == area->pfn_domain)
 			area->pfn_domain = successor;
-		area_unmap_range(domain, area_first_iova(area),
-				 area_last_iova(area));
+		area_unmap_indexes(area, domain, first, area->fill_next - 1);
 	} else {
-		interval_tree_remove(&area->mem_node, &pages->held_areas);
+		interval_tree_remove(&area->held_node, &pages->held_areas);
 		area->pfn_domain = NULL;
-		area_unfill_storage(area, domain, area_first_index(area),
-				    area_last_index(area));
+		area_unfill_storage(area, domain, first, area->fill_next - 1);
 	}
 	mutex_unlock(&pages->mutex);
-}
-
-/*
- * Take @area out of the domains in slots below @end, the storage domain
- * last, so no page is unpinned while another domain still maps it.
- */
-static void area_unmap_domains(struct iopt_area *area,
-			       struct io_pagetable *iopt, unsigned long end)
-{
-	struct iommu_domain *domain;
-	unsigned long index;
-
-	xa_for_each(&iopt->domains, index, domain) {
-		if (index >= end)
-			break;
-		if (domain != area->pfn_domain)
-			iopt_area_unmap_domain(area, domain, NULL);
-	}
-	if (area->pfn_domain)
-		iopt_area_unmap_domain(area, area->pfn_domain, NULL);
-}
-
-/**
- * iopt_area_map_all() - map a new area into every domain of its table
- * @area: the area, not yet in any domain
- * @iopt: its table; the caller holds domains_sem
- *
- * Return: 0, or an errno with the area in no domain and nothing pinned.
- */
-int iopt_area_map_all(struct iopt_area *area, struct io_pagetable *iopt)
-{
-	struct iommu_domain *domain;
-	unsigned long index;
-	int rc;
-
-	lockdep_assert_held(&iopt->domains_sem);
-
-	xa_for_each(&iopt->domains, index, domain) {
-		rc = iopt_area_map_domain(area, domain);
-		if (rc)
-			goto out_unfill;
-	}
-	return 0;
-
-out_unfill:
-	area_unmap_domains(area, iopt, index);
-	return rc;
 }
 
 /**
@@ -831,13 +1010,22 @@ out_unfill:
  */
 void iopt_area_unmap_all(struct iopt_area *area, struct io_pagetable *iopt)
 {
+	struct iommu_domain *domain;
+	unsigned long index;
+
 	lockdep_assert_held(&iopt->domains_sem);
-	area_unmap_domains(area, iopt, ULONG_MAX);
+
+	xa_for_each(&iopt->domains, index, domain) {
+		if (domain != area->pfn_domain)
+			iopt_area_unmap_domain(area, domain, NULL);
+	}
+	if (area->pfn_domain)
+		iopt_area_unmap_domain(area, area->pfn_domain, NULL);
 }
 
 /* Release the slots (and for pages no domain holds, the pins) of a range. */
-static void release_access_cb(struct iopt_mem *pages, unsigned long start,
-			      unsigned long last, unsigned int cover, void *arg)
+static void release_pin_cb(struct iopt_mem *pages, unsigned long start,
+			   unsigned long last, unsigned int cover, void *arg)
 {
 	unsigned long i;
 
@@ -851,48 +1039,11 @@ static void release_access_cb(struct iopt_mem *pages, unsigned long start,
 	}
 }
 
-/* After an access range went out of the tree (or never got in). */
-static void pages_release_access(struct iopt_mem *pages, unsigned long start,
-				 unsigned long last)
+/* After a pinned range went out of the tree (or never got in). */
+static void pages_release_range(struct iopt_mem *pages, unsigned long start,
+				unsigned long last)
 {
-	pages_walk_coverage(pages, start, last, release_access_cb, NULL);
-}
-
-/* Give the slots of a new access range the PFNs nothing else holds. */
-struct access_fill {
-	struct batch_cursor cur;
-	struct page **out_pages;	/* may be NULL */
-	unsigned long first;		/* index of out_pages[0] */
-};
-
-static void out_pages_cb(unsigned long pfn, unsigned long n, void *arg)
-{
-	struct page ***out = arg;
-
-	for (; n; n--, pfn++)
-		*(*out)++ = pfn_to_page(pfn);
-}
-
-static void access_fill_cb(struct iopt_mem *pages, unsigned long start,
-			   unsigned long last, unsigned int cover, void *arg)
-{
-	struct access_fill *af = arg;
-	unsigned long n = last - start + 1;
-	struct batch_cursor save = af->cur;
-
-	if (!cover) {
-		struct store_pfns sp = { .pages = pages, .index = start };
-
-		batch_take(&af->cur, n, store_pfns_cb, &sp);
-	} else {
-		batch_take(&af->cur, n, NULL, NULL);
-	}
-	if (af->out_pages) {
-		struct page **out = af->out_pages + (start - af->first);
-
-		af->cur = save;
-		batch_take(&af->cur, n, out_pages_cb, &out);
-	}
+	pages_walk_coverage(pages, start, last, release_pin_cb, NULL);
 }
 
 /* Make sure every index of [start, last] has a slot in the store. */
@@ -906,182 +1057,249 @@ static int pages_reserve_slots(struct iopt_mem *pages, unsigned long start,
 		rc = xa_reserve(&pages->pfn_store, i, GFP_KERNEL_ACCOUNT);
 		if (rc) {
 			if (i != start)
-				pages_release_access(pages, start, i - 1);
+				pages_release_range(pages, start, i - 1);
 			return rc;
 		}
 	}
 	return 0;
 }
 
-static struct iopt_mem_pin *
-pages_find_access(struct iopt_mem *pages, unsigned long start,
-		  unsigned long last)
+/* The complete pinned range [start, last], or NULL. */
+static struct iopt_mem_pin *pages_find_pin(struct iopt_mem *pages,
+					   unsigned long start,
+					   unsigned long last)
 {
 	struct interval_tree_node *node;
 
 	for (node = interval_tree_iter_first(&pages->pinned_ranges, start,
 					     last);
 	     node; node = interval_tree_iter_next(node, start, last)) {
-		if (node->start == start && node->last == last)
-			return container_of(node, struct iopt_mem_pin,
-					    node);
+		struct iopt_mem_pin *pin = container_of(node,
+							struct iopt_mem_pin,
+							node);
+
+		if (node->start == start && node->last == last &&
+		    !pin->building)
+			return pin;
 	}
 	return NULL;
 }
 
-/* Read the PFNs of [start, last] (all pinned already) into @out_pages. */
+static void out_pages_cb(unsigned long pfn, unsigned long n, void *arg)
+{
+	struct page ***out = arg;
+
+	for (; n; n--, pfn++)
+		*(*out)++ = pfn_to_page(pfn);
+}
+
+/* Read the pages of [start, last] (all pinned already) into @out_pages. */
 static int pages_read_pinned(struct iopt_mem *pages, unsigned long start,
 			     unsigned long last, struct page **out_pages)
 {
 	struct pfn_reader r;
-	int rc;
 
-	rc = reader_init(&r, pages, start, last);
-	if (rc)
-		return rc;
+	reader_init(&r, pages, start, last, NULL);
 	while (!reader_done(&r)) {
 		struct batch_cursor cur = { .batch = &r.batch };
-		struct page **out;
+		struct page **out = out_pages + (r.next - start);
 
-		rc = reader_next(&r);
-		if (WARN_ON(rc))
-			break;
-		out = out_pages + (r.batch_start - start);
+		reader_next(&r);
 		batch_take(&cur, r.batch.total, out_pages_cb, &out);
 	}
 	reader_destroy(&r);
-	return rc;
+	return WARN_ON(r.stalled) ? -EFAULT : 0;
+}
+
+/* Give the slots of a growing pinned range the PFNs nothing else holds. */
+struct pin_fill {
+	struct batch_cursor cur;
+	struct page **out_pages;	/* may be NULL */
+	unsigned long first;		/* index of out_pages[0] */
+};
+
+static void pin_fill_cb(struct iopt_mem *pages, unsigned long start,
+			unsigned long last, unsigned int cover, void *arg)
+{
+	struct pin_fill *pf = arg;
+	unsigned long n = last - start + 1;
+	struct batch_cursor save = pf->cur;
+
+	if (!cover) {
+		struct store_pfns sp = { .pages = pages, .index = start };
+
+		batch_take(&pf->cur, n, store_pfns_cb, &sp);
+	} else {
+		batch_take(&pf->cur, n, NULL, NULL);
+	}
+	if (pf->out_pages) {
+		struct page **out = pf->out_pages + (start - pf->first);
+
+		pf->cur = save;
+		batch_take(&pf->cur, n, out_pages_cb, &out);
+	}
+}
+
+/* Make @pin cover [node.start, last] in the tree. */
+static void pin_extend(struct iopt_mem *pages, struct iopt_mem_pin *pin,
+		       unsigned long last, bool in_tree)
+{
+	if (in_tree)
+		interval_tree_remove(&pin->node, &pages->pinned_ranges);
+	pin->node.last = last;
+	interval_tree_insert(&pin->node, &pages->pinned_ranges);
 }
 
 /*
- * Pin [start, last] for an access: the pages enter the store unless a domain
- * holds them.  @out_pages, if not NULL, receives a page per index.
+ * Grow a pinned range under construction from *@next towards @last, with
+ * the PFNs the reader finds (the pin run has what nothing else pinned).
+ * The range covers [pin->node.start, *@next - 1] afterwards.
  */
-static int pages_add_access(struct iopt_mem *pages, unsigned long start,
-			    unsigned long last, struct page **out_pages)
+static int pin_grow(struct iopt_mem *pages, struct iopt_mem_pin *pin,
+		    unsigned long *next, unsigned long last,
+		    struct pin_run *run, struct page **out_pages)
 {
-	struct iopt_mem_pin *acc;
+	unsigned long start = pin->node.start;
 	struct pfn_reader r;
-	int rc;
+	int rc = 0;
 
 	lockdep_assert_held(&pages->mutex);
 
-	acc = pages_find_access(pages, start, last);
-	if (acc && acc->users != UINT_MAX) {
-		if (out_pages) {
-			rc = pages_read_pinned(pages, start, last, out_pages);
-			if (rc)
-				return rc;
-		}
-		acc->users++;
-		return 0;
-	}
-
-	acc = kzalloc(sizeof(*acc), GFP_KERNEL_ACCOUNT);
-	if (!acc)
-		return -ENOMEM;
-	rc = pages_reserve_slots(pages, start, last);
-	if (rc)
-		goto err_free;
-	rc = reader_init(&r, pages, start, last);
-	if (rc)
-		goto err_release;
-
+	reader_init(&r, pages, *next, last, run);
 	while (!reader_done(&r)) {
-		struct access_fill af = {
+		struct pin_fill pf = {
 			.cur = { .batch = &r.batch },
 			.out_pages = out_pages,
 			.first = start,
 		};
+		unsigned long batch_last;
 
-		rc = reader_next(&r);
-		/* What was read is stored even on error, then released. */
-		if (r.batch.total)
-			pages_walk_coverage(pages, r.batch_start,
-					    r.batch_start + r.batch.total - 1,
-					    access_fill_cb, &af);
-		if (rc)
-			goto err_reader;
+		reader_next(&r);
+		if (!r.batch.total)
+			break;
+		batch_last = r.batch_start + r.batch.total - 1;
+		rc = pages_reserve_slots(pages, r.batch_start, batch_last);
+		if (rc) {
+			pages_settle_batch(pages, &r.batch, r.batch_start);
+			break;
+		}
+		pages_walk_coverage(pages, r.batch_start, batch_last,
+				    pin_fill_cb, &pf);
+		pin_extend(pages, pin, batch_last, *next != start);
+		*next = batch_last + 1;
 	}
 	reader_destroy(&r);
-
-	acc->node.start = start;
-	acc->node.last = last;
-	acc->users = 1;
-	interval_tree_insert(&acc->node, &pages->pinned_ranges);
-	return 0;
-
-err_reader:
-	reader_destroy(&r);
-err_release:
-	pages_release_access(pages, start, last);
-err_free:
-	kfree(acc);
 	return rc;
 }
 
-static void pages_remove_access(struct iopt_mem *pages, unsigned long start,
-				unsigned long last)
-{
-	struct iopt_mem_pin *acc;
-
-	lockdep_assert_held(&pages->mutex);
-
-	acc = pages_find_access(pages, start, last);
-	if (WARN_ON(!acc))
-		return;
-	if (--acc->users)
-		return;
-	interval_tree_remove(&acc->node, &pages->pinned_ranges);
-	kfree(acc);
-	pages_release_access(pages, start, last);
-}
-
 /**
- * iopt_area_pin() - pin pages of an area for an in-kernel access
- * @area: the area
- * @start_index: first page index (of the area's pages) to pin
- * @last_index: last page index to pin
+ * iopt_mem_hold() - pin pages of the memory for an in-kernel user
+ * @pages: the memory; the caller holds a reference
+ * @first: first page index
+ * @last: last page index
  * @out_pages: receives a struct page per index, or NULL
- * @flags: IOMMUFD_ACCESS_RW_* flags
  *
- * Return: 0; -EPERM for a write to read-only memory; -ENOMEM or -EFAULT
- * with nothing pinned.
+ * The pages stay pinned (in the store unless a domain holds them) until
+ * iopt_mem_unhold() with the same range.  What is not pinned yet is pinned
+ * with no lock held: the caller must hold none of iommufd's locks.
+ *
+ * Return: 0; -ENOMEM or -EFAULT with nothing held.
  */
-int iopt_area_pin(struct iopt_area *area, unsigned long start_index,
-		  unsigned long last_index, struct page **out_pages,
-		  unsigned int flags)
+int iopt_mem_hold(struct iopt_mem *pages, unsigned long first,
+		  unsigned long last, struct page **out_pages)
 {
-	struct iopt_mem *pages = area->pages;
-	int rc;
-
-	if ((flags & IOMMUFD_ACCESS_RW_WRITE) && !pages->writable)
-		return -EPERM;
+	unsigned long next = first;
+	struct iopt_mem_pin *pin;
+	struct pin_run run;
+	int rc = 0;
 
 	mutex_lock(&pages->mutex);
-	rc = pages_add_access(pages, start_index, last_index, out_pages);
-	if (!rc)
-		area->pin_count++;
+	pin = pages_find_pin(pages, first, last);
+	if (pin && pin->users != UINT_MAX) {
+		if (out_pages)
+			rc = pages_read_pinned(pages, first, last, out_pages);
+		if (!rc)
+			pin->users++;
+		mutex_unlock(&pages->mutex);
+		return rc;
+	}
 	mutex_unlock(&pages->mutex);
+
+	pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
+	if (!pin)
+		return -ENOMEM;
+	/* Not found by others until complete; covers nothing yet. */
+	pin->building = true;
+	pin->node.start = first;
+	pin_run_init(&run, last - first + 1);
+	while (next <= last && next >= first) {
+		rc = pin_run_fill(pages, &run, next, last);
+		if (rc)
+			break;
+		mutex_lock(&pages->mutex);
+		rc = pin_grow(pages, pin, &next, last, &run, out_pages);
+		mutex_unlock(&pages->mutex);
+		pin_run_release(pages, &run);
+		if (rc)
+			break;
+	}
+	pin_run_destroy(pages, &run);
+
+	mutex_lock(&pages->mutex);
+	if (!rc) {
+		pin->users = 1;
+		pin->building = false;
+		pin = NULL;
+	} else if (next != first) {
+		interval_tree_remove(&pin->node, &pages->pinned_ranges);
+		pages_release_range(pages, first, next - 1);
+	}
+	mutex_unlock(&pages->mutex);
+	kfree(pin);
 	return rc;
 }
 
 /**
- * iopt_area_unpin() - undo one iopt_area_pin()
- * @area: the area
- * @start_index: the first index given to iopt_area_pin()
- * @last_index: the last index given to iopt_area_pin()
+ * iopt_mem_unhold() - undo one iopt_mem_hold()
+ * @pages: the memory
+ * @first: the first index given to iopt_mem_hold()
+ * @last: the last index given to iopt_mem_hold()
+ *
+ * Pages no domain and no other pinned range holds are unpinned.
  */
-void iopt_area_unpin(struct iopt_area *area, unsigned long start_index,
-		     unsigned long last_index)
+void iopt_mem_unhold(struct iopt_mem *pages, unsigned long first,
+		     unsigned long last)
 {
-	struct iopt_mem *pages = area->pages;
+	struct iopt_mem_pin *pin;
 
 	mutex_lock(&pages->mutex);
-	WARN_ON(!area->pin_count);
-	area->pin_count--;
-	pages_remove_access(pages, start_index, last_index);
+	pin = pages_find_pin(pages, first, last);
+	if (!WARN_ON(!pin) && !--pin->users) {
+		interval_tree_remove(&pin->node, &pages->pinned_ranges);
+		kfree(pin);
+		pages_release_range(pages, first, last);
+	}
 	mutex_unlock(&pages->mutex);
+}
+
+/**
+ * iopt_mem_pinned() - is every page of a range pinned already
+ * @pages: the memory
+ * @first: first page index
+ * @last: last page index
+ *
+ * Return: true if a domain or a pinned range holds each page.
+ */
+bool iopt_mem_pinned(struct iopt_mem *pages, unsigned long first,
+		     unsigned long last)
+{
+	unsigned long gap_first, gap_last;
+	bool found;
+
+	mutex_lock(&pages->mutex);
+	found = pages_find_unpinned(pages, first, last, &gap_first, &gap_last);
+	mutex_unlock(&pages->mutex);
+	return !found;
 }
 
 /*
@@ -1110,15 +1328,14 @@ static int pages_rw_user(struct iopt_mem *pages, unsigned long uptr,
 static int pages_rw_pinned(struct iopt_mem *pages, unsigned long start_byte,
 			   void *data, unsigned long length, unsigned int flags)
 {
-	unsigned long chunk = max_t(size_t, iopt_temp_budget() /
-					    sizeof(struct page *), 1);
-	struct page **upages;
+	struct page *inline_pages[RUN_INLINE_PAGES], **upages;
+	unsigned long chunk;
 	int rc = 0;
 
-	upages = kmalloc_array(chunk, sizeof(*upages), GFP_KERNEL);
-	if (!upages)
-		return -ENOMEM;
-
+	upages = work_buf_alloc(DIV_ROUND_UP(start_byte % PAGE_SIZE + length,
+					     PAGE_SIZE),
+				sizeof(*upages), inline_pages,
+				ARRAY_SIZE(inline_pages), &chunk);
 	while (length && !rc) {
 		unsigned long index = start_byte / PAGE_SIZE;
 		unsigned long offset = start_byte % PAGE_SIZE;
@@ -1126,12 +1343,9 @@ static int pages_rw_pinned(struct iopt_mem *pages, unsigned long start_byte,
 							  PAGE_SIZE));
 		unsigned long i;
 
-		mutex_lock(&pages->mutex);
-		rc = pages_add_access(pages, index, index + n - 1, upages);
-		mutex_unlock(&pages->mutex);
+		rc = iopt_mem_hold(pages, index, index + n - 1, upages);
 		if (rc)
 			break;
-
 		for (i = 0; i != n && length; i++) {
 			unsigned long len = min(length, PAGE_SIZE - offset);
 
@@ -1146,18 +1360,15 @@ static int pages_rw_pinned(struct iopt_mem *pages, unsigned long start_byte,
 			start_byte += len;
 			offset = 0;
 		}
-
-		mutex_lock(&pages->mutex);
-		pages_remove_access(pages, index, index + n - 1);
-		mutex_unlock(&pages->mutex);
+		iopt_mem_unhold(pages, index, index + n - 1);
 	}
-	kfree(upages);
+	work_buf_free(upages, inline_pages);
 	return rc;
 }
 
 /**
  * iopt_mem_rw() - read or write user memory for an access
- * @pages: the memory
+ * @pages: the memory; the caller holds a reference and no lock of iommufd
  * @start_byte: offset from the start of page index 0
  * @data: kernel buffer
  * @length: bytes to copy
@@ -1165,7 +1376,7 @@ static int pages_rw_pinned(struct iopt_mem *pages, unsigned long start_byte,
  *
  * Goes through the owner's page tables when the caller can (it runs in the
  * owner's mm, or is a kthread allowed to borrow it), otherwise through the
- * pinned pages.
+ * pinned pages.  Either way it may fault on user memory.
  *
  * Return: 0, -EPERM for a write to read-only memory, or -EFAULT.
  */

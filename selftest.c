@@ -14,22 +14,42 @@
  * physical address the IOVA translates to; the test ioctl compares it with
  * the user memory that should be mapped there.
  *
- * Two debugfs knobs in iommufd_mock/ shape the mock devices created
- * afterwards; they are outside the IOMMU_TEST_CMD ABI and off by default:
- * sw_msi_start and sw_msi_length (0 = none) give them a software MSI window,
- * a reserved region; share_group (1) puts them all in one iommu_group, so
- * several bound devices share one attachment.  Writing 0 to share_group
- * lets the next shared group start afresh.
+ * Mock devices behave like the physical devices VFIO binds: they are bound
+ * and attached through the exported API, their MSIs are isolated (they sit
+ * behind an MSI irq_domain flagged IRQ_DOMAIN_FLAG_ISOLATED_MSI) and so pass
+ * the same check, and the context is held for them by the object table
+ * they live in, as VFIO holds it for its devices.
+ *
+ * Debugfs knobs in iommufd_mock/ shape the mock devices created afterwards;
+ * they are outside the IOMMU_TEST_CMD ABI and off by default:
+ *  - sw_msi_start and sw_msi_length (0 = none) give them a software MSI
+ *    window, a reserved region;
+ *  - share_group (1) puts them all in one iommu_group, so several bound
+ *    devices share one attachment; writing 0 lets the next shared group
+ *    start afresh;
+ *  - msi_unsafe (1) leaves their MSIs unisolated, so binding them needs
+ *    iommufd.allow_unsafe_interrupts;
+ *  - no_iommu (1) keeps the mock IOMMU from probing them;
+ *  - bind_only (1): MOCK_DOMAIN binds without attaching (out_hwpt_id 0);
+ *    MOCK_DOMAIN_REPLACE attaches such a device;
+ *  - buggy_driver (1) plays a driver with bugs: destroying the mock device
+ *    unbinds it without detaching it if it is attached, and detaches it
+ *    anyway if it is only bound.
  *
  * Mock accesses are handed to userspace as file descriptors: closing one
- * destroys the access.  The pages an access pinned are tracked as items
- * with IDs, which the unmap op drops when userspace unmaps under them.
+ * unpins what the access still holds and destroys it, as a driver's close
+ * does.  The pages an access pinned are tracked as items with IDs, indexed
+ * by the page their IOVA starts in.  The unmap op walks the range it is
+ * given page by page, as real drivers (kvmgt) do, and drops every item
+ * starting there; being asked about IOVA the access never pinned is a bug
+ * of the core, which the op reports with a WARN.
  */
 #include <linux/anon_inodes.h>
 #include <linux/debugfs.h>
 #include <linux/fault-inject.h>
 #include <linux/file.h>
 #include <linux/iommu.h>
+#include <linux/irqdomain.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
@@ -54,6 +74,14 @@ static u64 mock_sw_msi_length;
 static DEFINE_MUTEX(mock_group_lock);
 static bool mock_share_group;			/* mock_group_lock */
 static struct iommu_group *mock_shared_group;	/* mock_group_lock */
+static bool mock_msi_unsafe;
+static bool mock_no_iommu;
+static bool mock_bind_only;
+static bool mock_buggy_driver;
+
+/* The MSI controller of mock devices: it isolates their MSIs. */
+static struct fwnode_handle *mock_msi_fwnode;
+static struct irq_domain *mock_msi_domain;
 
 /* Fault injection point of the core code (debugfs "fail_iommufd"). */
 bool iommufd_should_fail(void)
@@ -81,6 +109,7 @@ struct mock_dev {
 	u64 sw_msi_start;
 	u64 sw_msi_length;	/* 0: no software MSI window */
 	bool shared_group;	/* joins mock_shared_group */
+	bool no_iommu;		/* the mock IOMMU does not probe it */
 };
 
 static struct mock_dev *to_mock_dev(struct device *dev)
@@ -286,7 +315,7 @@ DEFINE_DEBUGFS_ATTRIBUTE(mock_share_group_fops, mock_share_group_get,
 
 static struct iommu_device *mock_probe_device(struct device *dev)
 {
-	if (dev->bus != &mock_bus_type)
+	if (dev->bus != &mock_bus_type || to_mock_dev(dev)->no_iommu)
 		return ERR_PTR(-ENODEV);
 	return &mock_iommu;
 }
@@ -311,11 +340,6 @@ static void mock_dev_release(struct device *dev)
 
 	ida_free(&mock_dev_ida, mdev->id);
 	kfree(mdev);
-}
-
-bool iommufd_selftest_is_mock_dev(struct device *dev)
-{
-	return dev->release == mock_dev_release;
 }
 
 /*
@@ -355,8 +379,11 @@ static struct mock_dev *mock_dev_create(unsigned long flags)
 	mdev->sw_msi_start = READ_ONCE(mock_sw_msi_start);
 	mdev->sw_msi_length = READ_ONCE(mock_sw_msi_length);
 	mdev->shared_group = READ_ONCE(mock_share_group);
+	mdev->no_iommu = READ_ONCE(mock_no_iommu);
 	mdev->dev.release = mock_dev_release;
 	mdev->dev.bus = &mock_bus_type;
+	if (!READ_ONCE(mock_msi_unsafe))
+		dev_set_msi_domain(&mdev->dev, mock_msi_domain);
 
 	mdev->id = ida_alloc(&mock_dev_ida, GFP_KERNEL);
 	if (mdev->id < 0) {
@@ -372,7 +399,7 @@ static struct mock_dev *mock_dev_create(unsigned long flags)
 	rc = device_add(&mdev->dev);
 	if (rc)
 		goto err_put;
-	if (!mdev->dev.iommu_group) {
+	if (!mdev->dev.iommu_group && !mdev->no_iommu) {
 		/* The probe failed: there is no IOMMU behind the device. */
 		device_unregister(&mdev->dev);
 		return ERR_PTR(-ENODEV);
@@ -399,13 +426,16 @@ struct selftest_obj {
 	struct iommufd_object obj;
 	struct iommufd_device *idev;
 	struct mock_dev *mdev;
+	bool attached;
+	bool buggy_driver;	/* detach exactly when it should not */
 };
 
 void iommufd_selftest_destroy(struct iommufd_object *obj)
 {
 	struct selftest_obj *sobj = container_of(obj, struct selftest_obj, obj);
 
-	iommufd_device_detach(sobj->idev);
+	if (sobj->attached != sobj->buggy_driver)
+		iommufd_device_detach(sobj->idev);
 	iommufd_device_unbind(sobj->idev);
 	mock_dev_destroy(sobj->mdev);
 }
@@ -413,11 +443,17 @@ void iommufd_selftest_destroy(struct iommufd_object *obj)
 static struct selftest_obj *iommufd_get_selftest(struct iommufd_ctx *ictx,
 						 u32 id)
 {
-	return (struct selftest_obj *)iommufd_obj_get(ictx, id,
-						      IOMMUFD_OBJ_SELFTEST);
+	struct iommufd_object *obj = iommufd_obj_get(ictx, id,
+						     IOMMUFD_OBJ_SELFTEST);
+
+	return IS_ERR(obj) ? ERR_CAST(obj) :
+			     container_of(obj, struct selftest_obj, obj);
 }
 
-/* MOCK_DOMAIN(_FLAGS): a new mock device, bound and attached to cmd->id. */
+/*
+ * MOCK_DOMAIN(_FLAGS): a new mock device, bound and attached to cmd->id
+ * (with the bind_only knob: bound only).
+ */
 static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 				    struct iommu_test_cmd *cmd)
 {
@@ -439,6 +475,7 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 				  IOMMUFD_OBJ_SELFTEST);
 	if (IS_ERR(sobj))
 		return PTR_ERR(sobj);
+	sobj->buggy_driver = READ_ONCE(mock_buggy_driver);
 
 	sobj->mdev = mock_dev_create(dev_flags);
 	if (IS_ERR(sobj->mdev)) {
@@ -451,9 +488,14 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 		goto out_mdev;
 	}
 	sobj->idev = idev;
-	rc = iommufd_device_attach(idev, &pt_id);
-	if (rc)
-		goto out_unbind;
+	if (READ_ONCE(mock_bind_only)) {
+		pt_id = 0;
+	} else {
+		rc = iommufd_device_attach(idev, &pt_id);
+		if (rc)
+			goto out_unbind;
+		sobj->attached = true;
+	}
 
 	/* Both layouts put the three IDs in the same place. */
 	cmd->mock_domain.out_hwpt_id = pt_id;
@@ -471,7 +513,10 @@ out_abort:
 	return rc;
 }
 
-/* MOCK_DOMAIN_REPLACE: move the mock device cmd->id to pt_id. */
+/*
+ * MOCK_DOMAIN_REPLACE: move the mock device cmd->id to pt_id, or attach it
+ * there if it is only bound.
+ */
 static int iommufd_test_mock_domain_replace(struct iommufd_ucmd *ucmd,
 					    struct iommu_test_cmd *cmd)
 {
@@ -482,7 +527,12 @@ static int iommufd_test_mock_domain_replace(struct iommufd_ucmd *ucmd,
 	sobj = iommufd_get_selftest(ucmd->ictx, cmd->id);
 	if (IS_ERR(sobj))
 		return PTR_ERR(sobj);
-	rc = iommufd_device_replace(sobj->idev, &pt_id);
+	if (sobj->attached) {
+		rc = iommufd_device_replace(sobj->idev, &pt_id);
+	} else {
+		rc = iommufd_device_attach(sobj->idev, &pt_id);
+		sobj->attached = !rc;
+	}
 	if (!rc) {
 		cmd->mock_domain_replace.pt_id = pt_id;
 		rc = iommufd_ucmd_reply(ucmd, sizeof(*cmd));
@@ -523,22 +573,17 @@ static struct page *test_user_page(unsigned long uaddr)
 	return page;
 }
 
-/* MD_CHECK_MAP: does the mock domain of hwpt cmd->id map the user range? */
-static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd,
-				     struct iommu_test_cmd *cmd)
+/* Does the mock domain map [iova, +length) to the user pages given? */
+static int mock_domain_maps(struct iommufd_ctx *ictx, u32 hwpt_id,
+			    unsigned long iova, unsigned long uptr,
+			    unsigned long length, struct page **upages)
 {
-	unsigned long iova = cmd->check_map.iova;
-	unsigned long uptr = cmd->check_map.uptr;
-	unsigned long length = cmd->check_map.length;
 	struct iommufd_hw_pagetable *hwpt;
 	struct iommufd_object *obj;
 	struct mock_domain *mock;
 	int rc = 0;
 
-	if ((iova | length) % MOCK_IO_PAGE_SIZE || uptr % MOCK_IO_PAGE_SIZE)
-		return -EINVAL;
-
-	obj = iommufd_obj_get(ucmd->ictx, cmd->id, IOMMUFD_OBJ_HWPT_PAGING);
+	obj = iommufd_obj_get(ictx, hwpt_id, IOMMUFD_OBJ_HWPT_PAGING);
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
 	hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
@@ -547,28 +592,60 @@ static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd,
 		goto out_put;
 	}
 	mock = to_mock_domain(hwpt->domain);
-
 	for (; length; length -= MOCK_IO_PAGE_SIZE, iova += MOCK_IO_PAGE_SIZE,
 	     uptr += MOCK_IO_PAGE_SIZE) {
 		void *pte = xa_load(&mock->ptes, iova / MOCK_IO_PAGE_SIZE);
-		struct page *page;
-		phys_addr_t want;
+		phys_addr_t want = page_to_phys(*upages) + uptr % PAGE_SIZE;
 
-		page = test_user_page(uptr);
-		if (!page) {
-			rc = -EFAULT;
-			break;
-		}
-		want = page_to_phys(page) + uptr % PAGE_SIZE;
-		put_page(page);
 		if (!pte || (phys_addr_t)xa_to_value(pte) * MOCK_IO_PAGE_SIZE !=
 				    want) {
 			rc = -EINVAL;
 			break;
 		}
+		/* The next chunk of the user range starts a new page. */
+		if ((uptr + MOCK_IO_PAGE_SIZE) % PAGE_SIZE == 0)
+			upages++;
 	}
 out_put:
-	iommufd_obj_put(ucmd->ictx, &hwpt->obj);
+	iommufd_obj_put(ictx, &hwpt->obj);
+	return rc;
+}
+
+/*
+ * MD_CHECK_MAP: does the mock domain of hwpt cmd->id map the user range?
+ * The user pages are looked up before the hw_pagetable is, a chunk at a
+ * time, so a fault on them holds up no one.
+ */
+static int iommufd_test_md_check_map(struct iommufd_ucmd *ucmd,
+				     struct iommu_test_cmd *cmd)
+{
+	unsigned long iova = cmd->check_map.iova;
+	unsigned long uptr = cmd->check_map.uptr;
+	unsigned long length = cmd->check_map.length;
+	struct page *upages[64];
+	int rc = 0;
+
+	if ((iova | length) % MOCK_IO_PAGE_SIZE || uptr % MOCK_IO_PAGE_SIZE)
+		return -EINVAL;
+
+	while (length && !rc) {
+		unsigned long first = uptr & PAGE_MASK;
+		unsigned long chunk = min(length, ARRAY_SIZE(upages) * PAGE_SIZE -
+						  (uptr - first));
+		int n = DIV_ROUND_UP(uptr - first + chunk, PAGE_SIZE);
+		int got = get_user_pages_fast(first, n, 0, upages);
+
+		if (got == n)
+			rc = mock_domain_maps(ucmd->ictx, cmd->id, iova, uptr,
+					      chunk, upages);
+		else
+			rc = -EFAULT;
+		while (got > 0)
+			put_page(upages[--got]);
+		iova += chunk;
+		uptr += chunk;
+		length -= chunk;
+	}
 	return rc;
 }
 
@@ -609,48 +686,130 @@ static int iommufd_test_md_check_refs(struct iommufd_ucmd *ucmd,
 /* A mock access: an iommufd_access owned by a file. */
 struct selftest_access {
 	struct iommufd_access *access;
-	struct mutex lock;	/* protects items and next_id */
+	struct mutex lock;	/* protects everything below */
 	struct list_head items;
+	struct xarray by_page;	/* IOVA page -> chain of items starting there */
+	struct rb_root_cached ever;	/* IOVA the access ever pinned, merged */
 	unsigned int next_id;
 };
 
 /* Pages one ACCESS_PAGES call pinned. */
 struct selftest_access_item {
 	struct list_head link;
+	struct selftest_access_item *next_at_page;
 	unsigned long iova;
 	unsigned long length;
 	unsigned int id;
 };
+
+/* Add an item to the chain of the page its IOVA starts in. */
+static int selftest_access_index(struct selftest_access *staccess,
+				 struct selftest_access_item *item)
+{
+	unsigned long page = item->iova >> PAGE_SHIFT;
+
+	item->next_at_page = xa_load(&staccess->by_page, page);
+	return xa_err(xa_store(&staccess->by_page, page, item,
+			       GFP_KERNEL_ACCOUNT));
+}
+
+static void selftest_access_unindex(struct selftest_access *staccess,
+				    struct selftest_access_item *item)
+{
+	unsigned long page = item->iova >> PAGE_SHIFT;
+	struct selftest_access_item *head = xa_load(&staccess->by_page, page);
+
+	if (head != item) {
+		while (head->next_at_page != item)
+			head = head->next_at_page;
+		head->next_at_page = item->next_at_page;
+	} else if (item->next_at_page) {
+		/* The slot exists: no memory needed. */
+		xa_store(&staccess->by_page, page, item->next_at_page,
+			 GFP_ATOMIC);
+	} else {
+		xa_erase(&staccess->by_page, page);
+	}
+}
+
+/* Remember [first, last] as pinned once; @spare is used if needed. */
+static void selftest_access_remember(struct selftest_access *staccess,
+				     unsigned long first, unsigned long last,
+				     struct interval_tree_node **spare)
+{
+	unsigned long lo = first ? first - 1 : 0;
+	unsigned long hi = last == ULONG_MAX ? last : last + 1;
+	struct interval_tree_node *node;
+
+	/* Merge with every range that meets or touches this one. */
+	while ((node = interval_tree_iter_first(&staccess->ever, lo, hi))) {
+		first = min(first, node->start);
+		last = max(last, node->last);
+		interval_tree_remove(node, &staccess->ever);
+		kfree(*spare);
+		*spare = node;
+	}
+	(*spare)->start = first;
+	(*spare)->last = last;
+	interval_tree_insert(*spare, &staccess->ever);
+	*spare = NULL;
+}
+
+static bool selftest_access_ever_pinned(struct selftest_access *staccess,
+					unsigned long first, unsigned long last)
+{
+	struct interval_tree_span_iter span;
+
+	interval_tree_for_each_span(&span, &staccess->ever, first, last) {
+		if (span.is_hole)
+			return false;
+	}
+	return true;
+}
 
 static void selftest_access_unpin_item(struct selftest_access *staccess,
 				       struct selftest_access_item *item)
 {
 	iommufd_access_unpin_pages(staccess->access, item->iova,
 				   item->length);
+	selftest_access_unindex(staccess, item);
 	list_del(&item->link);
 	kfree(item);
 }
 
 /*
- * The unmap op: drop every item that intersects the range.  With fault
- * injection (fail_iommufd) it plays an access that does not let go of a
- * range; requests for everything (detach, replace) are always honoured.
+ * The unmap op, as a real driver does it: walk the range page by page and
+ * drop every item that starts there.  With fault injection (fail_iommufd)
+ * it plays an access that does not let go.  A request for IOVA the access
+ * never pinned is a bug of the core: the walk would be pointless, and for
+ * a huge range endless.
  */
 static void selftest_access_unmap(void *data, unsigned long iova,
 				  unsigned long length)
 {
-	unsigned long last = length == ULONG_MAX ? ULONG_MAX : iova + length - 1;
 	struct selftest_access *staccess = data;
-	struct selftest_access_item *item, *next;
+	unsigned long last, page;
 
-	if (length != ULONG_MAX && iommufd_should_fail())
+	if (WARN_ON(!length || check_add_overflow(iova, length - 1, &last)))
+		return;
+	if (iommufd_should_fail())
 		return;
 	mutex_lock(&staccess->lock);
-	list_for_each_entry_safe(item, next, &staccess->items, link) {
-		if (item->iova > last || item->iova + item->length - 1 < iova)
-			continue;
-		selftest_access_unpin_item(staccess, item);
+	if (WARN(!selftest_access_ever_pinned(staccess, iova, last),
+		 "iommufd_mock: asked to unmap [0x%lx, 0x%lx], never pinned there\n",
+		 iova, last))
+		goto out_unlock;
+	for (page = iova >> PAGE_SHIFT; page <= last >> PAGE_SHIFT; page++) {
+		struct selftest_access_item *item, *next;
+
+		for (item = xa_load(&staccess->by_page, page); item;
+		     item = next) {
+			next = item->next_at_page;
+			selftest_access_unpin_item(staccess, item);
+		}
+		cond_resched();
 	}
+out_unlock:
 	mutex_unlock(&staccess->lock);
 }
 
@@ -663,15 +822,33 @@ static const struct iommufd_access_ops selftest_access_rw_ops = {
 	.unmap = selftest_access_unmap,
 };
 
+static void selftest_access_free(struct selftest_access *staccess)
+{
+	struct interval_tree_node *node;
+
+	while ((node = interval_tree_iter_first(&staccess->ever, 0,
+						ULONG_MAX))) {
+		interval_tree_remove(node, &staccess->ever);
+		kfree(node);
+	}
+	WARN_ON(!xa_empty(&staccess->by_page));
+	xa_destroy(&staccess->by_page);
+	mutex_destroy(&staccess->lock);
+	kfree(staccess);
+}
+
+/* Closing the access: give back its pins, as a driver's close does. */
 static int selftest_access_release(struct inode *inode, struct file *filep)
 {
 	struct selftest_access *staccess = filep->private_data;
+	struct selftest_access_item *item, *next;
 
-	/* Detaching asks the unmap op to drop every item. */
+	mutex_lock(&staccess->lock);
+	list_for_each_entry_safe(item, next, &staccess->items, link)
+		selftest_access_unpin_item(staccess, item);
+	mutex_unlock(&staccess->lock);
 	iommufd_access_destroy(staccess->access);
-	WARN_ON(!list_empty(&staccess->items));
-	mutex_destroy(&staccess->lock);
-	kfree(staccess);
+	selftest_access_free(staccess);
 	return 0;
 }
 
@@ -713,6 +890,8 @@ static int iommufd_test_create_access(struct iommufd_ucmd *ucmd,
 		return -ENOMEM;
 	mutex_init(&staccess->lock);
 	INIT_LIST_HEAD(&staccess->items);
+	xa_init(&staccess->by_page);
+	staccess->ever = RB_ROOT_CACHED;
 
 	fd = get_unused_fd_flags(O_CLOEXEC);
 	if (fd < 0) {
@@ -753,8 +932,7 @@ out_destroy:
 out_put_fd:
 	put_unused_fd(fd);
 out_free:
-	mutex_destroy(&staccess->lock);
-	kfree(staccess);
+	selftest_access_free(staccess);
 	return rc;
 }
 
@@ -800,6 +978,7 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 	unsigned long iova = cmd->access_pages.iova;
 	unsigned long length = cmd->access_pages.length;
 	unsigned int flags = cmd->access_pages.flags;
+	struct interval_tree_node *spare = NULL;
 	struct selftest_access_item *item;
 	struct selftest_access *staccess;
 	unsigned long npages, end;
@@ -824,7 +1003,8 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 	}
 	pages = kvcalloc(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
 	item = kzalloc(sizeof(*item), GFP_KERNEL_ACCOUNT);
-	if (!pages || !item) {
+	spare = kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
+	if (!pages || !item || !spare) {
 		rc = -ENOMEM;
 		goto out_free;
 	}
@@ -848,8 +1028,11 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 	item->id = staccess->next_id++;
 	cmd->access_pages.out_access_pages_id = item->id;
 	rc = iommufd_ucmd_reply(ucmd, sizeof(*cmd));
+	if (!rc)
+		rc = selftest_access_index(staccess, item);
 	if (rc)
 		goto out_unpin;
+	selftest_access_remember(staccess, iova, end - 1, &spare);
 	list_add_tail(&item->link, &staccess->items);
 	item = NULL;
 	goto out_unlock;
@@ -859,6 +1042,7 @@ out_unpin:
 out_unlock:
 	mutex_unlock(&staccess->lock);
 out_free:
+	kfree(spare);
 	kfree(item);
 	kvfree(pages);
 out_put:
@@ -995,9 +1179,30 @@ int iommufd_test_init(void)
 			   &mock_sw_msi_length);
 	debugfs_create_file_unsafe("share_group", 0600, mock_debugfs_dir, NULL,
 				   &mock_share_group_fops);
+	debugfs_create_bool("msi_unsafe", 0600, mock_debugfs_dir,
+			    &mock_msi_unsafe);
+	debugfs_create_bool("no_iommu", 0600, mock_debugfs_dir,
+			    &mock_no_iommu);
+	debugfs_create_bool("bind_only", 0600, mock_debugfs_dir,
+			    &mock_bind_only);
+	debugfs_create_bool("buggy_driver", 0600, mock_debugfs_dir,
+			    &mock_buggy_driver);
+
+	rc = -ENOMEM;
+	mock_msi_fwnode = irq_domain_alloc_named_fwnode("iommufd-mock-msi");
+	if (!mock_msi_fwnode)
+		goto err_debugfs;
+	mock_msi_domain = irq_domain_create_linear(mock_msi_fwnode, 1,
+						   &irq_domain_simple_ops,
+						   NULL);
+	if (!mock_msi_domain)
+		goto err_fwnode;
+	/* Like interrupt remapping: a device reaches only its own vectors. */
+	mock_msi_domain->flags |= IRQ_DOMAIN_FLAG_ISOLATED_MSI;
+
 	rc = bus_register(&mock_bus_type);
 	if (rc)
-		goto err_debugfs;
+		goto err_msi;
 	rc = iommu_device_sysfs_add(&mock_iommu, NULL, NULL,
 				    "iommufd_mock_iommu");
 	if (rc)
@@ -1013,6 +1218,10 @@ err_sysfs:
 	iommu_device_sysfs_remove(&mock_iommu);
 err_bus:
 	bus_unregister(&mock_bus_type);
+err_msi:
+	irq_domain_remove(mock_msi_domain);
+err_fwnode:
+	irq_domain_free_fwnode(mock_msi_fwnode);
 err_debugfs:
 	debugfs_remove_recursive(mock_debugfs_dir);
 	debugfs_remove_recursive(fail_iommufd_dir);
@@ -1024,6 +1233,8 @@ void iommufd_test_exit(void)
 	iommu_device_unregister_bus(&mock_iommu, &mock_bus_type, &mock_bus_nb);
 	iommu_device_sysfs_remove(&mock_iommu);
 	bus_unregister(&mock_bus_type);
+	irq_domain_remove(mock_msi_domain);
+	irq_domain_free_fwnode(mock_msi_fwnode);
 	debugfs_remove_recursive(mock_debugfs_dir);
 	debugfs_remove_recursive(fail_iommufd_dir);
 	mock_share_group_set(NULL, 0);

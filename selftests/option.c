@@ -48,11 +48,13 @@ TEST_F(option, bad_fields)
 	EXPECT_ERRNO(EOPNOTSUPP, option(self->fd, cmd, IOMMU_OPTION_RLIMIT_MODE,
 					IOMMU_OPTION_OP_GET, 0, 0));
 	cmd->__reserved = 0;
-	/* RLIMIT_MODE belongs to the context, not to an object. */
-	EXPECT_ERRNO(EINVAL, option(self->fd, cmd, IOMMU_OPTION_RLIMIT_MODE,
-				    IOMMU_OPTION_OP_GET, 1, 0));
-	EXPECT_ERRNO(EINVAL, option(self->fd, cmd, IOMMU_OPTION_RLIMIT_MODE,
-				    IOMMU_OPTION_OP_SET, 1, 0));
+	/* RLIMIT_MODE belongs to the context: v6.12 refuses an object. */
+	EXPECT_ERRNO(EOPNOTSUPP, option(self->fd, cmd,
+					IOMMU_OPTION_RLIMIT_MODE,
+					IOMMU_OPTION_OP_GET, 1, 0));
+	EXPECT_ERRNO(EOPNOTSUPP, option(self->fd, cmd,
+					IOMMU_OPTION_RLIMIT_MODE,
+					IOMMU_OPTION_OP_SET, 1, 0));
 }
 
 TEST_F(option, rlimit_mode)
