@@ -1246,4 +1246,159 @@ TEST_F(mock_access, unmap_then_close)
 	self->fd = -1;
 }
 
+/*
+ * An unmap tells the access about its own pins that meet the range, each
+ * whole: a pin that starts in an area left alone is still found by an
+ * unmap op that looks for pins by the page they start in (the mock's, like
+ * kvmgt's).  Pins that do not meet the range are not touched.
+ */
+TEST_F(mock_access, unmap_notifies_whole_pins)
+{
+	size_t pg = self->page;
+	__u64 next = IOVA + self->size, unmapped;
+	__u32 across, inside, other;
+	char *buf2;
+	int afd;
+
+	buf2 = new_buffer(self->size, 2);
+	ASSERT_NE(MAP_FAILED, buf2);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, buf2, self->size,
+				    next));
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, PIN, &afd));
+	/* Two pages at the end of the first area and two of the second. */
+	ASSERT_EQ(0, access_pages(self->fd, afd, MOCK_FLAGS_ACCESS_SYZ,
+				  next - 2 * pg, 4 * pg, NULL, &across));
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA, 2 * pg, self->buf,
+				  &inside));
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0, next + 4 * pg, pg,
+				  buf2 + 4 * pg, &other));
+	EXPECT_EQ(0, BUF_REFS(BUF_PAGES - 2, 2, 1));
+	EXPECT_EQ(0, md_check_refs(self->fd, buf2, 2 * pg, 1));
+
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, next, self->size,
+				&unmapped));
+	EXPECT_EQ(self->size, unmapped);
+	EXPECT_ERRNO(ENOENT, destroy_access_pages(self->fd, afd, across));
+	EXPECT_ERRNO(ENOENT, destroy_access_pages(self->fd, afd, other));
+	EXPECT_EQ(0, md_check_refs(self->fd, buf2, self->size, 0));
+	EXPECT_EQ(0, BUF_REFS(BUF_PAGES - 2, 2, IDLE));
+	/* The pin in the first area only was not asked for. */
+	EXPECT_EQ(0, BUF_REFS(0, 2, 1));
+	EXPECT_EQ(0, destroy_access_pages(self->fd, afd, inside));
+	EXPECT_EQ(0, BUF_REFS(0, BUF_PAGES, IDLE));
+	EXPECT_EQ(0, close(afd));
+	munmap(buf2, self->size);
+}
+
+/*
+ * Unmapping everything asks about the pins only, never about the whole
+ * address space (a driver walking that page by page would never finish).
+ */
+TEST_F(mock_access, unmap_everything_notifies_only_pins)
+{
+	size_t pg = self->page;
+	__u64 unmapped;
+	__u32 item;
+	int afd;
+
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, PIN, &afd));
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA + 3 * pg, 5 * pg,
+				  self->buf + 3 * pg, &item));
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA + 3 * pg, 5 * pg,
+				  self->buf + 3 * pg, NULL));
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA + 5 * pg, 9 * pg,
+				  self->buf + 5 * pg, NULL));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, 0, UINT64_MAX,
+				&unmapped));
+	EXPECT_EQ(self->size, unmapped);
+	EXPECT_ERRNO(ENOENT, destroy_access_pages(self->fd, afd, item));
+	EXPECT_EQ(0, BUF_REFS(0, BUF_PAGES, 0));
+	EXPECT_EQ(0, close(afd));
+}
+
+/*
+ * Moving an access gives back the pins of the old IOAS: the driver hears
+ * about exactly its pinned ranges, overlapping and repeated ones included.
+ */
+TEST_F(mock_access, replace_notifies_exactly_the_pins)
+{
+	size_t pg = self->page;
+	__u32 ioas2, item[4];
+	unsigned int i;
+	int afd;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, PIN, &afd));
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA, pg, self->buf,
+				  &item[0]));
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA, 3 * pg, self->buf,
+				  &item[1]));
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA, 3 * pg, self->buf,
+				  &item[2]));
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA + 10 * pg, pg,
+				  self->buf + 10 * pg, &item[3]));
+	EXPECT_EQ(0, access_replace_ioas(self->fd, afd, ioas2));
+	for (i = 0; i != ARRAY_SIZE(item); i++)
+		EXPECT_ERRNO(ENOENT, destroy_access_pages(self->fd, afd,
+							  item[i]));
+	EXPECT_EQ(0, BUF_REFS(0, BUF_PAGES, IDLE));
+	EXPECT_EQ(0, close(afd));
+	EXPECT_EQ(0, object_destroy(self->fd, ioas2));
+}
+
+/*
+ * Write permission is the mapping's, not the memory's: through a read-only
+ * copy of writable memory an access can neither pin for writing nor write,
+ * on the direct and on the pinning path; nothing is pinned or changed.
+ */
+TEST_F(mock_access, readonly_copy_refuses_writes)
+{
+	size_t pg = self->page;
+	char want[64], tmp[64];
+	__u64 iova = IOVA;
+	__u32 ioas2, item;
+	int afd, rw_afd;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, ioas_copy(self->fd, ioas2, &iova, self->ioas_id, IOVA,
+			       self->size,
+			       IOMMU_IOAS_MAP_FIXED_IOVA |
+				       IOMMU_IOAS_MAP_READABLE));
+	ASSERT_EQ(0, create_access(self->fd, ioas2, PIN, &afd));
+	ASSERT_EQ(0, create_access(self->fd, ioas2, 0, &rw_afd));
+	memcpy(want, self->buf + pg, sizeof(want));
+
+	EXPECT_ERRNO(EPERM, access_pages(self->fd, afd,
+					 MOCK_FLAGS_ACCESS_WRITE, IOVA,
+					 2 * pg, self->buf, NULL));
+	EXPECT_EQ(0, BUF_REFS(0, BUF_PAGES, IDLE));
+	fill_pattern(tmp, sizeof(tmp), 5);
+	EXPECT_ERRNO(EPERM, access_rw(self->fd, rw_afd, IOVA + pg, tmp,
+				      sizeof(tmp), RW_W));
+	EXPECT_ERRNO(EPERM, access_rw(self->fd, rw_afd, IOVA + pg, tmp,
+				      sizeof(tmp), RW_W | RW_SLOW));
+	EXPECT_ERRNO(EPERM, access_rw(self->fd, afd, IOVA + pg - 8, tmp,
+				      sizeof(tmp), RW_W | RW_SLOW));
+	EXPECT_EQ(0, memcmp(want, self->buf + pg, sizeof(want)));
+	EXPECT_EQ(0, BUF_REFS(0, BUF_PAGES, IDLE));
+
+	/* Reading is what the copy allows. */
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA, 2 * pg, self->buf,
+				  &item));
+	EXPECT_EQ(0, BUF_REFS(0, 2, 1));
+	EXPECT_EQ(0, access_rw(self->fd, rw_afd, IOVA + pg, tmp, sizeof(tmp),
+			       RW_SLOW));
+	EXPECT_EQ(0, memcmp(want, tmp, sizeof(tmp)));
+	EXPECT_EQ(0, destroy_access_pages(self->fd, afd, item));
+	/* The original mapping still writes. */
+	EXPECT_EQ(0, access_replace_ioas(self->fd, rw_afd, self->ioas_id));
+	EXPECT_EQ(0, access_rw(self->fd, rw_afd, IOVA + pg, tmp, sizeof(tmp),
+			       RW_W));
+	EXPECT_EQ(0, memcmp(tmp, self->buf + pg, sizeof(tmp)));
+	EXPECT_EQ(0, close(rw_afd));
+	EXPECT_EQ(0, close(afd));
+	EXPECT_EQ(0, ioas_unmap(self->fd, ioas2, IOVA, self->size, NULL));
+	EXPECT_EQ(0, object_destroy(self->fd, ioas2));
+}
+
 TEST_HARNESS_MAIN

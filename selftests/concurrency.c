@@ -1185,6 +1185,7 @@ struct held_ioctl {
 	__u32 ioas_id;
 	struct held_page hp;
 	__u64 iova;
+	int access_fd;
 	int rc;
 };
 
@@ -1254,7 +1255,7 @@ TEST(unmap_waiting_for_an_access_spares_a_map_under_way)
 	struct held_ioctl h = {};
 	__u32 stdev_id, item;
 	pthread_t thread;
-	__u64 unmapped;
+	__u64 unmapped = 0;
 	int access_fd;
 	char *mem;
 
@@ -1290,6 +1291,362 @@ TEST(unmap_waiting_for_an_access_spares_a_map_under_way)
 	close(access_fd);
 	EXPECT_EQ(0, ioas_unmap(h.fd, h.ioas_id, h.iova, PSZ, NULL));
 	EXPECT_EQ(0, object_destroy(h.fd, stdev_id));
+	held_page_fini(&h.hp);
+	munmap(mem, PSZ);
+	close(h.fd);
+	EXPECT_EQ(0, pinned_vm_pages());
+}
+
+/* ACCESS_PAGES of the held page: with no domain the access pins it. */
+static void *access_pin_held(void *arg)
+{
+	struct held_ioctl *h = arg;
+
+	h->rc = rc_errno(access_pages(h->fd, h->access_fd, 0, h->iova, PSZ,
+				      h->hp.page, NULL));
+	return NULL;
+}
+
+/* ACCESS_RW reading the held page, straight from the user mapping. */
+static void *access_read_held(void *arg)
+{
+	struct held_ioctl *h = arg;
+	char tmp[64];
+
+	h->rc = rc_errno(access_rw(h->fd, h->access_fd, h->iova, tmp,
+				   sizeof(tmp), 0));
+	if (!h->rc && memcmp(tmp, h->hp.content, sizeof(tmp)))
+		h->rc = EIO;
+	return NULL;
+}
+
+/* IOMMU_IOAS_IOVA_RANGES writing its answer into the held page. */
+static void *iova_ranges_held(void *arg)
+{
+	struct held_ioctl *h = arg;
+	int n = ioas_ranges(h->fd, h->ioas_id, (void *)h->hp.page, 4, NULL);
+
+	h->rc = n < 0 ? -n : 0;
+	return NULL;
+}
+
+/*
+ * What drivers do on an IOAS (attach and detach devices, make domains,
+ * create and destroy accesses) and what other maps do must not wait for a
+ * user's page fault: here a map stopped while it pins a page of a held
+ * userfaultfd.  Once the page is served the map completes in every
+ * domain, including the one that came and went meanwhile.
+ */
+TEST(driver_paths_pass_a_parked_map)
+{
+	__u32 stdev[3] = {}, hwpt[3] = {}, item = 0;
+	struct held_ioctl h = {};
+	pthread_t thread;
+	int afd = -1;
+	char *mem;
+
+	h.fd = open(IOMMU_DEV, O_RDWR);
+	ASSERT_LE(0, h.fd);
+	ASSERT_EQ(0, ioas_alloc(h.fd, &h.ioas_id));
+	ASSERT_EQ(0, attach_device(h.fd, h.ioas_id, false, &stdev[0],
+				   &hwpt[0]));
+	ASSERT_EQ(0, held_page_init(&h.hp));
+	mem = new_buffer(PSZ, 3);
+	ASSERT_NE(MAP_FAILED, mem);
+
+	h.iova = iova_at(1);
+	ASSERT_EQ(0, pthread_create(&thread, NULL, map_held, &h));
+	ASSERT_EQ(0, held_page_wait(&h.hp));
+
+	/* A device joining the domain, one with a domain of its own. */
+	EXPECT_EQ(0, attach_device(h.fd, h.ioas_id, false, &stdev[1],
+				   &hwpt[1]));
+	EXPECT_EQ(hwpt[0], hwpt[1]);
+	EXPECT_EQ(0, attach_device(h.fd, h.ioas_id, true, &stdev[2],
+				   &hwpt[2]));
+	EXPECT_NE(hwpt[0], hwpt[2]);
+	/* Other maps and unmaps, and an access that pins and goes. */
+	EXPECT_EQ(0, ioas_map_fixed(h.fd, h.ioas_id, mem, PSZ, iova_at(0)));
+	EXPECT_EQ(0, create_access(h.fd, h.ioas_id,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   &afd));
+	EXPECT_EQ(0, access_pages(h.fd, afd, 0, iova_at(0), PSZ, mem, &item));
+	EXPECT_EQ(0, destroy_access_pages(h.fd, afd, item));
+	EXPECT_EQ(0, close(afd));
+	EXPECT_EQ(0, ioas_unmap(h.fd, h.ioas_id, iova_at(0), PSZ, NULL));
+	/* Devices leaving, the last of its domain taking it along. */
+	EXPECT_EQ(0, object_destroy(h.fd, stdev[2]));
+	EXPECT_EQ(0, object_destroy(h.fd, stdev[1]));
+
+	ASSERT_EQ(0, held_page_serve(&h.hp));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ(0, h.rc);
+	EXPECT_EQ(0, md_check_map(h.fd, hwpt[0], h.iova, PSZ, h.hp.page));
+	EXPECT_EQ(0, md_check_refs(h.fd, h.hp.page, PSZ, 1));
+	EXPECT_EQ(0, ioas_unmap(h.fd, h.ioas_id, h.iova, PSZ, NULL));
+	EXPECT_EQ(0, object_destroy(h.fd, stdev[0]));
+	EXPECT_EQ(0, md_check_refs(h.fd, h.hp.page, PSZ, 0));
+	held_page_fini(&h.hp);
+	munmap(mem, PSZ);
+	close(h.fd);
+}
+
+/*
+ * An access stopped while it pins a held page holds no lock: maps of the
+ * same IOAS, other accesses, and moving that very access elsewhere all go
+ * on.  The stopped pin then finds its access gone and pins nothing.
+ */
+TEST(driver_paths_pass_a_parked_access_pin)
+{
+	struct held_ioctl h = {};
+	__u32 ioas2, item = 0;
+	pthread_t thread;
+	int afd2 = -1;
+	char *mem;
+
+	h.fd = open(IOMMU_DEV, O_RDWR);
+	ASSERT_LE(0, h.fd);
+	ASSERT_EQ(0, ioas_alloc(h.fd, &h.ioas_id));
+	ASSERT_EQ(0, ioas_alloc(h.fd, &ioas2));
+	ASSERT_EQ(0, held_page_init(&h.hp));
+	mem = new_buffer(PSZ, 3);
+	ASSERT_NE(MAP_FAILED, mem);
+	/* Without a domain nothing is pinned by the maps. */
+	h.iova = iova_at(1);
+	ASSERT_EQ(0, ioas_map_fixed(h.fd, h.ioas_id, h.hp.page, PSZ, h.iova));
+	ASSERT_EQ(0, create_access(h.fd, h.ioas_id,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   &h.access_fd));
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, access_pin_held, &h));
+	ASSERT_EQ(0, held_page_wait(&h.hp));
+
+	EXPECT_EQ(0, ioas_map_fixed(h.fd, h.ioas_id, mem, PSZ, iova_at(0)));
+	EXPECT_EQ(0, create_access(h.fd, h.ioas_id,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   &afd2));
+	EXPECT_EQ(0, access_pages(h.fd, afd2, 0, iova_at(0), PSZ, mem,
+				  &item));
+	EXPECT_EQ(0, md_check_refs(h.fd, mem, PSZ, 1));
+	EXPECT_EQ(0, destroy_access_pages(h.fd, afd2, item));
+	EXPECT_EQ(0, close(afd2));
+	EXPECT_EQ(0, ioas_unmap(h.fd, h.ioas_id, iova_at(0), PSZ, NULL));
+	EXPECT_EQ(0, access_replace_ioas(h.fd, h.access_fd, ioas2));
+
+	ASSERT_EQ(0, held_page_serve(&h.hp));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ(ENOENT, h.rc);
+	EXPECT_EQ(0, md_check_refs(h.fd, h.hp.page, PSZ, 0));
+	EXPECT_EQ(0, close(h.access_fd));
+	EXPECT_EQ(0, ioas_unmap(h.fd, h.ioas_id, h.iova, PSZ, NULL));
+	held_page_fini(&h.hp);
+	munmap(mem, PSZ);
+	close(h.fd);
+	EXPECT_EQ(0, pinned_vm_pages());
+}
+
+/*
+ * ACCESS_RW copying from a held page (the direct path, in the caller's
+ * own mm) holds no lock either: a map of the same IOAS and moving the
+ * access go on.  The copy finishes on the IOAS it started on.
+ */
+TEST(driver_paths_pass_a_parked_access_read)
+{
+	struct held_ioctl h = {};
+	pthread_t thread;
+	__u32 ioas2;
+	int afd2 = -1;
+	char *mem;
+
+	h.fd = open(IOMMU_DEV, O_RDWR);
+	ASSERT_LE(0, h.fd);
+	ASSERT_EQ(0, ioas_alloc(h.fd, &h.ioas_id));
+	ASSERT_EQ(0, ioas_alloc(h.fd, &ioas2));
+	ASSERT_EQ(0, held_page_init(&h.hp));
+	mem = new_buffer(PSZ, 3);
+	ASSERT_NE(MAP_FAILED, mem);
+	h.iova = iova_at(1);
+	ASSERT_EQ(0, ioas_map_fixed(h.fd, h.ioas_id, h.hp.page, PSZ, h.iova));
+	ASSERT_EQ(0, create_access(h.fd, h.ioas_id, 0, &h.access_fd));
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, access_read_held, &h));
+	ASSERT_EQ(0, held_page_wait(&h.hp));
+
+	EXPECT_EQ(0, ioas_map_fixed(h.fd, h.ioas_id, mem, PSZ, iova_at(0)));
+	EXPECT_EQ(0, ioas_unmap(h.fd, h.ioas_id, iova_at(0), PSZ, NULL));
+	EXPECT_EQ(0, create_access(h.fd, h.ioas_id, 0, &afd2));
+	EXPECT_EQ(0, close(afd2));
+	EXPECT_EQ(0, access_replace_ioas(h.fd, h.access_fd, ioas2));
+
+	ASSERT_EQ(0, held_page_serve(&h.hp));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ(0, h.rc);
+	EXPECT_EQ(0, close(h.access_fd));
+	EXPECT_EQ(0, ioas_unmap(h.fd, h.ioas_id, h.iova, PSZ, NULL));
+	held_page_fini(&h.hp);
+	munmap(mem, PSZ);
+	close(h.fd);
+}
+
+/*
+ * IOVA_RANGES stopped while it writes its answer to a held page holds no
+ * lock: a device attaching (which reserves ranges) and a map go on.
+ */
+TEST(driver_paths_pass_a_parked_iova_ranges)
+{
+	struct held_ioctl h = {};
+	pthread_t thread;
+	__u32 stdev = 0;
+	char *mem;
+
+	h.fd = open(IOMMU_DEV, O_RDWR);
+	ASSERT_LE(0, h.fd);
+	ASSERT_EQ(0, ioas_alloc(h.fd, &h.ioas_id));
+	ASSERT_EQ(0, held_page_init(&h.hp));
+	mem = new_buffer(PSZ, 3);
+	ASSERT_NE(MAP_FAILED, mem);
+
+	ASSERT_EQ(0, pthread_create(&thread, NULL, iova_ranges_held, &h));
+	ASSERT_EQ(0, held_page_wait(&h.hp));
+
+	EXPECT_EQ(0, attach_device(h.fd, h.ioas_id, false, &stdev, NULL));
+	EXPECT_EQ(0, ioas_map_fixed(h.fd, h.ioas_id, mem, PSZ, iova_at(0)));
+	EXPECT_EQ(0, ioas_unmap(h.fd, h.ioas_id, iova_at(0), PSZ, NULL));
+	EXPECT_EQ(0, object_destroy(h.fd, stdev));
+
+	ASSERT_EQ(0, held_page_serve(&h.hp));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ(0, h.rc);
+	held_page_fini(&h.hp);
+	munmap(mem, PSZ);
+	close(h.fd);
+}
+
+#define FAIL_DIR "/sys/kernel/debug/fail_iommufd/"
+
+static int write_file(const char *path, const char *val)
+{
+	ssize_t len = strlen(val), n;
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, len);
+	close(fd);
+	return n == len ? 0 : -1;
+}
+
+/* fail_iommufd armed for the threads that ask for it (make-it-fail). */
+static int faults_armed(bool on)
+{
+	if (!on)
+		return write_file(FAIL_DIR "probability", "0") ?:
+		       write_file(FAIL_DIR "task-filter", "N") ?:
+		       write_file(FAIL_DIR "times", "1") ?:
+		       write_file(FAIL_DIR "verbose", "2");
+	return write_file(FAIL_DIR "verbose", "0") ?:
+	       write_file(FAIL_DIR "interval", "1") ?:
+	       write_file(FAIL_DIR "times", "-1") ?:
+	       write_file(FAIL_DIR "task-filter", "Y") ?:
+	       write_file(FAIL_DIR "probability", "100");
+}
+
+/* An unmap on a thread of its own; with @faults the mock access on it ignores it. */
+struct held_unmap {
+	int fd;
+	__u32 ioas_id;
+	__u64 iova;
+	bool faults;
+	int rc;
+};
+
+static void *unmap_thread(void *arg)
+{
+	struct held_unmap *u = arg;
+
+	if (u->faults &&
+	    write_file("/proc/thread-self/make-it-fail", "1")) {
+		u->rc = -1;
+		return NULL;
+	}
+	u->rc = rc_errno(ioas_unmap(u->fd, u->ioas_id, u->iova, PSZ, NULL));
+	if (u->faults)
+		write_file("/proc/thread-self/make-it-fail", "0");
+	return NULL;
+}
+
+/*
+ * Two unmaps of one range both wait for an access to let go: the first
+ * stays stuck in the access's unmap op (the mock access is busy with a pin
+ * stopped at a held page), the second is ignored by the access (fault
+ * injection) and gives up with EBUSY.  Giving up lifts only its own
+ * block: new pins of the range stay refused until the first unmap is
+ * done, and it then succeeds.
+ */
+TEST(failed_unmap_keeps_the_other_unmaps_block)
+{
+	struct held_unmap u1 = {}, u2 = {};
+	pthread_t pinner, t1, t2;
+	struct held_ioctl h = {};
+	unsigned int tries;
+	__u32 item = 0;
+	int afd2, rc;
+	char *mem;
+
+	h.fd = open(IOMMU_DEV, O_RDWR);
+	ASSERT_LE(0, h.fd);
+	ASSERT_EQ(0, ioas_alloc(h.fd, &h.ioas_id));
+	ASSERT_EQ(0, held_page_init(&h.hp));
+	mem = new_buffer(PSZ, 3);
+	ASSERT_NE(MAP_FAILED, mem);
+	h.iova = iova_at(1);
+	ASSERT_EQ(0, ioas_map_fixed(h.fd, h.ioas_id, mem, PSZ, iova_at(0)));
+	ASSERT_EQ(0, ioas_map_fixed(h.fd, h.ioas_id, h.hp.page, PSZ, h.iova));
+	ASSERT_EQ(0, create_access(h.fd, h.ioas_id,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   &h.access_fd));
+	ASSERT_EQ(0, create_access(h.fd, h.ioas_id,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   &afd2));
+	ASSERT_EQ(0, access_pages(h.fd, h.access_fd, 0, iova_at(0), PSZ, mem,
+				  NULL));
+
+	/* The first access is busy: its pin waits for the held page. */
+	ASSERT_EQ(0, pthread_create(&pinner, NULL, access_pin_held, &h));
+	ASSERT_EQ(0, held_page_wait(&h.hp));
+
+	u1 = (struct held_unmap){ h.fd, h.ioas_id, iova_at(0), false, 0 };
+	ASSERT_EQ(0, pthread_create(&t1, NULL, unmap_thread, &u1));
+	/* Once the first unmap waits for the access, pins there are refused. */
+	for (tries = 0; tries != 500; tries++) {
+		rc = access_pages(h.fd, afd2, 0, iova_at(0), PSZ, mem, &item);
+		if (rc)
+			break;
+		EXPECT_EQ(0, destroy_access_pages(h.fd, afd2, item));
+		usleep(10000);
+	}
+	EXPECT_EQ(-1, rc);
+	EXPECT_EQ(EINVAL, errno);
+
+	ASSERT_EQ(0, faults_armed(true));
+	u2 = (struct held_unmap){ h.fd, h.ioas_id, iova_at(0), true, 0 };
+	ASSERT_EQ(0, pthread_create(&t2, NULL, unmap_thread, &u2));
+	ASSERT_EQ(0, pthread_join(t2, NULL));
+	EXPECT_EQ(0, faults_armed(false));
+	EXPECT_EQ(EBUSY, u2.rc);
+	/* The first unmap still waits: still no new pins. */
+	EXPECT_ERRNO(EINVAL, access_pages(h.fd, afd2, 0, iova_at(0), PSZ, mem,
+					  NULL));
+
+	ASSERT_EQ(0, held_page_serve(&h.hp));
+	ASSERT_EQ(0, pthread_join(pinner, NULL));
+	ASSERT_EQ(0, pthread_join(t1, NULL));
+	EXPECT_EQ(0, h.rc);
+	EXPECT_EQ(0, u1.rc);
+	EXPECT_EQ(0, md_check_refs(h.fd, mem, PSZ, 0));
+	EXPECT_EQ(0, close(afd2));
+	EXPECT_EQ(0, close(h.access_fd));
+	EXPECT_EQ(0, ioas_unmap(h.fd, h.ioas_id, h.iova, PSZ, NULL));
 	held_page_fini(&h.hp);
 	munmap(mem, PSZ);
 	close(h.fd);

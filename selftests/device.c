@@ -712,6 +712,123 @@ TEST_F(device, unmap_first)
 	self->fd = -1;
 }
 
+#define UNSAFE_PARAM "/sys/module/iommufd/parameters/allow_unsafe_interrupts"
+
+static int write_param(const char *path, const char *val)
+{
+	ssize_t len = strlen(val), n;
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, len);
+	close(fd);
+	return n == len ? 0 : -1;
+}
+
+/*
+ * A device whose MSIs are not isolated (the mock's MSI controller flags
+ * isolation, unless msi_unsafe) is refused by the same capability check
+ * VFIO's devices go through, unless the administrator allows it.
+ */
+TEST_F(device, bind_needs_isolated_msi)
+{
+	__u32 stdev;
+
+	ASSERT_EQ(0, mock_knob("msi_unsafe", 1));
+	EXPECT_ERRNO(EPERM, mock_domain(self->fd, self->ioas_id, &stdev, NULL,
+					NULL));
+	ASSERT_EQ(0, write_param(UNSAFE_PARAM, "Y"));
+	EXPECT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev, NULL, NULL));
+	EXPECT_EQ(0, write_param(UNSAFE_PARAM, "N"));
+	EXPECT_EQ(0, mock_knob("msi_unsafe", 0));
+	EXPECT_EQ(0, object_destroy(self->fd, stdev));
+	EXPECT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev, NULL, NULL));
+	EXPECT_EQ(0, object_destroy(self->fd, stdev));
+}
+
+/* A device the IOMMU does not handle cannot be bound: ENODEV. */
+TEST_F(device, bind_without_iommu_is_enodev)
+{
+	__u32 stdev;
+
+	ASSERT_EQ(0, mock_knob("no_iommu", 1));
+	EXPECT_ERRNO(ENODEV, mock_domain(self->fd, self->ioas_id, &stdev,
+					 NULL, NULL));
+	EXPECT_EQ(0, mock_knob("no_iommu", 0));
+	EXPECT_EQ(0, full_range(self->fd, self->ioas_id));
+}
+
+/* A device can be bound now and attached later. */
+TEST_F(device, bind_then_attach)
+{
+	__u32 stdev, hwpt = 0, pt;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    self->size, IOVA));
+	ASSERT_EQ(0, mock_knob("bind_only", 1));
+	EXPECT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev, &hwpt,
+				 NULL));
+	ASSERT_EQ(0, mock_knob("bind_only", 0));
+	EXPECT_EQ(0, hwpt);
+	/* Bound, not attached: nothing needs the memory pinned. */
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, self->size, 0));
+	pt = self->ioas_id;
+	ASSERT_EQ(0, mock_domain_replace(self->fd, stdev, &pt));
+	EXPECT_NE(self->ioas_id, pt);
+	EXPECT_EQ(0, md_check_map(self->fd, pt, IOVA, self->size, self->buf));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, self->size, 1));
+	EXPECT_EQ(0, object_destroy(self->fd, stdev));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, self->size, 0));
+	EXPECT_ERRNO(ENOENT, object_destroy(self->fd, pt));
+}
+
+/*
+ * A driver that unbinds an attached device gets a warning and the device
+ * is detached first: nothing leaks, the IOAS can go.
+ */
+TEST_F(device, unbind_while_attached)
+{
+	const char *msg = "unbound while attached; detaching first";
+	int before = kernel_log_count(msg);
+	__u32 stdev, hwpt;
+
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    self->size, IOVA));
+	ASSERT_EQ(0, mock_knob("buggy_driver", 1));
+	EXPECT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev, &hwpt,
+				 NULL));
+	ASSERT_EQ(0, mock_knob("buggy_driver", 0));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, self->size, 1));
+	EXPECT_EQ(0, object_destroy(self->fd, stdev));
+	EXPECT_EQ(before + 1, kernel_log_count(msg));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, self->size, 0));
+	EXPECT_ERRNO(ENOENT, object_destroy(self->fd, hwpt));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, IOVA, self->size,
+				NULL));
+	EXPECT_EQ(0, object_destroy(self->fd, self->ioas_id));
+}
+
+/* A driver that detaches a device never attached gets a warning only. */
+TEST_F(device, detach_while_detached)
+{
+	const char *msg = "detached while not attached";
+	int before = kernel_log_count(msg);
+	__u32 stdev;
+
+	ASSERT_LE(0, before);
+	ASSERT_EQ(0, mock_knob("bind_only", 1));
+	ASSERT_EQ(0, mock_knob("buggy_driver", 1));
+	EXPECT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev, NULL,
+				 NULL));
+	ASSERT_EQ(0, mock_knob("buggy_driver", 0));
+	ASSERT_EQ(0, mock_knob("bind_only", 0));
+	EXPECT_EQ(0, object_destroy(self->fd, stdev));
+	EXPECT_EQ(before + 1, kernel_log_count(msg));
+	EXPECT_EQ(0, object_destroy(self->fd, self->ioas_id));
+}
+
 /*
  * Filling domains from maps, on memory of each kind: small pages, hugetlb
  * pages and a transparent huge page.  For pages of a huge folio

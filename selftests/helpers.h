@@ -544,4 +544,42 @@ static inline int peer_reap(struct peer *p)
 	return WEXITSTATUS(status);
 }
 
+/* Write @val to the mock's debugfs knob iommufd_mock/@name; 0 or -1. */
+static inline int mock_knob(const char *name, unsigned long long val)
+{
+	char path[96], text[24];
+	ssize_t len, n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/iommufd_mock/%s", name);
+	len = snprintf(text, sizeof(text), "%llu", val);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, len);
+	close(fd);
+	return n == len ? 0 : -1;
+}
+
+/* How often @needle appears in the kernel log, or -1. */
+static inline int kernel_log_count(const char *needle)
+{
+	int size = 1 << 20, len, count = 0;
+	char *log = malloc(size + 1), *p;
+
+	if (!log)
+		return -1;
+	/* SYSLOG_ACTION_READ_ALL */
+	len = syscall(SYS_syslog, 3, log, size);
+	if (len < 0) {
+		free(log);
+		return -1;
+	}
+	log[len] = 0;
+	for (p = log; (p = strstr(p, needle)); p++)
+		count++;
+	free(log);
+	return count;
+}
+
 #endif

@@ -9,6 +9,7 @@
  * and a failed call must leave nothing behind.
  */
 #include <sys/mman.h>
+#include <time.h>
 
 #include "ioas_fixture.h"
 
@@ -1211,6 +1212,115 @@ TEST_F(ioas_map, unmap_bad_ranges)
 	EXPECT_EQ(4 * PSZ, unmap_range(self->fd, self->ioas_id, self->base,
 				       -self->base));
 	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, 0));
+}
+
+/*
+ * All of the 64-bit IOVA space is one byte more than a u64 can count:
+ * unmapping it reports U64_MAX rather than wrapping to 0.  Without a
+ * domain nothing is pinned, so areas this large are only bookkeeping.
+ */
+TEST(unmapped_count_saturates)
+{
+	__u64 half = 1ULL << 63, unmapped = 0;
+	__u32 ioas_id;
+	char *buf;
+	int fd;
+
+	fd = open(IOMMU_DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas_id));
+	buf = new_buffer(PSZ, 1);
+	ASSERT_NE(MAP_FAILED, buf);
+	ASSERT_EQ(0, ioas_map_fixed(fd, ioas_id, buf, half, 0));
+	ASSERT_EQ(0, ioas_map_fixed(fd, ioas_id, buf, half, half));
+	EXPECT_EQ(0, ioas_unmap(fd, ioas_id, 0, UINT64_MAX, &unmapped));
+	EXPECT_EQ(UINT64_MAX, unmapped);
+
+	/* Half of it is counted exactly. */
+	ASSERT_EQ(0, ioas_map_fixed(fd, ioas_id, buf, half, half));
+	EXPECT_EQ(0, ioas_unmap(fd, ioas_id, 0, UINT64_MAX, &unmapped));
+	EXPECT_EQ(half, unmapped);
+	munmap(buf, PSZ);
+	close(fd);
+}
+
+#define MANY_AREAS 100000
+#define MANY_BASE (1ULL << 32)
+
+/*
+ * Automatic IOVA for many areas: 100,000 one-page maps land back to back
+ * from the bottom of the allowed range (lowest fit, page offset of the
+ * user address kept, nothing overlapping, nothing outside); holes made by
+ * unmapping every tenth area are refilled lowest first; an area too large
+ * for the holes goes after the last area; a full range is ENOSPC.  The
+ * allocator finds a hole in O(log n), so this takes seconds, not hours.
+ */
+FIXTURE(many_areas) {
+	int fd;
+	__u32 ioas_id;
+	char *buf;
+};
+
+FIXTURE_SETUP(many_areas)
+{
+	self->fd = open(IOMMU_DEV, O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
+	self->buf = new_buffer(4 * PSZ, 1);
+	ASSERT_NE(MAP_FAILED, self->buf);
+}
+
+FIXTURE_TEARDOWN(many_areas)
+{
+	munmap(self->buf, 4 * PSZ);
+	close(self->fd);
+}
+
+/* The debug kernel needs minutes for this; the normal one seconds. */
+TEST_F_TIMEOUT(many_areas, auto_iova, 900)
+{
+	struct iommu_iova_range allowed = {
+		.start = MANY_BASE,
+		.last = MANY_BASE + (__u64)(MANY_AREAS + 2) * PSZ - 1,
+	};
+	struct timespec t0, t1;
+	__u64 iova = 0, unmapped = 0;
+	__u32 ioas_id = self->ioas_id;
+	char *buf = self->buf;
+	int fd = self->fd;
+	unsigned int i;
+
+	ASSERT_EQ(0, ioas_allow_iovas(fd, ioas_id, &allowed, 1));
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i != MANY_AREAS; i++) {
+		ASSERT_EQ(0, ioas_map(fd, ioas_id, buf, PSZ, &iova, MAP_RW));
+		ASSERT_EQ(MANY_BASE + (__u64)i * PSZ, iova);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	TH_LOG("%u automatic maps in %.2f s", MANY_AREAS,
+	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+
+	/* A sub-page area keeps the offset of its user address. */
+	ASSERT_EQ(0, ioas_map(fd, ioas_id, buf + 0x100, 0x100, &iova, MAP_RW));
+	EXPECT_EQ(MANY_BASE + (__u64)MANY_AREAS * PSZ + 0x100, iova);
+	ASSERT_EQ(0, ioas_unmap(fd, ioas_id, iova, 0x100, NULL));
+
+	for (i = 0; i < MANY_AREAS; i += 10)
+		ASSERT_EQ(0, ioas_unmap(fd, ioas_id, MANY_BASE + (__u64)i * PSZ,
+					PSZ, NULL));
+	/* Two pages fit no hole: after the last area. */
+	ASSERT_EQ(0, ioas_map(fd, ioas_id, buf, 2 * PSZ, &iova, MAP_RW));
+	EXPECT_EQ(MANY_BASE + (__u64)MANY_AREAS * PSZ, iova);
+	/* Single pages refill the holes, lowest first. */
+	for (i = 0; i < MANY_AREAS; i += 10) {
+		ASSERT_EQ(0, ioas_map(fd, ioas_id, buf, PSZ, &iova, MAP_RW));
+		ASSERT_EQ(MANY_BASE + (__u64)i * PSZ, iova);
+	}
+	/* Now the allowed range is full. */
+	EXPECT_ERRNO(ENOSPC, ioas_map(fd, ioas_id, buf, PSZ, &iova, MAP_RW));
+	EXPECT_EQ(0, ioas_unmap(fd, ioas_id, 0, UINT64_MAX, &unmapped));
+	EXPECT_EQ((__u64)(MANY_AREAS + 2) * PSZ, unmapped);
 }
 
 TEST_HARNESS_MAIN

@@ -7,7 +7,10 @@
  * iommufd_mock/sw_msi_* is set) are reserved in the IOAS while the device
  * is attached, follow it on replace, and go away when it leaves; they can
  * never be mapped, and a device whose regions collide with mappings or
- * allowed ranges cannot attach.
+ * allowed ranges cannot attach.  A domain maps MSI doorbells in the window
+ * of the group it was made for as long as it lives, so that window stays
+ * reserved while any device may DMA through the domain, and devices with
+ * another window never share it; the devices of one group agree on it.
  */
 #include <sys/mman.h>
 
@@ -57,10 +60,6 @@ static int ranges_are(int fd, __u32 ioas_id,
 	}
 	return 0;
 }
-
-static const struct iommu_iova_range aperture[] = {
-	{ MOCK_APERTURE_START, MOCK_APERTURE_LAST },
-};
 
 static const struct iommu_iova_range around_window[] = {
 	{ MOCK_APERTURE_START, WIN_START - 1 },
@@ -255,6 +254,99 @@ TEST_F(resv, close_with_window)
 				    4 * self->page, MOCK_APERTURE_START));
 	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * self->page, 1));
 	/* The teardown closes the fd and checks the pins are gone. */
+}
+
+/* Another window, 16 MiB further up. */
+#define WIN2_START (WIN_START + 0x1000000)
+
+/*
+ * A domain maps doorbells in one window: a device with another window
+ * gets a domain of its own, and cannot be moved onto the first one.
+ */
+TEST_F(resv, windows_never_share_a_domain)
+{
+	__u32 dev1, dev2, hwpt1, hwpt2, pt;
+
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &dev1, &hwpt1,
+				 NULL));
+	ASSERT_EQ(0, set_window(WIN2_START, WIN_LEN));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &dev2, &hwpt2,
+				 NULL));
+	EXPECT_NE(hwpt1, hwpt2);
+	pt = hwpt1;
+	EXPECT_ERRNO(EINVAL, mock_domain_replace(self->fd, dev2, &pt));
+	/* Both windows are reserved, each by its domain. */
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    self->page, WIN_START));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    self->page, WIN2_START));
+	ASSERT_EQ(0, object_destroy(self->fd, dev1));
+	EXPECT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    self->page, WIN_START));
+	ASSERT_EQ(0, object_destroy(self->fd, dev2));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, WIN_START,
+				self->page, NULL));
+	EXPECT_EQ(0, ranges_are(self->fd, self->ioas_id, everything, 1));
+}
+
+/*
+ * The devices of one iommu_group share its domains, so they must agree on
+ * the window: one that does not is refused at bind, and a failed bind or
+ * attach leaves the group's window as it was.
+ */
+TEST_F(resv, group_agrees_on_window)
+{
+	__u32 dev1, dev2, hwpt1, hwpt2;
+
+	ASSERT_EQ(0, mock_knob("share_group", 1));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &dev1, &hwpt1,
+				 NULL));
+	ASSERT_EQ(0, set_window(WIN2_START, WIN_LEN));
+	EXPECT_ERRNO(EINVAL, mock_domain(self->fd, self->ioas_id, NULL, NULL,
+					 NULL));
+	ASSERT_EQ(0, set_window(0, 0));
+	EXPECT_ERRNO(EINVAL, mock_domain(self->fd, self->ioas_id, NULL, NULL,
+					 NULL));
+	ASSERT_EQ(0, set_window(WIN_START, WIN_LEN));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &dev2, &hwpt2,
+				 NULL));
+	EXPECT_EQ(hwpt1, hwpt2);
+	EXPECT_EQ(0, ranges_are(self->fd, self->ioas_id, around_window, 2));
+	ASSERT_EQ(0, object_destroy(self->fd, dev1));
+	ASSERT_EQ(0, object_destroy(self->fd, dev2));
+	EXPECT_EQ(0, mock_knob("share_group", 0));
+	EXPECT_EQ(0, ranges_are(self->fd, self->ioas_id, everything, 1));
+}
+
+/*
+ * The SMMUv3 case: a device only bound, in a group another device of which
+ * is attached, DMAs (and raises MSIs) through the group's domain, so the
+ * window is reserved while that domain is in use; attached later itself,
+ * it gets the window reserved again.
+ */
+TEST_F(resv, bound_member_of_an_attached_group)
+{
+	__u32 bound, attached, hwpt, pt;
+
+	ASSERT_EQ(0, mock_knob("share_group", 1));
+	ASSERT_EQ(0, mock_knob("bind_only", 1));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &bound, NULL, NULL));
+	ASSERT_EQ(0, mock_knob("bind_only", 0));
+	EXPECT_EQ(0, ranges_are(self->fd, self->ioas_id, everything, 1));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &attached, &hwpt,
+				 NULL));
+	EXPECT_EQ(0, ranges_are(self->fd, self->ioas_id, around_window, 2));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+					    self->page, WIN_START));
+	/* The last attached device leaves: the group stops DMA. */
+	ASSERT_EQ(0, object_destroy(self->fd, attached));
+	EXPECT_EQ(0, ranges_are(self->fd, self->ioas_id, everything, 1));
+	pt = self->ioas_id;
+	ASSERT_EQ(0, mock_domain_replace(self->fd, bound, &pt));
+	EXPECT_EQ(0, ranges_are(self->fd, self->ioas_id, around_window, 2));
+	ASSERT_EQ(0, object_destroy(self->fd, bound));
+	EXPECT_EQ(0, mock_knob("share_group", 0));
+	EXPECT_EQ(0, ranges_are(self->fd, self->ioas_id, everything, 1));
 }
 
 TEST_HARNESS_MAIN

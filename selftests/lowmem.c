@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Copyright (c) 2026 The iommufd authors
+ *
+ * Operations when memory is short, made so with the kernel's fault
+ * injection for this task only: on a fragmented host, where every
+ * allocation of more than one page fails, mapping, pinning, copying and
+ * unmapping still work; and teardown (unmap, closing an access, a device
+ * leaving) works with no memory at all.
+ */
+#include <sys/mman.h>
+
+#include "helpers.h"
+
+#define IOVA ((__u64)MOCK_APERTURE_START)
+#define PIN MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES
+#define FAIL_PAGE "/sys/kernel/debug/fail_page_alloc/"
+#define FAIL_SLAB "/sys/kernel/debug/failslab/"
+
+static int write_str(const char *dir, const char *file, const char *val)
+{
+	char path[128];
+	ssize_t len = strlen(val), n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s%s", dir, file);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, len);
+	close(fd);
+	return n == len ? 0 : -1;
+}
+
+/* Make every allocation of @dir's kind fail for this task, quietly. */
+static int inject(const char *dir)
+{
+	return write_str(dir, "verbose", "0") ?:
+	       write_str(dir, "interval", "1") ?:
+	       write_str(dir, "times", "-1") ?:
+	       write_str(dir, "ignore-gfp-wait", "N") ?:
+	       write_str(dir, "task-filter", "Y") ?:
+	       write_str(dir, "probability", "100");
+}
+
+static int stop(const char *dir)
+{
+	return write_str(dir, "probability", "0") ?:
+	       write_str(dir, "task-filter", "N") ?:
+	       write_str(dir, "times", "1") ?:
+	       write_str(dir, "verbose", "2");
+}
+
+/*
+ * This task's switch.  Opened beforehand: with no memory, opening a file
+ * fails too, but writing to an open one does not allocate.
+ */
+static int make_it_fail(bool on)
+{
+	static int fd = -1;
+
+	if (fd < 0)
+		fd = open("/proc/self/make-it-fail", O_WRONLY);
+	return fd >= 0 && pwrite(fd, on ? "1" : "0", 1, 0) == 1 ? 0 : -1;
+}
+
+/* A fragmented host: no allocation of two pages or more succeeds. */
+static int fragmented(bool on)
+{
+	if (!on)
+		return make_it_fail(false) ?: stop(FAIL_PAGE);
+	return write_str(FAIL_PAGE, "min-order", "1") ?: inject(FAIL_PAGE) ?:
+	       make_it_fail(true);
+}
+
+/* No memory at all: page and slab allocations fail. */
+static int no_memory(bool on)
+{
+	if (!on)
+		return make_it_fail(false) ?: stop(FAIL_SLAB) ?:
+		       stop(FAIL_PAGE) ?:
+		       write_str(FAIL_PAGE, "min-order", "1");
+	return write_str(FAIL_PAGE, "min-order", "0") ?: inject(FAIL_PAGE) ?:
+	       inject(FAIL_SLAB) ?: make_it_fail(true);
+}
+
+FIXTURE(lowmem) {
+	int fd;
+	__u32 ioas_id;
+	__u32 stdev_id[2];
+	__u32 hwpt_id[2];
+	size_t page;
+	size_t size;
+	char *buf;
+	long pinned_base;
+};
+
+FIXTURE_SETUP(lowmem)
+{
+	self->page = sysconf(_SC_PAGESIZE);
+	self->size = 256 * self->page;
+	self->fd = open_counted_ctx(&self->ioas_id, &self->pinned_base);
+	ASSERT_LE(0, self->fd);
+	/* Two domains: one filled from user memory, one from the first. */
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &self->stdev_id[0],
+				 &self->hwpt_id[0], NULL));
+	ASSERT_EQ(0, mock_domain_flags(self->fd, self->ioas_id,
+				       MOCK_FLAGS_DEVICE_HUGE_IOVA,
+				       &self->stdev_id[1], &self->hwpt_id[1],
+				       NULL));
+	self->buf = new_buffer(self->size, 1);
+	ASSERT_NE(MAP_FAILED, self->buf);
+}
+
+FIXTURE_TEARDOWN(lowmem)
+{
+	EXPECT_EQ(0, no_memory(false));
+	close(self->fd);
+	EXPECT_EQ(0, nothing_pinned(self->buf, self->size, self->pinned_base));
+	munmap(self->buf, self->size);
+}
+
+/*
+ * Work buffers are sized to the operation and never need more than a
+ * page: a one-page map, a big map, pins, copies both ways and unmaps all
+ * work when no allocation of two pages or more can.
+ */
+TEST_F(lowmem, fragmented_host)
+{
+	size_t pg = self->page;
+	char tmp[256], back[256];
+	__u64 iova = 0, unmapped = 0;
+	__u32 item = 0;
+	int afd;
+
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, PIN, &afd));
+	ASSERT_EQ(0, fragmented(true));
+	EXPECT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf, pg,
+				    IOVA));
+	EXPECT_EQ(0, ioas_map(self->fd, self->ioas_id, self->buf + pg,
+			      self->size - pg, &iova, MAP_RW));
+	EXPECT_EQ(0, access_pages(self->fd, afd, 0, iova, 8 * pg,
+				  self->buf + pg, &item));
+	fill_pattern(tmp, sizeof(tmp), 3);
+	EXPECT_EQ(0, access_rw(self->fd, afd, iova + pg - 100, tmp,
+			       sizeof(tmp), MOCK_ACCESS_RW_WRITE |
+					    MOCK_ACCESS_RW_SLOW_PATH));
+	EXPECT_EQ(0, access_rw(self->fd, afd, iova + pg - 100, back,
+			       sizeof(back), MOCK_ACCESS_RW_SLOW_PATH));
+	EXPECT_EQ(0, memcmp(tmp, back, sizeof(tmp)));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, iova,
+				self->size - pg, &unmapped));
+	EXPECT_EQ(self->size - pg, unmapped);
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, IOVA, pg, NULL));
+	ASSERT_EQ(0, fragmented(false));
+	EXPECT_ERRNO(ENOENT, destroy_access_pages(self->fd, afd, item));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, self->size, 0));
+	EXPECT_EQ(0, close(afd));
+}
+
+/*
+ * Teardown needs no memory it might not get: with every page and slab
+ * allocation failing, unmapping (with an access asked to let go of its
+ * pins), closing the access and taking a device and its domain away
+ * still work, and leave nothing pinned.
+ */
+TEST_F(lowmem, teardown_without_memory)
+{
+	size_t pg = self->page;
+	__u64 unmapped = 0;
+	int afd, afd2;
+
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    self->size, IOVA));
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, PIN, &afd));
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, PIN, &afd2));
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA + 3 * pg, 8 * pg,
+				  self->buf + 3 * pg, NULL));
+	ASSERT_EQ(0, access_pages(self->fd, afd2, 0, IOVA, 4 * pg, self->buf,
+				  NULL));
+
+	ASSERT_EQ(0, no_memory(true));
+	EXPECT_EQ(0, object_destroy(self->fd, self->stdev_id[1]));
+	/* The domain with the PFNs leaves: pinned pages go to the store. */
+	EXPECT_EQ(0, object_destroy(self->fd, self->stdev_id[0]));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 3 * pg, 1));
+	EXPECT_EQ(0, close(afd2));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, IOVA, self->size,
+				&unmapped));
+	EXPECT_EQ(self->size, unmapped);
+	EXPECT_EQ(0, close(afd));
+	ASSERT_EQ(0, no_memory(false));
+
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, self->size, 0));
+	EXPECT_EQ(0, pinned_vm_pages() - self->pinned_base);
+}
+
+TEST_HARNESS_MAIN
