@@ -11,6 +11,7 @@
  * reference for the table and for what the kernel serves.
  */
 #include <sys/mman.h>
+#include <linux/vfio.h>
 
 #include "helpers.h"
 
@@ -221,6 +222,28 @@ TEST_F(size_rules, bad_pointer_is_efault)
 }
 
 /*
+ * The container and type1 IOMMU ioctls of VFIO: they share IOMMUFD_TYPE, and
+ * /dev/iommu may serve them for VFIO compatibility.
+ */
+static const unsigned long vfio_type1_ioctls[] = {
+	VFIO_GET_API_VERSION, VFIO_CHECK_EXTENSION, VFIO_SET_IOMMU,
+	VFIO_IOMMU_GET_INFO, VFIO_IOMMU_MAP_DMA, VFIO_IOMMU_UNMAP_DMA,
+	VFIO_IOMMU_ENABLE, VFIO_IOMMU_DISABLE, VFIO_IOMMU_DIRTY_PAGES,
+};
+
+static bool is_vfio_type1(unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(vfio_type1_ioctls); i++) {
+		if (_IOC_TYPE(vfio_type1_ioctls[i]) == IOMMUFD_TYPE &&
+		    _IOC_NR(vfio_type1_ioctls[i]) == nr)
+			return true;
+	}
+	return false;
+}
+
+/*
  * Numbers that name no command of the uAPI header (below its first, between
  * and after its commands), and commands with the wrong encoding.
  */
@@ -229,7 +252,8 @@ TEST_F(size_rules, unknown_commands_are_enotty)
 	unsigned int nr;
 
 	for (nr = 0; nr < 0x100; nr++) {
-		if (in_uapi(nr) || nr == _IOC_NR(IOMMU_TEST_CMD))
+		if (in_uapi(nr) || nr == _IOC_NR(IOMMU_TEST_CMD) ||
+		    is_vfio_type1(nr))
 			continue;
 		EXPECT_EQ(ENOTTY, ioctl(self->fd, _IO(IOMMUFD_TYPE, nr),
 					self->buf) ? errno : 0)
