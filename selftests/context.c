@@ -6,10 +6,31 @@
  * contexts on many fds, IOMMU_DESTROY's errors, and every object going away
  * when the fd is closed, in any order.
  */
+#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include "helpers.h"
+
+#define MOCK_DEVICES "/sys/bus/iommufd_mock/devices"
+#define IOVA ((__u64)MOCK_APERTURE_START)
+#define NPAGES 8
+
+/* The mock devices that exist in the system now, or -1. */
+static int mock_devices(void)
+{
+	struct dirent *d;
+	int n = 0;
+	DIR *dir;
+
+	dir = opendir(MOCK_DEVICES);
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)))
+		n += d->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
 
 TEST(device_node)
 {
@@ -20,13 +41,39 @@ TEST(device_node)
 	EXPECT_EQ(0660, st.st_mode & 07777);
 }
 
+/*
+ * Closing a context lets go of everything it held: the pins of a mapping,
+ * their charge to VmPin, the mock device and its domain.
+ */
 TEST(open_close)
 {
-	int fd;
+	size_t len = NPAGES * sysconf(_SC_PAGESIZE);
+	int fd, devices;
+	long pinned_base;
+	__u32 ioas_id;
+	char *buf;
 
 	fd = open(IOMMU_DEV, O_RDWR);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(0, close(fd));
+
+	buf = new_buffer(len, 1);
+	ASSERT_NE(MAP_FAILED, buf);
+	devices = mock_devices();
+	ASSERT_LE(0, devices);
+	fd = open_counted_ctx(&ioas_id, &pinned_base);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mock_domain(fd, ioas_id, NULL, NULL, NULL));
+	ASSERT_EQ(0, ioas_map_fixed(fd, ioas_id, buf, len, IOVA));
+	/* What the close has to undo is really there. */
+	ASSERT_EQ(devices + 1, mock_devices());
+	ASSERT_EQ(0, md_check_refs(fd, buf, len, 1));
+	ASSERT_EQ(pinned_base + NPAGES, pinned_vm_pages());
+
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(0, nothing_pinned(buf, len, pinned_base));
+	EXPECT_EQ(devices, mock_devices());
+	munmap(buf, len);
 }
 
 TEST(unknown_ioctl)
@@ -95,11 +142,18 @@ TEST(destroy_errors)
 	close(fd);
 }
 
-/* Teardown by destroy in both orders, and by close with objects left. */
+/*
+ * Teardown by destroy in both orders, each destroyed ID gone at once, and by
+ * close with objects left: an IOAS with a mapping pinned by the domain of a
+ * mock device, whose objects depend on it, next to an IOAS already gone.
+ */
 TEST(teardown_orders)
 {
-	__u32 a, b, c;
-	int fd;
+	size_t len = NPAGES * sysconf(_SC_PAGESIZE);
+	__u32 a, b, c, dev, hwpt;
+	int fd, devices;
+	long pinned_base;
+	char *buf;
 
 	fd = open(IOMMU_DEV, O_RDWR);
 	ASSERT_LE(0, fd);
@@ -107,17 +161,40 @@ TEST(teardown_orders)
 	ASSERT_EQ(0, ioas_alloc(fd, &b));
 	ASSERT_EQ(0, ioas_alloc(fd, &c));
 	EXPECT_EQ(0, object_destroy(fd, a));
+	EXPECT_EQ(-ENOENT, ioas_ranges(fd, a, NULL, 0, NULL));
 	EXPECT_EQ(0, object_destroy(fd, c));
+	EXPECT_EQ(-ENOENT, ioas_ranges(fd, c, NULL, 0, NULL));
 	EXPECT_EQ(1, ioas_ranges(fd, b, NULL, 0, NULL));
 	EXPECT_EQ(0, object_destroy(fd, b));
+	EXPECT_EQ(-ENOENT, ioas_ranges(fd, b, NULL, 0, NULL));
+	EXPECT_ERRNO(ENOENT, object_destroy(fd, a));
+	EXPECT_ERRNO(ENOENT, object_destroy(fd, b));
+	EXPECT_ERRNO(ENOENT, object_destroy(fd, c));
 	EXPECT_EQ(0, close(fd));
 
-	fd = open(IOMMU_DEV, O_RDWR);
+	buf = new_buffer(len, 2);
+	ASSERT_NE(MAP_FAILED, buf);
+	devices = mock_devices();
+	ASSERT_LE(0, devices);
+	fd = open_counted_ctx(&a, &pinned_base);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioas_alloc(fd, &a));
 	ASSERT_EQ(0, ioas_alloc(fd, &b));
+	ASSERT_EQ(0, ioas_map_fixed(fd, b, buf, len, IOVA));
+	ASSERT_EQ(0, mock_domain(fd, b, &dev, &hwpt, NULL));
+	ASSERT_EQ(devices + 1, mock_devices());
+	ASSERT_EQ(0, md_check_refs(fd, buf, len, 1));
+	ASSERT_EQ(pinned_base + NPAGES, pinned_vm_pages());
+	/* What the device uses cannot go before it. */
+	EXPECT_ERRNO(EBUSY, object_destroy(fd, b));
+	EXPECT_ERRNO(EBUSY, object_destroy(fd, hwpt));
 	EXPECT_EQ(0, object_destroy(fd, a));
+	EXPECT_EQ(-ENOENT, ioas_ranges(fd, a, NULL, 0, NULL));
+	EXPECT_EQ(0, md_check_map(fd, hwpt, IOVA, len, buf));
+
 	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(0, nothing_pinned(buf, len, pinned_base));
+	EXPECT_EQ(devices, mock_devices());
+	munmap(buf, len);
 }
 
 /* Allocate @count objects in a fresh context and close it with them live. */
@@ -138,15 +215,16 @@ static int fill_and_close(unsigned int count)
 }
 
 /*
- * Closing frees every object: unreclaimable slab memory must not grow with
- * the number of objects left behind by closed contexts.  Each round leaves
- * about 5 MiB of objects; a leak of all of them would add 20 MiB.
+ * Closing frees every object and the context itself: unreclaimable slab
+ * memory must not grow with the objects and contexts left behind by closed
+ * contexts.  Each round leaves about 5 MiB of objects and 20000 empty
+ * contexts of at least 128 bytes; a leak of either would add 10 MiB or more.
  */
 TEST(close_frees_objects)
 {
-	enum { OBJECTS = 20000, ROUNDS = 4 };
+	enum { OBJECTS = 20000, CONTEXTS = 20000, ROUNDS = 4 };
 	long before, after;
-	int i;
+	int i, j;
 
 	/*
 	 * KASAN's quarantine keeps freed objects in the slabs for a while, so
@@ -158,10 +236,14 @@ TEST(close_frees_objects)
 
 	/* Warm the caches so their own growth is not counted. */
 	ASSERT_EQ(0, fill_and_close(OBJECTS));
+	ASSERT_EQ(0, fill_and_close(0));
 	before = meminfo_kb("SUnreclaim");
 	ASSERT_LT(0, before);
-	for (i = 0; i < ROUNDS; i++)
+	for (i = 0; i < ROUNDS; i++) {
 		ASSERT_EQ(0, fill_and_close(OBJECTS));
+		for (j = 0; j < CONTEXTS; j++)
+			ASSERT_EQ(0, fill_and_close(0));
+	}
 	after = meminfo_kb("SUnreclaim");
 	TH_LOG("SUnreclaim %ld kB before, %ld kB after %d rounds",
 	       before, after, ROUNDS);
