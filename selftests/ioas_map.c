@@ -1245,7 +1245,7 @@ TEST(unmapped_count_saturates)
 }
 
 #define MANY_AREAS 100000
-#define MANY_BASE (1ULL << 32)
+#define MANY_BASE 0x100000000ULL
 
 /*
  * Automatic IOVA for many areas: 100,000 one-page maps land back to back
