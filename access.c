@@ -8,12 +8,13 @@
  *
  * Pins.  Every pin an access holds is recorded in its @pins tree, by IOVA
  * range, with a count of identical pins.  When userspace unmaps IOVA the
- * access has pinned, the access's unmap op is called once for each run of
- * the access's own pinned ranges that meets the unmapped range, never for
- * more: drivers walk what they are given page by page.  The driver must
- * unpin inside its op.  Moving (replace) or detaching an access tells the
- * driver about exactly its remaining pins the same way; a driver that still
- * holds pins after that is buggy: the pins are dropped with a warning.
+ * access has pinned, the access's unmap op is called for each run of the
+ * access's own pinned ranges that meets the unmapped range (again if the
+ * unmap has to retry), never for IOVA it did not pin: drivers walk what
+ * they are given page by page.  The driver must unpin inside its op.
+ * Moving (replace) or detaching an access tells the driver about exactly
+ * its remaining pins the same way; a driver that still holds pins after
+ * that is buggy: the pins are dropped with a warning.
  *
  * User memory.  Pinning may fault on user memory (userfaultfd, FUSE), and
  * iommufd_access_rw() copies to and from it.  Neither happens while a lock
@@ -21,8 +22,9 @@
  * stall a driver attaching, detaching or destroying something.  A pin is
  * therefore made in three steps: find the areas under the IOVA range (IOAS
  * locks held), pin their memory (no locks; the memory is referenced), then
- * commit the pin to the areas if they are all still there (IOAS locks held
- * again).  An area unmapped in between fails the pin; nothing leaks.
+ * commit the pin to the areas if the range still maps the pages pinned
+ * (IOAS locks held again).  An area unmapped in between fails the pin with
+ * -ENOENT and the pages are given back.
  *
  * Locks: see iommufd_private.h.  @ioas_mutex protects which IOAS the
  * access is on and @pins; it is never held across a user-memory access or
@@ -84,6 +86,16 @@ static void access_record_pin(struct iommufd_access *access,
 	interval_tree_insert(&pin->node, &access->pins);
 }
 
+static bool access_has_pins(struct iommufd_access *access)
+{
+	bool any;
+
+	mutex_lock(&access->ioas_mutex);
+	any = !RB_EMPTY_ROOT(&access->pins.rb_root);
+	mutex_unlock(&access->ioas_mutex);
+	return any;
+}
+
 /* Forget one pin; false if the access never made it. */
 static bool access_forget_pin(struct iommufd_access *access,
 			      unsigned long first, unsigned long last)
@@ -126,7 +138,7 @@ static void access_put_ioas(struct iommufd_access *access,
 
 /**
  * struct access_piece - the part of one area inside an IOVA range
- * @area: the area; compared, never used once iova_rwsem was dropped
+ * @area: the area; not used once iova_rwsem was dropped (it may be gone)
  * @pages: the area's memory, referenced while the piece is in use
  * @first: first IOVA of the piece
  * @last: last IOVA of the piece
@@ -146,22 +158,31 @@ struct access_piece {
 	bool held;
 };
 
+/* Checks a piece must pass: 0, or the errno that refuses the range. */
+typedef int access_check_fn(struct iopt_area *area, unsigned long first,
+			    unsigned long last, unsigned long range_last,
+			    unsigned int flags);
+
 /**
  * struct access_walk - the pieces an IOVA range of an access falls into
  * @pieces: one per area, ascending; @inline_pieces or allocated
  * @n: pieces in use
+ * @check: what every piece must pass
+ * @flags: IOMMUFD_ACCESS_RW_* flags of the call, for @check
+ * @last: last IOVA of the range
+ * @copying: the areas count the walk among their copies in flight
+ *	(iopt_area::copies), so an unmap waits for it
  * @inline_pieces: room for the common case of few areas
  */
 struct access_walk {
 	struct access_piece *pieces;
 	unsigned int n;
-	struct access_piece inline_pieces[4];
+	access_check_fn *check;
+	unsigned int flags;
+	unsigned long last;
+	bool copying;
+	struct access_piece inline_pieces[2];
 };
-
-/* Checks a piece must pass: 0, or the errno that refuses the range. */
-typedef int access_check_fn(struct iopt_area *area, unsigned long first,
-			    unsigned long last, unsigned long range_last,
-			    unsigned int flags);
 
 static int check_writable(struct iopt_area *area, unsigned int flags)
 {
@@ -195,13 +216,15 @@ static int check_pin_piece(struct iopt_area *area, unsigned long first,
 }
 
 /*
- * Find the areas under [iova, last] and reference their memory.  Returns
- * -ENOENT at a gap, -EINVAL while an unmap of the range waits for accesses,
- * or what @check says; nothing is referenced on failure.
+ * Find the areas under [iova, last] and reference their memory; for a copy
+ * (@copying) also count it in flight in each area.  Returns -ENOENT at a
+ * gap, -EINVAL while an unmap of the range waits for accesses, or what
+ * @check says; nothing is referenced on failure.
  */
 static int access_walk_init(struct access_walk *w, struct io_pagetable *iopt,
 			    unsigned long iova, unsigned long last,
-			    access_check_fn *check, unsigned int flags)
+			    access_check_fn *check, unsigned int flags,
+			    bool copying)
 {
 	struct iopt_walk iter;
 	struct iopt_area *area;
@@ -210,6 +233,10 @@ static int access_walk_init(struct access_walk *w, struct io_pagetable *iopt,
 
 	w->pieces = w->inline_pieces;
 	w->n = 0;
+	w->check = check;
+	w->flags = flags;
+	w->last = last;
+	w->copying = copying;
 	down_read(&iopt->iova_rwsem);
 	for (area = iopt_walk_first(&iter, iopt, iova, last); area;
 	     area = iopt_walk_next(&iter, iopt)) {
@@ -252,6 +279,8 @@ static int access_walk_init(struct access_walk *w, struct io_pagetable *iopt,
 				area_iova_offset(area, first),
 		};
 		iopt_mem_get(area->pages);
+		if (copying)
+			atomic_inc(&area->copies);
 	}
 	w->n = n;
 out_unlock:
@@ -259,10 +288,27 @@ out_unlock:
 	return rc;
 }
 
+/*
+ * A copy is done with its areas: an unmap waiting for it may go on (and
+ * free them, so they are not touched after this).
+ */
+static void access_walk_end_copy(struct access_walk *w,
+				 struct io_pagetable *iopt)
+{
+	unsigned int i;
+
+	for (i = 0; i != w->n; i++) {
+		if (atomic_dec_and_test(&w->pieces[i].area->copies))
+			wake_up_all(&iopt->copies_done);
+	}
+	w->copying = false;
+}
+
 static void access_walk_destroy(struct access_walk *w)
 {
 	unsigned int i;
 
+	WARN_ON(w->copying && w->n);
 	for (i = 0; i != w->n; i++)
 		iopt_mem_put(w->pieces[i].pages);
 	if (w->pieces != w->inline_pieces)
@@ -270,15 +316,19 @@ static void access_walk_destroy(struct access_walk *w)
 }
 
 /*
- * Are the pieces still the areas under the range, open to new pins?  The
- * caller holds iova_rwsem.
+ * Does the range still map, piece by piece, the very pages the walk found
+ * and pinned, with checks passed, open to new pins?  An area found at the
+ * same address may be a new one (the old was unmapped and its memory
+ * reused), so what counts is the memory and page indexes it maps, not the
+ * pointer.  The caller holds iova_rwsem.  Returns 0, -ENOENT if the
+ * mapping changed, or -EINVAL while an unmap of the range waits, as
+ * access_walk_init() would.
  */
-static bool access_walk_still_valid(struct access_walk *w,
-				    struct io_pagetable *iopt)
+static int access_walk_revalidate(struct access_walk *w,
+				  struct io_pagetable *iopt)
 {
-	struct access_piece *first = &w->pieces[0];
-	struct access_piece *last = &w->pieces[w->n - 1];
 	unsigned int i;
+	int rc;
 
 	lockdep_assert_held(&iopt->iova_rwsem);
 
@@ -286,11 +336,18 @@ static bool access_walk_still_valid(struct access_walk *w,
 		struct access_piece *p = &w->pieces[i];
 		struct iopt_area *area = iopt_area_find(iopt, p->first);
 
-		if (area != p->area || area->pages != p->pages ||
-		    area_last_iova(area) < p->last)
-			return false;
+		if (!area || area->pages != p->pages ||
+		    area_last_iova(area) < p->last ||
+		    area_iova_index(area, p->first) != p->first_index ||
+		    area_iova_index(area, p->last) != p->last_index)
+			return -ENOENT;
+		rc = w->check(area, p->first, p->last, w->last, w->flags);
+		if (rc)
+			return rc;
+		p->area = area;
 	}
-	return !iopt_range_blocked(iopt, first->first, last->last);
+	return iopt_range_blocked(iopt, w->pieces[0].first, w->last) ?
+		       -EINVAL : 0;
 }
 
 /* Give back the pins the pieces of a walk took on their memory. */
@@ -379,7 +436,7 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 		goto out_free;
 	}
 	rc = access_walk_init(&w, &ioas->iopt, iova, last, check_pin_piece,
-			      flags);
+			      flags, false);
 	if (rc)
 		goto out_put;
 
@@ -401,13 +458,13 @@ int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,
 	rc = -ENOENT;
 	if (access->ioas == ioas) {
 		down_read(&ioas->iopt.iova_rwsem);
-		if (access_walk_still_valid(&w, &ioas->iopt)) {
+		rc = access_walk_revalidate(&w, &ioas->iopt);
+		if (!rc) {
 			for (i = 0; i != w.n; i++) {
 				atomic_inc(&w.pieces[i].area->pins);
 				w.pieces[i].held = false;
 			}
 			access_record_pin(access, iova, last, &spare);
-			rc = 0;
 		}
 		up_read(&ioas->iopt.iova_rwsem);
 	}
@@ -455,12 +512,13 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_unpin_pages, IOMMUFD);
  * @flags: IOMMUFD_ACCESS_RW_* flags
  *
  * Nothing is copied if part of the range is unmapped, or mapped read-only
- * and @flags asks for writing.  The copy runs with no lock held.
+ * and @flags asks for writing.  The copy runs with no lock held; an unmap
+ * of the range waits for it to finish.
  *
  * Return: 0; -ENOENT if the range is not fully mapped or the access is not
  * attached; -EPERM for writing through a read-only mapping; -EINVAL while
- * an unmap of the range waits for accesses; -EFAULT if the memory cannot
- * be reached.
+ * an unmap of the range waits for accesses; -ENOMEM; -EFAULT if the memory
+ * cannot be reached.
  */
 int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 		      void *data, size_t length, unsigned int flags)
@@ -477,7 +535,7 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 	if (!ioas)
 		return -ENOENT;
 	rc = access_walk_init(&w, &ioas->iopt, iova, last, check_rw_piece,
-			      flags);
+			      flags, true);
 	for (i = 0; !rc && i != w.n; i++) {
 		struct access_piece *p = &w.pieces[i];
 		unsigned long len = p->last - p->first + 1;
@@ -485,6 +543,7 @@ int iommufd_access_rw(struct iommufd_access *access, unsigned long iova,
 		rc = iopt_mem_rw(p->pages, p->byte, data, len, flags);
 		data += len;
 	}
+	access_walk_end_copy(&w, &ioas->iopt);
 	access_walk_destroy(&w);
 	access_put_ioas(access, ioas);
 	return rc;
@@ -608,8 +667,7 @@ static void access_drop_pins(struct iommufd_access *access,
 	lockdep_assert_not_held(&access->ioas_mutex);
 
 	for (tries = 0; tries != ACCESS_LEAVE_TRIES; tries++) {
-		if (RB_EMPTY_ROOT(&access->pins.rb_root) ||
-		    !access->ops->unmap)
+		if (!access_has_pins(access) || !access->ops->unmap)
 			break;
 		access_notify_pins(access, ioas, 0, ULONG_MAX);
 	}

@@ -14,11 +14,11 @@
  * compatible with, or makes one; how a group joins and leaves a
  * hw_pagetable is hw_pagetable.c's business.
  *
- * The binding driver keeps the context referenced until it unbinds (VFIO
- * holds the file of /dev/iommu); the device holds no reference of its own,
- * so a device that lives inside the context (the selftest's) does not keep
- * it alive.  Each attachment holds a ref on the device, so a driver that
- * unbinds an attached device is caught and the device detached first.
+ * A bound device holds a reference on its context, as its driver does:
+ * userspace may close /dev/iommu first, and the device (with what it uses)
+ * stays until the driver unbinds it.  Each attachment holds a ref on the
+ * device, so a driver that unbinds an attached device is caught and the
+ * device detached first.
  *
  * Locks: see iommufd_private.h.
  */
@@ -160,7 +160,7 @@ static int iommufd_device_check(struct device *dev,
 
 /**
  * iommufd_device_bind() - bind a device to a context
- * @ictx: the context; the caller keeps it referenced until
+ * @ictx: the context; the device holds a reference on it until
  *	iommufd_device_unbind()
  * @dev: the device; it must have an IOMMU group
  * @id: receives the ID userspace knows the device by
@@ -212,6 +212,7 @@ struct iommufd_device *iommufd_device_bind(struct iommufd_ctx *ictx,
 	idev->igroup = igroup;
 	INIT_LIST_HEAD(&idev->igroup_link);
 	idev->ictx = ictx;
+	iommufd_ctx_get(ictx);
 	/* The binding driver's reference: userspace cannot destroy it. */
 	refcount_inc(&idev->obj.refs);
 	*id = idev->obj.id;
@@ -263,6 +264,23 @@ static bool idev_is_attached(struct iommufd_device *idev)
  */
 void iommufd_device_unbind(struct iommufd_device *idev)
 {
+	struct iommufd_ctx *ictx = idev->ictx;
+
+	__iommufd_device_unbind(idev);
+	/* Last: this may be the final reference on the context. */
+	iommufd_ctx_put(ictx);
+}
+EXPORT_SYMBOL_NS_GPL(iommufd_device_unbind, IOMMUFD);
+
+/**
+ * __iommufd_device_unbind() - iommufd_device_unbind() but for the context
+ * @idev: the device
+ *
+ * For a binder that gave back the context reference of the binding (the
+ * selftest's mock device, which lives inside the context it is bound to).
+ */
+void __iommufd_device_unbind(struct iommufd_device *idev)
+{
 	if (idev_is_attached(idev)) {
 		dev_warn(idev->dev,
 			 "iommufd: unbound while attached; detaching first\n");
@@ -270,7 +288,6 @@ void iommufd_device_unbind(struct iommufd_device *idev)
 	}
 	iommufd_object_destroy_owned(idev->ictx, &idev->obj);
 }
-EXPORT_SYMBOL_NS_GPL(iommufd_device_unbind, IOMMUFD);
 
 /**
  * iommufd_device_to_id() - the ID userspace knows a device by
@@ -308,9 +325,9 @@ void iommufd_device_destroy(struct iommufd_object *obj)
 }
 
 /* Attach or replace onto an automatic hw_pagetable of @ioas. */
-static int idev_auto_attach(struct iommufd_device *idev,
-			    struct iommufd_ioas *ioas, u32 *pt_id,
-			    bool replace)
+static int idev_auto_attach_locked(struct iommufd_device *idev,
+				   struct iommufd_ioas *ioas, u32 *pt_id,
+				   bool replace)
 {
 	struct iommufd_hwpt_paging *hwpt_paging;
 	struct iommufd_hw_pagetable *hwpt, *old = NULL;
@@ -360,6 +377,30 @@ out_unlock:
 	return rc;
 }
 
+/*
+ * A first domain of the IOAS needs its memory pinned, which may fault:
+ * that happens here, before ioas->mutex is taken, and again if maps came
+ * in between (-EAGAIN).
+ */
+static int idev_auto_attach(struct iommufd_device *idev,
+			    struct iommufd_ioas *ioas, u32 *pt_id,
+			    bool replace)
+{
+	LIST_HEAD(holds);
+	int rc;
+
+	do {
+		/* A hint: with a domain there, nothing needs pinning. */
+		rc = xa_empty(&ioas->iopt.domains) ?
+			     iopt_hold_unpinned(&ioas->iopt, &holds) : 0;
+		if (!rc)
+			rc = idev_auto_attach_locked(idev, ioas, pt_id,
+						     replace);
+	} while (rc == -EAGAIN);
+	iopt_drop_holds(&holds);
+	return rc;
+}
+
 /* Attach (or replace) @idev to whatever *pt_id names. */
 static int idev_set_pt(struct iommufd_device *idev, u32 *pt_id, bool replace)
 {
@@ -368,6 +409,9 @@ static int idev_set_pt(struct iommufd_device *idev, u32 *pt_id, bool replace)
 	unsigned int num = 0;
 	int rc = -EINVAL;
 
+	/* Only an attached device can be moved; fail before making domains. */
+	if (replace && !idev_is_attached(idev))
+		return -EINVAL;
 	pt_obj = iommufd_obj_get(idev->ictx, *pt_id, IOMMUFD_OBJ_ANY);
 	if (IS_ERR(pt_obj))
 		return PTR_ERR(pt_obj);
@@ -381,9 +425,16 @@ static int idev_set_pt(struct iommufd_device *idev, u32 *pt_id, bool replace)
 		   pt_obj->type == IOMMUFD_OBJ_HWPT_NESTED) {
 		struct iommufd_hw_pagetable *hwpt =
 			container_of(pt_obj, struct iommufd_hw_pagetable, obj);
+		struct mutex *ioas_mutex = hwpt_is_paging(hwpt) ?
+			&hwpt_to_paging(hwpt)->ioas->mutex : NULL;
 
+		/* What a paging domain enforces is set under its IOAS's lock. */
+		if (ioas_mutex)
+			mutex_lock(ioas_mutex);
 		rc = replace ? hwpt_switch_group(idev, hwpt, &old, &num) :
 			       hwpt_attach_dev(hwpt, idev);
+		if (ioas_mutex)
+			mutex_unlock(ioas_mutex);
 	}
 	iommufd_obj_put(idev->ictx, pt_obj);
 	hwpt_drop_devs(idev->ictx, old, num);

@@ -69,6 +69,7 @@ void iopt_init(struct io_pagetable *iopt)
 	iopt->allowed = RB_ROOT_CACHED;
 	iopt->reserved = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&iopt->unmap_blocks);
+	init_waitqueue_head(&iopt->copies_done);
 	/* Without domains any byte granularity is acceptable. */
 	iopt->align = 1;
 }
@@ -346,17 +347,21 @@ static bool iova_fits(struct iova_search *s, unsigned long first,
  * The lowest fitting hole of the usable range [lo, hi]: the one at @lo,
  * then those before each following area (from the gap tree), then the one
  * after the last area.  A hole of the right size can still miss the
- * alignment; after IOVA_SEARCH_TRIES of those the search asks for holes
- * with room to spare, which always fit.
+ * alignment.  After IOVA_SEARCH_TRIES of those, one search asks for a hole
+ * with room to spare (which fits unless it runs past @hi); only if there is
+ * none do the holes of the right size get walked one by one.  So the
+ * search takes O(log n) steps but in contrived layouts, and finds a hole
+ * whenever there is one.
  */
 static int iova_search_usable(unsigned long lo, unsigned long hi, void *arg)
 {
+	enum { FIRST_FIT, SPARE_ROOM, EVERY_HOLE } mode = FIRST_FIT;
 	struct iova_search *s = arg;
 	struct io_pagetable *iopt = s->iopt;
 	struct interval_tree_node *node;
-	unsigned long after, min, slack;
+	unsigned long after, spare;
 	struct iopt_area *area;
-	unsigned int tries;
+	unsigned int tries = 0;
 
 	node = interval_tree_iter_first(&iopt->areas, lo, hi);
 	if (!node)
@@ -366,23 +371,34 @@ static int iova_search_usable(unsigned long lo, unsigned long hi, void *arg)
 	    iova_fits(s, lo, area_first_iova(area) - 1))
 		return 1;
 
-	if (check_add_overflow(s->length, s->modulus - 1, &slack))
-		slack = ULONG_MAX;
+	if (check_add_overflow(s->length, s->modulus - 1, &spare))
+		spare = ULONG_MAX;
 	after = area_first_iova(area);
-	for (tries = 0;; tries++) {
-		unsigned long hole_first;
+	for (;;) {
+		unsigned long hole_first = 0;
+		bool fits;
 
-		min = tries < IOVA_SEARCH_TRIES ? s->length : slack;
-		area = gap_next(iopt, after, min);
+		area = gap_next(iopt, after,
+				mode == SPARE_ROOM ? spare : s->length);
+		if (area)
+			hole_first = area_first_iova(area) - area->gap_before;
+		fits = area && hole_first <= hi &&
+		       iova_fits(s, hole_first,
+				 min(hi, area_first_iova(area) - 1));
+		if (fits)
+			return 1;
+		if (mode == SPARE_ROOM) {
+			/* Nothing roomy: holes of the right size, all of them. */
+			mode = EVERY_HOLE;
+			continue;
+		}
 		if (!area)
 			break;
-		hole_first = area_first_iova(area) - area->gap_before;
 		if (hole_first > hi)
 			return 0;
-		if (iova_fits(s, hole_first,
-			      min(hi, area_first_iova(area) - 1)))
-			return 1;
 		after = area_first_iova(area);
+		if (mode == FIRST_FIT && ++tries == IOVA_SEARCH_TRIES)
+			mode = SPARE_ROOM;
 	}
 
 	area = gap_entry(rb_last(&iopt->gap_tree));
@@ -711,6 +727,37 @@ bool iopt_range_blocked(struct io_pagetable *iopt, unsigned long first,
 	return false;
 }
 
+/* Are copies of accesses still running through some of the areas? */
+static bool areas_copying(struct list_head *victims)
+{
+	struct iopt_area *area;
+
+	list_for_each_entry(area, victims, doomed_link) {
+		if (atomic_read(&area->copies))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Wait, with no lock held, until no access copies through the areas an
+ * unmap took out of use (no new copy can find them).  If the wait is
+ * killed, the areas are put back and -EINTR returned.
+ */
+static int iopt_wait_copies(struct io_pagetable *iopt,
+			    struct list_head *victims)
+{
+	struct iopt_area *area;
+
+	if (!wait_event_killable(iopt->copies_done, !areas_copying(victims)))
+		return 0;
+	down_write(&iopt->iova_rwsem);
+	list_for_each_entry(area, victims, doomed_link)
+		area->populated = true;
+	up_write(&iopt->iova_rwsem);
+	return -EINTR;
+}
+
 /* Add the bytes of an area to an unmap's count, which saturates. */
 static u64 count_bytes(u64 done, struct iopt_area *area)
 {
@@ -734,8 +781,8 @@ static int iopt_unmap_range(struct io_pagetable *iopt, unsigned long start,
 	struct interval_tree_node *node;
 	struct iopt_area *area, *next;
 	unsigned int tries = 0;
+	bool busy, found, copying;
 	LIST_HEAD(victims);
-	bool busy, found;
 	u64 done = 0;
 	int rc = 0;
 
@@ -777,6 +824,7 @@ again:
 	}
 
 	/* Take the areas out of use; their IOVA stays claimed meanwhile. */
+	copying = false;
 	for (node = interval_tree_iter_first(&iopt->areas, start, last);
 	     node; node = interval_tree_iter_next(node, start, last)) {
 		area = container_of(node, struct iopt_area, node);
@@ -785,10 +833,23 @@ again:
 		area->populated = false;
 		done = count_bytes(done, area);
 		list_add_tail(&area->doomed_link, &victims);
+		copying |= atomic_read(&area->copies);
 	}
 	if (tries)
 		list_del(&block.link);
 	up_write(&iopt->iova_rwsem);
+
+	/* A copy may wait for a user's page fault: not with domains_sem. */
+	if (copying) {
+		up_read(&iopt->domains_sem);
+		rc = iopt_wait_copies(iopt, &victims);
+		if (rc) {
+			if (unmapped)
+				*unmapped = 0;
+			return rc;
+		}
+		down_read(&iopt->domains_sem);
+	}
 
 	list_for_each_entry(area, &victims, doomed_link)
 		iopt_area_unmap_all(area, iopt);
@@ -826,8 +887,9 @@ out_unlock:
  * @unmapped: receives the bytes unmapped, or NULL
  *
  * Return: 0; -ENOENT if nothing is mapped there or an area would have to be
- * split; -EBUSY if an access does not release its pins; -EINVAL/-EOVERFLOW
- * for a bad range.
+ * split; -EBUSY if an access does not release its pins; -EINTR if killed
+ * while an access still copied through the range; -EINVAL/-EOVERFLOW for a
+ * bad range.
  */
 int iopt_unmap(struct io_pagetable *iopt, unsigned long iova,
 	       unsigned long length, u64 *unmapped)
@@ -1054,7 +1116,13 @@ struct iopt_hold {
 	unsigned long last;
 };
 
-static void iopt_drop_holds(struct list_head *holds)
+/**
+ * iopt_drop_holds() - give back what iopt_hold_unpinned() pinned
+ * @holds: the list it filled; emptied
+ *
+ * Pages a domain took over in the meantime stay pinned for the domain.
+ */
+void iopt_drop_holds(struct list_head *holds)
 {
 	struct iopt_hold *hold, *next;
 
@@ -1100,13 +1168,20 @@ static bool iopt_next_unpinned(struct io_pagetable *iopt, unsigned long *from,
 	return found;
 }
 
-/*
- * Before the first domain joins, pin the memory of every area: until now
- * only user memory had it.  Pinning may fault, so it happens here, with no
- * lock held, and the holds keep the pages until the domain has them.
+/**
+ * iopt_hold_unpinned() - pin the memory a first domain will need
+ * @iopt: the table
+ * @holds: list the holds are added to, for iopt_drop_holds()
+ *
+ * Before the first domain joins, the memory of the areas is in user memory
+ * only.  Pinning may fault, so it happens here, before the caller takes any
+ * lock, and the holds keep the pages until the domain has them.  Areas
+ * already pinned are skipped, so calling again after iopt_add_domain()
+ * said -EAGAIN pins only what is new.  The caller holds no lock.
+ *
+ * Return: 0, or -ENOMEM/-EFAULT (what was held stays on @holds).
  */
-static int iopt_hold_unpinned(struct io_pagetable *iopt,
-			      struct list_head *holds)
+int iopt_hold_unpinned(struct io_pagetable *iopt, struct list_head *holds)
 {
 	unsigned long from = 0;
 	bool done = false;
@@ -1133,13 +1208,22 @@ static int iopt_hold_unpinned(struct io_pagetable *iopt,
 	return 0;
 }
 
-/*
- * One try at adding the domain.  -EAGAIN: an area's pages were not pinned
- * (an area mapped after the holds were taken); nothing changed.
+/**
+ * iopt_add_domain() - make a domain mirror the table
+ * @iopt: the table
+ * @domain: a paging domain not in any table yet
+ *
+ * Every area is mapped into @domain, and what @domain cannot translate is
+ * reserved from now on.  Nothing is pinned here: the first domain of a
+ * table needs iopt_hold_unpinned() beforehand, with no lock held.
+ *
+ * Return: 0; -EAGAIN if pages are not pinned (the caller holds them and
+ * tries again); -EINVAL if the domain's smallest page is larger than
+ * PAGE_SIZE; -EADDRINUSE if existing areas do not suit its page size or
+ * aperture, or its aperture excludes allowed ranges; -ENOMEM with nothing
+ * changed.
  */
-static int iopt_add_domain_try(struct io_pagetable *iopt,
-			       struct iommu_domain *domain,
-			       struct list_head *holds)
+int iopt_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain)
 {
 	unsigned long pgsize = 1UL << __ffs(domain->pgsize_bitmap);
 	struct interval_tree_node *node, *undo;
@@ -1147,12 +1231,8 @@ static int iopt_add_domain_try(struct io_pagetable *iopt,
 	u32 slot;
 	int rc;
 
-	/* A hint: a domain joining meanwhile makes the holds unneeded. */
-	if (xa_empty(&iopt->domains)) {
-		rc = iopt_hold_unpinned(iopt, holds);
-		if (rc)
-			return rc;
-	}
+	if (pgsize > PAGE_SIZE)
+		return -EINVAL;
 
 	down_write(&iopt->domains_sem);
 	down_write(&iopt->iova_rwsem);
@@ -1206,36 +1286,6 @@ out_erase:
 out_unlock:
 	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_sem);
-	return rc;
-}
-
-/**
- * iopt_add_domain() - make a domain mirror the table
- * @iopt: the table
- * @domain: a paging domain not in any table yet
- *
- * Every area is mapped into @domain, and what @domain cannot translate is
- * reserved from now on.  User memory is only touched (pinned) with no lock
- * held.
- *
- * Return: 0; -EINVAL if the domain's smallest page is larger than PAGE_SIZE;
- * -EADDRINUSE if existing areas do not suit its page size or aperture, or
- * its aperture excludes allowed ranges; -ENOMEM, -EFAULT with nothing
- * changed.
- */
-int iopt_add_domain(struct io_pagetable *iopt,
-		    struct iommu_domain *domain)
-{
-	LIST_HEAD(holds);
-	int rc;
-
-	if ((1UL << __ffs(domain->pgsize_bitmap)) > PAGE_SIZE)
-		return -EINVAL;
-	do {
-		rc = iopt_add_domain_try(iopt, domain, &holds);
-	} while (rc == -EAGAIN);
-	/* The domain holds the pages now, or nothing changed. */
-	iopt_drop_holds(&holds);
 	return rc;
 }
 

@@ -25,6 +25,7 @@
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/rwsem.h>
+#include <linux/wait.h>
 #include <linux/xarray.h>
 
 struct iommu_domain;
@@ -49,6 +50,7 @@ struct iommufd_access;
  * @reserved: ranges that may never be mapped (struct iopt_resv_range)
  * @unmap_blocks: ranges of unmaps waiting for accesses to unpin
  *	(struct iopt_unmap_block); no new pins there meanwhile
+ * @copies_done: woken when an area's last copy in flight is done
  * @align: the alignment every mapping needs for all domains
  * @small_pages_only: map in PAGE_SIZE units only (IOMMU_OPTION_HUGE_PAGES)
  */
@@ -64,6 +66,7 @@ struct io_pagetable {
 	struct rb_root_cached allowed;
 	struct rb_root_cached reserved;
 	struct list_head unmap_blocks;
+	wait_queue_head_t copies_done;
 	unsigned long align;
 	bool small_pages_only;
 };
@@ -108,6 +111,8 @@ struct iopt_resv_range {
  * @page_offset: byte offset of the area's first IOVA in its first page
  * @iommu_prot: IOMMU_READ/IOMMU_WRITE/IOMMU_CACHE for the domains
  * @pins: pins of in-kernel accesses inside the area
+ * @copies: iommufd_access_rw() calls copying through the area right now;
+ *	an unmap waits for them before it frees the area
  * @populated: the area is in every domain; until then (and once an unmap
  *	took it) it is invisible to lookups
  * @doomed_link: on the list of areas one unmap call takes down
@@ -132,6 +137,7 @@ struct iopt_area {
 	unsigned int page_offset;
 	int iommu_prot;
 	atomic_t pins;
+	atomic_t copies;
 	bool populated;
 	struct list_head doomed_link;
 };
@@ -321,6 +327,8 @@ int iopt_reserve(struct io_pagetable *iopt, unsigned long start,
 void iopt_unreserve_owner(struct io_pagetable *iopt, void *owner);
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable);
 
+int iopt_hold_unpinned(struct io_pagetable *iopt, struct list_head *holds);
+void iopt_drop_holds(struct list_head *holds);
 int iopt_add_domain(struct io_pagetable *iopt,
 		    struct iommu_domain *domain);
 void iopt_remove_domain(struct io_pagetable *iopt,
@@ -364,7 +372,7 @@ void iopt_mem_unhold(struct iopt_mem *pages, unsigned long first,
 		     unsigned long last);
 bool iopt_mem_pinned(struct iopt_mem *pages, unsigned long first,
 		     unsigned long last);
-int iopt_mem_rw(struct iopt_mem *pages, unsigned long byte, void *data,
-		unsigned long length, unsigned int flags);
+int iopt_mem_rw(struct iopt_mem *pages, unsigned long start_byte,
+		void *data, unsigned long length, unsigned int flags);
 
 #endif

@@ -58,6 +58,7 @@
 #define __IOMMUFD_PRIVATE_H
 
 #include <linux/iommufd.h>
+#include <linux/kref.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/uaccess.h>
@@ -78,10 +79,11 @@ enum iommufd_account_mode {
 
 /**
  * struct iommufd_ctx - state of one open of /dev/iommu
+ * @users: one for the open file, one per in-kernel holder
+ *	(iommufd_ctx_get()); the last one frees the context
  * @objects: ID -> struct iommufd_object; a zero entry marks a reserved ID
  * @drained: woken when an object's @lookups count drops to zero
  * @groups: iommu_group ID -> struct iommufd_group of the bound devices
- * @file: the file this context belongs to; in-kernel users hold it
  * @account_mode: how new pinnings are charged (enum iommufd_account_mode)
  * @ioas_creation_lock: serialises creation of the VFIO compatibility IOAS
  *	(outside every lock of the order below)
@@ -89,10 +91,10 @@ enum iommufd_account_mode {
  *	xa_lock(&objects)
  */
 struct iommufd_ctx {
+	struct kref users;
 	struct xarray objects;
 	wait_queue_head_t drained;
 	struct xarray groups;
-	struct file *file;
 	u8 account_mode;
 	struct rw_semaphore ioas_creation_lock;
 	struct iommufd_ioas *vfio_ioas;
@@ -312,7 +314,7 @@ struct iommufd_device;
 struct iommufd_hwpt_paging *hwpt_paging_create(struct iommufd_ctx *ictx,
 					       struct iommufd_ioas *ioas,
 					       struct iommufd_device *idev,
-					       bool attach_first);
+					       bool immediate_attach);
 void hwpt_paging_destroy(struct iommufd_object *obj);
 void hwpt_paging_discard_locked(struct iommufd_ctx *ictx,
 				struct iommufd_hwpt_paging *hwpt_paging);
@@ -362,8 +364,7 @@ struct iommufd_group {
  *	block that
  * @igroup: the device's group in this context; referenced
  * @igroup_link: on igroup->attached_devs while attached
- * @ictx: the context, which the binding driver keeps referenced until it
- *	unbinds (VFIO holds the file; a selftest device lives inside it)
+ * @ictx: the context; referenced
  */
 struct iommufd_device {
 	struct iommufd_object obj;
@@ -375,6 +376,7 @@ struct iommufd_device {
 };
 
 void iommufd_device_destroy(struct iommufd_object *obj);
+void __iommufd_device_unbind(struct iommufd_device *idev);
 
 /* access.c */
 /**

@@ -398,10 +398,11 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 
 	if (!ictx)
 		return -ENOMEM;
+	/* The open file's reference. */
+	kref_init(&ictx->users);
 	xa_init_flags(&ictx->objects, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	init_waitqueue_head(&ictx->drained);
 	xa_init(&ictx->groups);
-	ictx->file = filp;
 	ictx->account_mode = IOMMUFD_ACCOUNT_USER;
 	init_rwsem(&ictx->ioas_creation_lock);
 	filp->private_data = ictx;
@@ -409,38 +410,48 @@ static int iommufd_fops_open(struct inode *inode, struct file *filp)
 }
 
 /*
- * One sweep of the table at close: destroy what nothing depends on.
- * Returns false if a sweep got nowhere, which would be a leak.
+ * Destroy every object nothing depends on, sweep after sweep, so that
+ * dependents go before what they depend on.
  */
-static bool iommufd_sweep(struct iommufd_ctx *ictx)
+static void iommufd_sweep(struct iommufd_ctx *ictx)
 {
 	struct iommufd_object *obj;
 	unsigned long id;
-	bool progress = false;
+	bool progress;
 
-	xa_for_each(&ictx->objects, id, obj) {
-		if (refcount_read(&obj->refs) > 1)
-			continue;
-		xa_erase(&ictx->objects, id);
-		iommufd_object_free(obj);
-		progress = true;
-	}
-	return progress;
+	do {
+		progress = false;
+		xa_for_each(&ictx->objects, id, obj) {
+			if (!iommufd_object_kill(ictx, NULL, id,
+						 IOMMUFD_KILL_BUSY_OK))
+				progress = true;
+		}
+	} while (progress);
 }
 
-static int iommufd_fops_release(struct inode *inode, struct file *filp)
+/*
+ * The file is closed and no kernel user is left: no ioctl or driver call
+ * can come, and nothing can depend on anything any more.
+ */
+static void iommufd_ctx_release(struct kref *kref)
 {
-	struct iommufd_ctx *ictx = filp->private_data;
+	struct iommufd_ctx *ictx = container_of(kref, struct iommufd_ctx,
+						users);
 
-	/*
-	 * The last file reference is gone, so no ioctl is running and no
-	 * in-kernel user (which holds the file) is left.  Objects others
-	 * depend on go in a later sweep, after their dependents.
-	 */
-	while (!xa_empty(&ictx->objects) && !WARN_ON(!iommufd_sweep(ictx)))
-		;
+	iommufd_sweep(ictx);
+	WARN_ON(!xa_empty(&ictx->objects));
 	WARN_ON(!xa_empty(&ictx->groups));
 	kfree(ictx);
+}
+
+/*
+ * Userspace closed the file.  Kernel users (a bound VFIO device, an access)
+ * keep the whole context, objects and all, until they let go: a device
+ * can still be attached to an IOAS by ID, say.
+ */
+static int iommufd_fops_release(struct inode *inode, struct file *filp)
+{
+	iommufd_ctx_put(filp->private_data);
 	return 0;
 }
 
@@ -456,22 +467,24 @@ static const struct file_operations iommufd_fops = {
  * iommufd_ctx_get() - take a reference on a context
  * @ictx: the context
  *
- * The reference is on the context's file: the context lives until every
+ * The context, and the objects kernel drivers own in it, live until every
  * holder called iommufd_ctx_put() and userspace closed the file.
  */
 void iommufd_ctx_get(struct iommufd_ctx *ictx)
 {
-	get_file(ictx->file);
+	kref_get(&ictx->users);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_get, IOMMUFD);
 
 /**
  * iommufd_ctx_put() - drop a reference taken on a context
  * @ictx: the context
+ *
+ * The last reference destroys what is left of the context.
  */
 void iommufd_ctx_put(struct iommufd_ctx *ictx)
 {
-	fput(ictx->file);
+	kref_put(&ictx->users, iommufd_ctx_release);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_put, IOMMUFD);
 

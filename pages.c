@@ -111,7 +111,7 @@ static void work_buf_free(void *buf, void *inline_buf)
  * A batch: PFNs of consecutive page indexes, as runs of contiguous PFNs.
  * Embeds room for a few runs, so it must not be copied.
  */
-#define BATCH_INLINE_RUNS 16
+#define BATCH_INLINE_RUNS 8
 
 struct pfn_batch {
 	unsigned long *pfn;	/* first PFN of each run */
@@ -315,7 +315,7 @@ static void pages_unpin_cb(unsigned long pfn, unsigned long n, void *arg)
  * NULL and they count in npinned from then on); what is left is given
  * back.  Embeds room for a few pages, so it must not be copied.
  */
-#define RUN_INLINE_PAGES 32
+#define RUN_INLINE_PAGES 16
 
 struct pin_run {
 	struct page **upages;
@@ -1378,7 +1378,8 @@ static int pages_rw_pinned(struct iopt_mem *pages, unsigned long start_byte,
  * owner's mm, or is a kthread allowed to borrow it), otherwise through the
  * pinned pages.  Either way it may fault on user memory.
  *
- * Return: 0, -EPERM for a write to read-only memory, or -EFAULT.
+ * Return: 0, -EPERM for a write to read-only memory, -ENOMEM (pinning,
+ * RLIMIT_MEMLOCK), or -EFAULT.
  */
 int iopt_mem_rw(struct iopt_mem *pages, unsigned long start_byte,
 		void *data, unsigned long length, unsigned int flags)

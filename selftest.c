@@ -15,10 +15,12 @@
  * the user memory that should be mapped there.
  *
  * Mock devices behave like the physical devices VFIO binds: they are bound
- * and attached through the exported API, their MSIs are isolated (they sit
- * behind an MSI irq_domain flagged IRQ_DOMAIN_FLAG_ISOLATED_MSI) and so pass
- * the same check, and the context is held for them by the object table
- * they live in, as VFIO holds it for its devices.
+ * and attached through the exported API, and their MSIs are isolated (they
+ * sit behind an MSI irq_domain flagged IRQ_DOMAIN_FLAG_ISOLATED_MSI) and
+ * pass the same check.  One thing differs: a mock device lives inside the
+ * context it is bound to (as an IOMMUFD_OBJ_SELFTEST object), so it gives
+ * the binding's reference on the context back, and unbinds without it;
+ * otherwise the context could never go.
  *
  * Debugfs knobs in iommufd_mock/ shape the mock devices created afterwards;
  * they are outside the IOMMU_TEST_CMD ABI and off by default:
@@ -436,7 +438,7 @@ void iommufd_selftest_destroy(struct iommufd_object *obj)
 
 	if (sobj->attached != sobj->buggy_driver)
 		iommufd_device_detach(sobj->idev);
-	iommufd_device_unbind(sobj->idev);
+	__iommufd_device_unbind(sobj->idev);
 	mock_dev_destroy(sobj->mdev);
 }
 
@@ -487,6 +489,8 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 		rc = PTR_ERR(idev);
 		goto out_mdev;
 	}
+	/* The ioctl's file keeps the context; this device lives inside it. */
+	iommufd_ctx_put(ucmd->ictx);
 	sobj->idev = idev;
 	if (READ_ONCE(mock_bind_only)) {
 		pt_id = 0;
@@ -505,7 +509,7 @@ static int iommufd_test_mock_domain(struct iommufd_ucmd *ucmd,
 					  sizeof(*cmd));
 
 out_unbind:
-	iommufd_device_unbind(idev);
+	__iommufd_device_unbind(idev);
 out_mdev:
 	mock_dev_destroy(sobj->mdev);
 out_abort:
@@ -777,6 +781,25 @@ static void selftest_access_unpin_item(struct selftest_access *staccess,
 	kfree(item);
 }
 
+/* Unpin the item @id of the access, if it still has it. */
+static int selftest_access_drop_item(struct selftest_access *staccess,
+				     unsigned int id)
+{
+	struct selftest_access_item *item;
+	int rc = -ENOENT;
+
+	mutex_lock(&staccess->lock);
+	list_for_each_entry(item, &staccess->items, link) {
+		if (item->id == id) {
+			selftest_access_unpin_item(staccess, item);
+			rc = 0;
+			break;
+		}
+	}
+	mutex_unlock(&staccess->lock);
+	return rc;
+}
+
 /*
  * The unmap op, as a real driver does it: walk the range page by page and
  * drop every item that starts there.  With fault injection (fail_iommufd)
@@ -982,6 +1005,7 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 	struct selftest_access_item *item;
 	struct selftest_access *staccess;
 	unsigned long npages, end;
+	unsigned int id;
 	struct page **pages;
 	struct file *filep;
 	int rc;
@@ -1016,29 +1040,34 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 					      0);
 	if (rc)
 		goto out_unlock;
-	/* The syzkaller mode passes no user pointer to compare with. */
+	item->iova = iova;
+	item->length = length;
+	item->id = staccess->next_id++;
+	rc = selftest_access_index(staccess, item);
+	if (rc) {
+		iommufd_access_unpin_pages(staccess->access, iova, length);
+		goto out_unlock;
+	}
+	selftest_access_remember(staccess, iova, end - 1, &spare);
+	list_add_tail(&item->link, &staccess->items);
+	id = item->id;
+	/* The list has it now, and an unmap may drop it once unlocked. */
+	item = NULL;
+	mutex_unlock(&staccess->lock);
+
+	/* User memory is looked at with no lock an unmap op needs. */
 	if (!(flags & MOCK_FLAGS_ACCESS_SYZ) &&
 	    !selftest_pages_match(pages, npages,
 				  cmd->access_pages.uptr & PAGE_MASK)) {
 		rc = -EINVAL;
-		goto out_unpin;
+	} else {
+		cmd->access_pages.out_access_pages_id = id;
+		rc = iommufd_ucmd_reply(ucmd, sizeof(*cmd));
 	}
-	item->iova = iova;
-	item->length = length;
-	item->id = staccess->next_id++;
-	cmd->access_pages.out_access_pages_id = item->id;
-	rc = iommufd_ucmd_reply(ucmd, sizeof(*cmd));
-	if (!rc)
-		rc = selftest_access_index(staccess, item);
 	if (rc)
-		goto out_unpin;
-	selftest_access_remember(staccess, iova, end - 1, &spare);
-	list_add_tail(&item->link, &staccess->items);
-	item = NULL;
-	goto out_unlock;
+		selftest_access_drop_item(staccess, id);
+	goto out_free;
 
-out_unpin:
-	iommufd_access_unpin_pages(staccess->access, iova, length);
 out_unlock:
 	mutex_unlock(&staccess->lock);
 out_free:
@@ -1054,24 +1083,15 @@ out_put:
 static int iommufd_test_access_item_destroy(struct iommufd_ucmd *ucmd,
 					    struct iommu_test_cmd *cmd)
 {
-	unsigned int id = cmd->destroy_access_pages.access_pages_id;
-	struct selftest_access_item *item;
 	struct selftest_access *staccess;
 	struct file *filep;
-	int rc = -ENOENT;
+	int rc;
 
 	staccess = selftest_access_get(cmd->id, &filep);
 	if (IS_ERR(staccess))
 		return PTR_ERR(staccess);
-	mutex_lock(&staccess->lock);
-	list_for_each_entry(item, &staccess->items, link) {
-		if (item->id == id) {
-			selftest_access_unpin_item(staccess, item);
-			rc = 0;
-			break;
-		}
-	}
-	mutex_unlock(&staccess->lock);
+	rc = selftest_access_drop_item(staccess,
+				       cmd->destroy_access_pages.access_pages_id);
 	fput(filep);
 	return rc;
 }

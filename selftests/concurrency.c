@@ -1127,13 +1127,13 @@ struct held_page {
 	char *content;	/* what serving puts there */
 };
 
-static int held_page_init(struct held_page *h)
+/* Hold the page at @page, a page of memory of the caller's. */
+static int held_page_init_at(struct held_page *h, char *page)
 {
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
 
-	h->page = mmap(NULL, PSZ, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	h->page = page;
 	h->content = new_buffer(PSZ, 7);
 	h->uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
 	if (h->page == MAP_FAILED || h->content == MAP_FAILED || h->uffd < 0 ||
@@ -1142,6 +1142,12 @@ static int held_page_init(struct held_page *h)
 	reg.range.start = (uintptr_t)h->page;
 	reg.range.len = PSZ;
 	return ioctl(h->uffd, UFFDIO_REGISTER, &reg);
+}
+
+static int held_page_init(struct held_page *h)
+{
+	return held_page_init_at(h, mmap(NULL, PSZ, PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
 }
 
 /* Wait until something touches the page; it is then stopped there. */
@@ -1183,6 +1189,22 @@ struct held_ioctl {
 	int access_fd;
 	int rc;
 };
+
+/*
+ * The usual start of a test with a held page: a context and an IOAS in
+ * h->fd and h->ioas_id, the held page, h->iova for it, and one page of
+ * normal memory in *@mem.  0 or -1.
+ */
+static int held_setup(struct held_ioctl *h, char **mem)
+{
+	h->fd = open(IOMMU_DEV, O_RDWR);
+	if (h->fd < 0 || ioas_alloc(h->fd, &h->ioas_id) ||
+	    held_page_init(&h->hp))
+		return -1;
+	*mem = new_buffer(PSZ, 3);
+	h->iova = iova_at(1);
+	return *mem == MAP_FAILED ? -1 : 0;
+}
 
 /* IOMMU_IOAS_ALLOW_IOVAS, reading its array from the held page. */
 static void *allow_iovas_held(void *arg)
@@ -1399,13 +1421,8 @@ TEST(driver_paths_pass_a_parked_access_pin)
 	int afd2 = -1;
 	char *mem;
 
-	h.fd = open(IOMMU_DEV, O_RDWR);
-	ASSERT_LE(0, h.fd);
-	ASSERT_EQ(0, ioas_alloc(h.fd, &h.ioas_id));
+	ASSERT_EQ(0, held_setup(&h, &mem));
 	ASSERT_EQ(0, ioas_alloc(h.fd, &ioas2));
-	ASSERT_EQ(0, held_page_init(&h.hp));
-	mem = new_buffer(PSZ, 3);
-	ASSERT_NE(MAP_FAILED, mem);
 	/* Without a domain nothing is pinned by the maps. */
 	h.iova = iova_at(1);
 	ASSERT_EQ(0, ioas_map_fixed(h.fd, h.ioas_id, h.hp.page, PSZ, h.iova));
@@ -1453,13 +1470,8 @@ TEST(driver_paths_pass_a_parked_access_read)
 	int afd2 = -1;
 	char *mem;
 
-	h.fd = open(IOMMU_DEV, O_RDWR);
-	ASSERT_LE(0, h.fd);
-	ASSERT_EQ(0, ioas_alloc(h.fd, &h.ioas_id));
+	ASSERT_EQ(0, held_setup(&h, &mem));
 	ASSERT_EQ(0, ioas_alloc(h.fd, &ioas2));
-	ASSERT_EQ(0, held_page_init(&h.hp));
-	mem = new_buffer(PSZ, 3);
-	ASSERT_NE(MAP_FAILED, mem);
 	h.iova = iova_at(1);
 	ASSERT_EQ(0, ioas_map_fixed(h.fd, h.ioas_id, h.hp.page, PSZ, h.iova));
 	ASSERT_EQ(0, create_access(h.fd, h.ioas_id, 0, &h.access_fd));
@@ -1588,13 +1600,7 @@ TEST(failed_unmap_keeps_the_other_unmaps_block)
 	int afd2, rc;
 	char *mem;
 
-	h.fd = open(IOMMU_DEV, O_RDWR);
-	ASSERT_LE(0, h.fd);
-	ASSERT_EQ(0, ioas_alloc(h.fd, &h.ioas_id));
-	ASSERT_EQ(0, held_page_init(&h.hp));
-	mem = new_buffer(PSZ, 3);
-	ASSERT_NE(MAP_FAILED, mem);
-	h.iova = iova_at(1);
+	ASSERT_EQ(0, held_setup(&h, &mem));
 	ASSERT_EQ(0, ioas_map_fixed(h.fd, h.ioas_id, mem, PSZ, iova_at(0)));
 	ASSERT_EQ(0, ioas_map_fixed(h.fd, h.ioas_id, h.hp.page, PSZ, h.iova));
 	ASSERT_EQ(0, create_access(h.fd, h.ioas_id,
@@ -1646,6 +1652,118 @@ TEST(failed_unmap_keeps_the_other_unmaps_block)
 	munmap(mem, PSZ);
 	close(h.fd);
 	EXPECT_EQ(0, pinned_vm_pages());
+}
+
+/*
+ * A pin stopped while it pins (a held page) commits only if the IOVA still
+ * maps the pages it pinned.  Here the mapping it started on is unmapped and
+ * the same memory mapped again at the same IOVA, but one page further on
+ * (a COPY, which reuses the memory): the pin fails with ENOENT, pins
+ * nothing, and the access can pin the new mapping afresh.
+ */
+TEST(pin_does_not_commit_onto_a_new_mapping)
+{
+	__u64 iova = iova_at(0), src = iova_at(8);
+	struct held_ioctl h = {};
+	__u32 ioas2, item = 0;
+	pthread_t thread;
+	char *two;
+
+	h.fd = open(IOMMU_DEV, O_RDWR);
+	ASSERT_LE(0, h.fd);
+	ASSERT_EQ(0, ioas_alloc(h.fd, &h.ioas_id));
+	ASSERT_EQ(0, ioas_alloc(h.fd, &ioas2));
+	two = mmap(NULL, 2 * PSZ, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, two);
+	memset(two + PSZ, 0x5a, PSZ);
+	ASSERT_EQ(0, held_page_init_at(&h.hp, two));
+	/* Both pages in one map of ioas2; page 0 copied to iova. */
+	ASSERT_EQ(0, ioas_map_fixed(h.fd, ioas2, two, 2 * PSZ, src));
+	ASSERT_EQ(0, ioas_copy(h.fd, h.ioas_id, &iova, ioas2, src, PSZ,
+			       MAP_FIXED_RW));
+	ASSERT_EQ(0, create_access(h.fd, h.ioas_id,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   &h.access_fd));
+	h.iova = iova;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, access_pin_held, &h));
+	ASSERT_EQ(0, held_page_wait(&h.hp));
+
+	/* Nothing is committed yet, so the unmap does not wait. */
+	EXPECT_EQ(0, ioas_unmap(h.fd, h.ioas_id, iova, PSZ, NULL));
+	EXPECT_EQ(0, ioas_copy(h.fd, h.ioas_id, &iova, ioas2, src + PSZ, PSZ,
+			       MAP_FIXED_RW));
+
+	ASSERT_EQ(0, held_page_serve(&h.hp));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ(ENOENT, h.rc);
+	EXPECT_EQ(0, md_check_refs(h.fd, two, 2 * PSZ, 0));
+	EXPECT_EQ(0, access_pages(h.fd, h.access_fd, 0, iova, PSZ, two + PSZ,
+				  &item));
+	EXPECT_EQ(0, md_check_refs(h.fd, two + PSZ, PSZ, 1));
+	EXPECT_EQ(0, destroy_access_pages(h.fd, h.access_fd, item));
+	EXPECT_EQ(0, close(h.access_fd));
+	EXPECT_EQ(0, md_check_refs(h.fd, two, 2 * PSZ, 0));
+	close(h.fd);
+	close(h.hp.uffd);
+	munmap(h.hp.content, PSZ);
+	munmap(two, 2 * PSZ);
+}
+
+/* An unmap on a thread of its own, which says when it returned. */
+struct timed_unmap {
+	int fd;
+	__u32 ioas_id;
+	__u64 iova;
+	int rc;
+	bool done;
+};
+
+static void *timed_unmap_thread(void *arg)
+{
+	struct timed_unmap *u = arg;
+
+	u->rc = rc_errno(ioas_unmap(u->fd, u->ioas_id, u->iova, PSZ, NULL));
+	__atomic_store_n(&u->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * An unmap does not return while an access still copies through the range
+ * (here a copy stopped at a held page): after the unmap, no access may
+ * touch the memory.  It holds no lock while it waits: other maps go on.
+ */
+TEST(unmap_waits_for_a_copy_in_flight)
+{
+	struct timed_unmap u = {};
+	struct held_ioctl h = {};
+	pthread_t reader, unmapper;
+	char *mem;
+
+	ASSERT_EQ(0, held_setup(&h, &mem));
+	ASSERT_EQ(0, ioas_map_fixed(h.fd, h.ioas_id, h.hp.page, PSZ, h.iova));
+	ASSERT_EQ(0, create_access(h.fd, h.ioas_id, 0, &h.access_fd));
+	ASSERT_EQ(0, pthread_create(&reader, NULL, access_read_held, &h));
+	ASSERT_EQ(0, held_page_wait(&h.hp));
+
+	u = (struct timed_unmap){ .fd = h.fd, .ioas_id = h.ioas_id,
+				  .iova = h.iova };
+	ASSERT_EQ(0, pthread_create(&unmapper, NULL, timed_unmap_thread, &u));
+	EXPECT_EQ(0, ioas_map_fixed(h.fd, h.ioas_id, mem, PSZ, iova_at(0)));
+	EXPECT_EQ(0, ioas_unmap(h.fd, h.ioas_id, iova_at(0), PSZ, NULL));
+	usleep(200000);
+	EXPECT_FALSE(__atomic_load_n(&u.done, __ATOMIC_ACQUIRE));
+
+	ASSERT_EQ(0, held_page_serve(&h.hp));
+	ASSERT_EQ(0, pthread_join(reader, NULL));
+	ASSERT_EQ(0, pthread_join(unmapper, NULL));
+	EXPECT_EQ(0, h.rc);
+	EXPECT_EQ(0, u.rc);
+	EXPECT_ERRNO(ENOENT, ioas_unmap(h.fd, h.ioas_id, h.iova, PSZ, NULL));
+	EXPECT_EQ(0, close(h.access_fd));
+	held_page_fini(&h.hp);
+	munmap(mem, PSZ);
+	close(h.fd);
 }
 
 /*

@@ -1214,6 +1214,18 @@ TEST_F(ioas_map, unmap_bad_ranges)
 	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 4 * PSZ, 0));
 }
 
+/* A new context with an IOAS: the fd, or -1. */
+static int open_ioas(__u32 *ioas_id)
+{
+	int fd = open(IOMMU_DEV, O_RDWR);
+
+	if (fd >= 0 && ioas_alloc(fd, ioas_id)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /*
  * All of the 64-bit IOVA space is one byte more than a u64 can count:
  * unmapping it reports U64_MAX rather than wrapping to 0.  Without a
@@ -1226,9 +1238,8 @@ TEST(unmapped_count_saturates)
 	char *buf;
 	int fd;
 
-	fd = open(IOMMU_DEV, O_RDWR);
+	fd = open_ioas(&ioas_id);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioas_alloc(fd, &ioas_id));
 	buf = new_buffer(PSZ, 1);
 	ASSERT_NE(MAP_FAILED, buf);
 	ASSERT_EQ(0, ioas_map_fixed(fd, ioas_id, buf, half, 0));
@@ -1321,6 +1332,47 @@ TEST_F_TIMEOUT(many_areas, auto_iova, 900)
 	EXPECT_ERRNO(ENOSPC, ioas_map(fd, ioas_id, buf, PSZ, &iova, MAP_RW));
 	EXPECT_EQ(0, ioas_unmap(fd, ioas_id, 0, UINT64_MAX, &unmapped));
 	EXPECT_EQ((__u64)(MANY_AREAS + 2) * PSZ, unmapped);
+}
+
+/*
+ * Holes of the right size that miss the alignment do not hide one that
+ * fits: ten page-sized holes one byte off page alignment, then one aligned
+ * page, in a range otherwise full (without a domain any byte granularity
+ * can be mapped).  The automatic map lands in the aligned hole.
+ */
+TEST(auto_iova_finds_the_one_hole_that_fits)
+{
+	__u64 base = MANY_BASE, iova = 0;
+	struct iommu_iova_range allowed = {
+		.start = base,
+		.last = base + 32 * PSZ - 1,
+	};
+	unsigned int k;
+	__u32 ioas_id;
+	char *buf;
+	int fd;
+
+	fd = open_ioas(&ioas_id);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioas_allow_iovas(fd, ioas_id, &allowed, 1));
+	buf = new_buffer(4 * PSZ, 1);
+	ASSERT_NE(MAP_FAILED, buf);
+	for (k = 0; k != 10; k++) {
+		__u64 at = base + 3 * k * PSZ;
+
+		/* One byte, the hole [at + 1, at + PSZ], then the rest. */
+		ASSERT_EQ(0, ioas_map_fixed(fd, ioas_id, buf, 1, at));
+		ASSERT_EQ(0, ioas_map_fixed(fd, ioas_id, buf, 2 * PSZ - 1,
+					    at + PSZ + 1));
+	}
+	/* [base + 30 pages, base + 31 pages) stays free; the last page not. */
+	ASSERT_EQ(0, ioas_map_fixed(fd, ioas_id, buf, PSZ, base + 31 * PSZ));
+
+	ASSERT_EQ(0, ioas_map(fd, ioas_id, buf, PSZ, &iova, MAP_RW));
+	EXPECT_EQ(base + 30 * PSZ, iova);
+	EXPECT_ERRNO(ENOSPC, ioas_map(fd, ioas_id, buf, PSZ, &iova, MAP_RW));
+	munmap(buf, 4 * PSZ);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
