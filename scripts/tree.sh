@@ -75,9 +75,9 @@ verify() {
 	say "tree: $n iommufd files, all links into $REPO; none of the package's $(wc -l < "$CACHE/package-iommufd.sha256") iommufd files present"
 }
 
-unpacked=$(cat "$KSRC/.unpacked" 2>/dev/null) || unpacked=none
+unpacked=$(cat "$KSRC/.unpacked" 2>/dev/null) || unpacked="(no tree)"
 if [ "$unpacked" != "$version" ]; then
-	say "$PKG $version; unpacked tree: ${unpacked:-unknown version}"
+	say "$PKG is $version, the unpacked tree ${unpacked:-(unknown version)}: unpacking afresh"
 	timed unpack unpack
 fi
 overlay
