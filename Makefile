@@ -18,10 +18,27 @@ obj-$(CONFIG_IOMMUFD_DRIVER) += iova_bitmap.o
 else
 # The harness: build our kernel, boot it in QEMU, run the selftests.
 # See README.md; the work is done by the small scripts in scripts/.
+#   make test ONLY=iommufd-access ARGS="-r FIXTURE.VARIANT.TEST"
+#   make run FLAVOUR=debug
+FLAVOUR ?= normal
+export ONLY ARGS
 
-.PHONY: all kernel kernel-debug selftests check run lint clean distclean
+.PHONY: all check test check-quick run run-debug kernel kernel-debug \
+	selftests lint selftest-harness clean distclean
 
 all: check
+
+check:
+	@scripts/check.sh
+
+test check-quick:
+	@scripts/test.sh
+
+run:
+	@scripts/run.sh $(FLAVOUR)
+
+run-debug:
+	@scripts/run.sh debug
 
 kernel:
 	@scripts/deps.sh
@@ -33,21 +50,19 @@ kernel-debug:
 
 selftests:
 	@scripts/deps.sh
-	@scripts/selftests.sh normal
-
-check:
-	@scripts/check.sh
-
-run:
-	@scripts/run.sh
+	@scripts/kernel.sh normal
+	@scripts/selftests.sh
 
 lint:
 	@scripts/deps.sh
 	@scripts/lint.sh
 
+selftest-harness:
+	@scripts/selftest-harness.sh
+
 clean:
-	rm -rf .cache/build logs
+	@scripts/clean.sh
 
 distclean:
-	rm -rf .cache logs
+	@scripts/clean.sh all
 endif

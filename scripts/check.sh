@@ -1,40 +1,28 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# check.sh: everything CI checks.  Lint, then for the normal and the debug
-# kernel: build, boot, run the selftests, judge the logs.  The last line is
-# "N passed, N failed", summed over both kernels (lint counts as one check).
+# check.sh: everything CI checks, in this order: the harness's own
+# self-test (no VM), the normal kernel and the selftests built, lint, the
+# tests on the normal kernel, then the debug kernel built and the tests on
+# it.  Each flavour's logs are judged by parse.sh.  The last line is
+# "N passed, N failed, N skipped", summed over everything (the self-test
+# and lint count as one check each).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 t_start=$SECONDS
 "$REPO/scripts/deps.sh" || die "cannot install dependencies"
-rm -rf "$LOGS"
-mkdir -p "$LOGS"
-passed=0
-failed=0
-
-if "$REPO/scripts/kernel.sh" normal && "$REPO/scripts/selftests.sh"; then
-	if "$REPO/scripts/lint.sh"; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-	fi
-	for flavour in normal debug; do
-		if [ $flavour = debug ] && ! "$REPO/scripts/kernel.sh" debug; then
-			failed=$((failed + 1))
-			continue
-		fi
-		"$REPO/scripts/boot.sh" $flavour check
-		"$REPO/scripts/parse.sh" $flavour
-		read -r p f < "$LOGS/$flavour.result"
-		passed=$((passed + p))
-		failed=$((failed + f))
-	done
-else
-	say "build FAILED"
-	failed=$((failed + 1))
+lock_cache
+if [ -n "${ONLY:-}${ARGS:-}" ]; then
+	say "ignoring ONLY/ARGS: make check runs everything (make test takes them)"
+	unset ONLY ARGS
 fi
+fresh_dir "$LOGS"
 
-say "total time: $((SECONDS - t_start)) s; logs in $LOGS"
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+step "harness self-test" "$REPO/scripts/selftest-harness.sh"
+if build "build normal kernel" "$REPO/scripts/kernel.sh" normal &&
+   build "build selftests" "$REPO/scripts/selftests.sh"; then
+	step "lint" "$REPO/scripts/lint.sh"
+	vm_run normal
+	build "build debug kernel" "$REPO/scripts/kernel.sh" debug && vm_run debug
+fi
+report $t_start

@@ -1,21 +1,35 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Install the Debian packages the harness needs, only those that are missing.
+# Install the Debian packages the harness needs, only those that are
+# missing, without recommends; then check that every command the harness
+# runs is there (a package's recommends are not: rsync, which the kernel's
+# headers_install runs, is only recommended by linux-source-6.12).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 PKGS="linux-source-6.12 qemu-system-x86 build-essential bc bison flex
       libelf-dev libssl-dev cpio xz-utils busybox-static ccache sparse perl rsync"
+# command:package for every command the scripts and the kernel build run.
+CMDS="gcc:build-essential make:build-essential bc:bc bison:bison flex:flex
+      cpio:cpio xz:xz-utils ccache:ccache sparse:sparse perl:perl rsync:rsync
+      qemu-system-x86_64:qemu-system-x86 flock:util-linux timeout:coreutils"
 
 missing=
 for p in $PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+	[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||
 		missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+if [ -n "$missing" ]; then
+	say "installing:$missing"
+	[ "$(id -u)" = 0 ] || die "need root to apt-get install:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
 
-say "installing:$missing"
-[ "$(id -u)" = 0 ] || die "need root to apt-get install:$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+for c in $CMDS; do
+	command -v "${c%%:*}" >/dev/null || die "command ${c%%:*} missing (package ${c#*:})"
+done
+[ -x /bin/busybox ] || die "/bin/busybox missing (package busybox-static)"
+[ -f "$TARBALL" ] || die "$TARBALL missing (package $PKG)"

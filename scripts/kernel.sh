@@ -11,9 +11,8 @@ flavour=${1:?usage: kernel.sh normal|debug [target...]}
 shift
 targets=${*:-bzImage}
 out=$CACHE/build/$flavour
-frags="$REPO/config/base.config"
-[ "$flavour" = debug ] && frags="$frags $REPO/config/debug.config"
-[ "$flavour" = normal ] || [ "$flavour" = debug ] || die "unknown flavour $flavour"
+frags=$(flavour_frags "$flavour")
+lock_cache
 
 kmake() {
 	make -C "$KSRC" O="$out" -j"$JOBS" CC="ccache gcc" HOSTCC="ccache gcc" "$@"

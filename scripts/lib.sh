@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# Shared settings for the harness scripts: where things live and how to log.
+# Shared settings and helpers of the harness scripts: where things live, how
+# to log, the cache lock, careful deletion, and the tally of a run.
 # Sourced, never run.
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 CACHE=$REPO/.cache
 KSRC=$CACHE/linux
 # Overridable, so that several runs can share one checkout.
@@ -14,6 +15,7 @@ export CCACHE_DIR=$CACHE/ccache
 
 # The files of the package's subsystem we replace; nothing else of the
 # package is touched.
+PKG=linux-source-6.12
 PKG_DIR=drivers/iommu/iommufd
 PKG_HEADERS="include/linux/iommufd.h include/uapi/linux/iommufd.h"
 
@@ -27,4 +29,195 @@ timed() {
 	"$@" || rc=$?
 	say "$label: $((SECONDS - t0)) s"
 	return $rc
+}
+
+# flavour_frags FLAVOUR: the config fragments of a kernel flavour.
+flavour_frags() {
+	case "$1" in
+	normal) echo "$REPO/config/base.config" ;;
+	debug) echo "$REPO/config/base.config $REPO/config/debug.config" ;;
+	*) die "unknown flavour '$1' (normal or debug)" ;;
+	esac
+}
+
+# has_option FLAVOUR CONFIG_X: does the flavour's kernel have CONFIG_X=y?
+has_option() {
+	local f
+	f=$(flavour_frags "$1") || return 2
+	# shellcheck disable=SC2086
+	grep -qhx "$2=y" $f
+}
+
+# lock_cache [LOCKFILE]: hold LOCKFILE (default .cache/lock) with flock(1)
+# until this script and its children end, so that two runs in one checkout
+# never build into, or boot from, the same files at once.  A second run
+# waits and says for whom.  The holder's children inherit the lock (fd 9,
+# marked by HARNESS_LOCKED) instead of waiting for their own parent.
+lock_cache() {
+	local lock=${1:-$CACHE/lock} t0=$SECONDS
+	if [ "${HARNESS_LOCKED:-}" = "$lock" ] && flock -n 9 2>/dev/null; then
+		return 0
+	fi
+	mkdir -p "$(dirname "$lock")"
+	exec 9>>"$lock"
+	if ! flock -n 9; then
+		say "waiting for $lock, held by $(cat "$lock" 2>/dev/null || echo '?')"
+		flock 9
+		say "got $lock after $((SECONDS - t0)) s of waiting"
+	fi
+	printf 'pid %s (%s, since %s)\n' $$ "$(basename "$0")" "$(date +%T)" > "$lock"
+	export HARNESS_LOCKED=$lock
+}
+
+# safe_rm PATH...: rm -rf PATH, but only a path that is clearly the
+# harness's: inside .cache or logs of this checkout, or a directory the
+# harness made (fresh_dir marks those with a .harness-dir file), an empty
+# directory, a symlink (removed, not followed), or nothing at all.  Refuses
+# (dies) on anything else: an empty or relative path, /, a top-level
+# directory, the checkout itself, its sources.
+safe_rm() {
+	local p base real
+	for p in "$@"; do
+		case "$p" in
+		"") die "safe_rm: refusing an empty path" ;;
+		/*) ;;
+		*) die "safe_rm: refusing a relative path: '$p'" ;;
+		esac
+		base=$(basename -- "$p")
+		case "$base" in
+		/ | . | ..) die "safe_rm: refusing '$p'" ;;
+		esac
+		# Resolve the parent ("..", symlinks), not the last component: a
+		# symlink is removed, never followed.
+		real=$(realpath -m -- "$(dirname -- "$p")")
+		real=${real%/}/$base
+		case "$real" in
+		"$CACHE" | "$CACHE"/* | "$REPO/logs" | "$REPO/logs"/*) ;;
+		"$REPO" | "$REPO"/*)
+			die "safe_rm: refusing '$p': part of the checkout, not .cache or logs" ;;
+		/*/*)
+			[ ! -e "$real" ] || [ -L "$real" ] || [ -f "$real/.harness-dir" ] ||
+				{ [ -d "$real" ] && [ -z "$(ls -A "$real")" ]; } ||
+				die "safe_rm: refusing '$p': not made by the harness (no .harness-dir in it)"
+			;;
+		*) die "safe_rm: refusing the top-level directory '$p'" ;;
+		esac
+		rm -rf -- "$real"
+	done
+}
+
+# fresh_dir DIR: an empty DIR, marked as the harness's (see safe_rm).
+fresh_dir() {
+	safe_rm "$1"
+	mkdir -p "$1"
+	touch "$1/.harness-dir"
+}
+
+# must_be_clean PATTERN CMD...: run CMD; it is clean if it exits 0 and no
+# line of its output matches PATTERN (an extended regex).  Otherwise print
+# the offending lines (or the end of the output) and return 1.
+must_be_clean() {
+	local pattern=$1 out rc=0 bad
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	bad=$(grep -E -- "$pattern" <<< "$out" || true)
+	[ $rc = 0 ] && [ -z "$bad" ] && return 0
+	if [ -n "$bad" ]; then
+		echo "$bad"
+	else
+		tail -n 40 <<< "$out"
+	fi
+	[ $rc = 0 ] || echo "  (exit status $rc: $*)"
+	return 1
+}
+
+# The tally of a run: checks passed, failed and skipped, and one line per
+# step for the summary at the end.
+passed=0
+failed=0
+skipped=0
+steps=()
+
+# tally LABEL SECONDS PASSED FAILED SKIPPED [TEXT]
+tally() {
+	passed=$((passed + $3))
+	failed=$((failed + $4))
+	skipped=$((skipped + $5))
+	steps+=("$(printf '%-24s %-36s %5d s' "$1" "${6:-$3 passed, $4 failed, $5 skipped}" "$2")")
+}
+
+# step LABEL CMD...: run CMD as one check of the tally, passed if it exits 0.
+step() {
+	local label=$1 t0=$SECONDS rc=0
+	shift
+	say "== $label"
+	"$@" || rc=$?
+	if [ $rc = 0 ]; then
+		tally "$label" $((SECONDS - t0)) 1 0 0 passed
+	else
+		tally "$label" $((SECONDS - t0)) 0 1 0 FAILED
+	fi
+	return $rc
+}
+
+# build LABEL CMD...: a build step; only its failure is counted.
+build() {
+	local label=$1 t0=$SECONDS rc=0
+	shift
+	say "== $label"
+	"$@" || rc=$?
+	if [ $rc = 0 ]; then
+		tally "$label" $((SECONDS - t0)) 0 0 0 "done"
+	else
+		tally "$label" $((SECONDS - t0)) 0 1 0 FAILED
+	fi
+	return $rc
+}
+
+# judge FLAVOUR [T0]: judge the logs of a run (started at T0) with parse.sh
+# and add its counts to the tally.  Any doubt is a failure: a stale result
+# file is deleted first, and a missing or malformed one, or a parse.sh that
+# failed without counting a failure, counts as one failure.  Never reuses
+# counts of another flavour or run.
+judge() {
+	local flavour=$1 result=$LOGS/$1.result t0=${2:-$SECONDS} rc=0 line=
+	rm -f "$result"
+	"$REPO/scripts/parse.sh" "$flavour" || rc=$?
+	{ IFS= read -r line < "$result"; } 2>/dev/null || true
+	if ! [[ $line =~ ^([0-9]+)\ ([0-9]+)\ ([0-9]+)$ ]]; then
+		say "FAILED: no valid result in $result (parse.sh exit $rc)"
+		tally "$flavour kernel tests" $((SECONDS - t0)) 0 1 0 "FAILED: no result"
+		return 1
+	fi
+	local p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} s=${BASH_REMATCH[3]}
+	if [ $rc != 0 ] && [ "$f" = 0 ]; then
+		say "FAILED: parse.sh exited with $rc but counted no failure"
+		f=1
+	fi
+	tally "$flavour kernel tests" $((SECONDS - t0)) "$p" "$f" "$s"
+	[ "$f" = 0 ]
+}
+
+# vm_run FLAVOUR: boot the FLAVOUR kernel, run the tests, judge the logs.
+vm_run() {
+	local t0=$SECONDS
+	say "== $1 kernel: boot and run the tests"
+	if ! "$REPO/scripts/boot.sh" "$1" check; then
+		tally "$1 kernel tests" $((SECONDS - t0)) 0 1 0 "FAILED: could not boot"
+		return 1
+	fi
+	judge "$1" $t0
+}
+
+# report T0: the summary of the tally, the total time since T0, and the
+# final line "N passed, N failed, N skipped"; returns 0 if nothing failed.
+report() {
+	local s
+	say "summary:"
+	for s in "${steps[@]}"; do
+		say "  $s"
+	done
+	say "total time: $((SECONDS - $1)) s; logs in $LOGS"
+	echo "$passed passed, $failed failed, $skipped skipped"
+	[ "$failed" = 0 ]
 }

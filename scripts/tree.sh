@@ -1,15 +1,23 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Unpack Debian's linux-source-6.12 once into .cache/linux, remove the
-# package's iommufd and link ours in its place, then prove that the tree
-# holds none of the package's iommufd files.  Safe to run any number of times:
-# the links are refreshed so files added to or removed from the repo follow.
+# Unpack Debian's linux-source-6.12 into .cache/linux, remove the package's
+# iommufd and link ours in its place, then prove that the tree holds none of
+# the package's iommufd files.  Safe to run any number of times: the links
+# are refreshed so files added to or removed from the repo follow.  The
+# package version is recorded in .cache/linux/.unpacked; a new version of
+# the package is unpacked afresh, and what was built from the old tree
+# (kernels, uAPI headers) is deleted.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+lock_cache
+version=$(dpkg-query -W -f='${Version}' $PKG 2>/dev/null) ||
+	die "$PKG is not installed (scripts/deps.sh installs it)"
+
 unpack() {
-	[ -f "$TARBALL" ] || die "$TARBALL missing (apt-get install linux-source-6.12)"
-	rm -rf "$KSRC" "$KSRC.tmp"
+	[ -f "$TARBALL" ] || die "$TARBALL missing (apt-get install $PKG)"
+	# Built from another tree: kbuild would trust their timestamps.
+	safe_rm "$KSRC" "$KSRC.tmp" "$CACHE/build" "$CACHE/headers"
 	mkdir -p "$KSRC.tmp"
 	say "unpacking $TARBALL"
 	tar xJf "$TARBALL" -C "$KSRC.tmp" --strip-components=1
@@ -23,7 +31,7 @@ unpack() {
 	rm -rf $PKG_DIR $PKG_HEADERS
 	cd - >/dev/null
 	mv "$KSRC.tmp" "$KSRC"
-	touch "$KSRC/.unpacked"
+	echo "$version" > "$KSRC/.unpacked"
 }
 
 # link SRC DST: make DST a symlink to SRC (absolute), replacing whatever is there.
@@ -67,6 +75,10 @@ verify() {
 	say "tree: $n iommufd files, all links into $REPO; none of the package's $(wc -l < "$CACHE/package-iommufd.sha256") iommufd files present"
 }
 
-[ -f "$KSRC/.unpacked" ] || timed unpack unpack
+unpacked=$(cat "$KSRC/.unpacked" 2>/dev/null) || unpacked="(no tree)"
+if [ "$unpacked" != "$version" ]; then
+	say "$PKG is $version, the unpacked tree ${unpacked:-(unknown version)}: unpacking afresh"
+	timed unpack unpack
+fi
 overlay
 verify
