@@ -336,8 +336,14 @@ static int access_walk_revalidate(struct access_walk *w,
 		struct access_piece *p = &w->pieces[i];
 		struct iopt_area *area = iopt_area_find(iopt, p->first);
 
+		/*
+		 * The pieces must also split the range where they did: unpin
+		 * takes one pin off each area and gives back each area's part.
+		 */
 		if (!area || area->pages != p->pages ||
 		    area_last_iova(area) < p->last ||
+		    (i && area_first_iova(area) != p->first) ||
+		    (i != w->n - 1 && area_last_iova(area) != p->last) ||
 		    area_iova_index(area, p->first) != p->first_index ||
 		    area_iova_index(area, p->last) != p->last_index)
 			return -ENOENT;

@@ -24,6 +24,7 @@
  */
 #include <linux/iommu.h>
 #include <linux/module.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include "../iommu-priv.h"
@@ -389,14 +390,21 @@ static int idev_auto_attach(struct iommufd_device *idev,
 	LIST_HEAD(holds);
 	int rc;
 
-	do {
+	for (;;) {
 		/* A hint: with a domain there, nothing needs pinning. */
-		rc = xa_empty(&ioas->iopt.domains) ?
+		rc = data_race(xa_empty(&ioas->iopt.domains)) ?
 			     iopt_hold_unpinned(&ioas->iopt, &holds) : 0;
 		if (!rc)
 			rc = idev_auto_attach_locked(idev, ioas, pt_id,
 						     replace);
-	} while (rc == -EAGAIN);
+		if (rc != -EAGAIN)
+			break;
+		if (fatal_signal_pending(current)) {
+			rc = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
 	iopt_drop_holds(&holds);
 	return rc;
 }

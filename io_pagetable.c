@@ -344,14 +344,15 @@ static bool iova_fits(struct iova_search *s, unsigned long first,
 }
 
 /*
- * The lowest fitting hole of the usable range [lo, hi]: the one at @lo,
- * then those before each following area (from the gap tree), then the one
- * after the last area.  A hole of the right size can still miss the
- * alignment.  After IOVA_SEARCH_TRIES of those, one search asks for a hole
- * with room to spare (which fits unless it runs past @hi); only if there is
- * none do the holes of the right size get walked one by one.  So the
- * search takes O(log n) steps but in contrived layouts, and finds a hole
- * whenever there is one.
+ * A fitting hole of the usable range [lo, hi], as low as cheaply found: the
+ * one at @lo, then those before each following area (from the gap tree),
+ * then the one after the last area.  A hole of the right size can still
+ * miss the alignment.  After IOVA_SEARCH_TRIES of those, one search asks
+ * for a hole with room to spare (which fits unless it runs past @hi, but
+ * may lie above a tight one that would fit); only if there is none do the
+ * holes of the right size get walked one by one.  So the search takes
+ * O(log n) steps but in contrived layouts, and finds a hole whenever there
+ * is one.
  */
 static int iova_search_usable(unsigned long lo, unsigned long hi, void *arg)
 {

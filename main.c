@@ -480,10 +480,13 @@ EXPORT_SYMBOL_NS_GPL(iommufd_ctx_get, IOMMUFD);
  * iommufd_ctx_put() - drop a reference taken on a context
  * @ictx: the context
  *
- * The last reference destroys what is left of the context.
+ * The last reference destroys what is left of the context (unmapping and
+ * unpinning all of it), right here: the caller may sleep and must hold no
+ * lock of iommufd nor a lookup of one of its objects.
  */
 void iommufd_ctx_put(struct iommufd_ctx *ictx)
 {
+	might_sleep();
 	kref_put(&ictx->users, iommufd_ctx_release);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_ctx_put, IOMMUFD);

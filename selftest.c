@@ -876,6 +876,7 @@ static int selftest_access_release(struct inode *inode, struct file *filep)
 }
 
 static const struct file_operations selftest_access_fops = {
+	.owner = THIS_MODULE,
 	.release = selftest_access_release,
 };
 

@@ -1186,6 +1186,7 @@ struct held_ioctl {
 	__u32 ioas_id;
 	struct held_page hp;
 	__u64 iova;
+	__u64 len;	/* of a pin; 0 for a page */
 	int access_fd;
 	int rc;
 };
@@ -1319,8 +1320,8 @@ static void *access_pin_held(void *arg)
 {
 	struct held_ioctl *h = arg;
 
-	h->rc = rc_errno(access_pages(h->fd, h->access_fd, 0, h->iova, PSZ,
-				      h->hp.page, NULL));
+	h->rc = rc_errno(access_pages(h->fd, h->access_fd, 0, h->iova,
+				      h->len ?: PSZ, h->hp.page, NULL));
 	return NULL;
 }
 
@@ -1704,6 +1705,65 @@ TEST(pin_does_not_commit_onto_a_new_mapping)
 	EXPECT_EQ(0, destroy_access_pages(h.fd, h.access_fd, item));
 	EXPECT_EQ(0, close(h.access_fd));
 	EXPECT_EQ(0, md_check_refs(h.fd, two, 2 * PSZ, 0));
+	close(h.fd);
+	close(h.hp.uffd);
+	munmap(h.hp.content, PSZ);
+	munmap(two, 2 * PSZ);
+}
+
+/*
+ * The same, when the memory comes back as one mapping where the pin saw
+ * two: pins and unpins go area by area, so the pin must fail (ENOENT) and
+ * leave nothing pinned; the new mapping unmaps without waiting.
+ */
+TEST(pin_does_not_commit_across_new_area_boundaries)
+{
+	__u64 iova = iova_at(0), src = iova_at(8), at;
+	struct held_ioctl h = {};
+	pthread_t thread;
+	__u64 unmapped = 0;
+	__u32 ioas2;
+	char *two;
+
+	h.fd = open(IOMMU_DEV, O_RDWR);
+	ASSERT_LE(0, h.fd);
+	ASSERT_EQ(0, ioas_alloc(h.fd, &h.ioas_id));
+	ASSERT_EQ(0, ioas_alloc(h.fd, &ioas2));
+	two = mmap(NULL, 2 * PSZ, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, two);
+	memset(two + PSZ, 0x5a, PSZ);
+	ASSERT_EQ(0, held_page_init_at(&h.hp, two));
+	ASSERT_EQ(0, ioas_map_fixed(h.fd, ioas2, two, 2 * PSZ, src));
+	/* Two areas, a page each. */
+	at = iova;
+	ASSERT_EQ(0, ioas_copy(h.fd, h.ioas_id, &at, ioas2, src, PSZ,
+			       MAP_FIXED_RW));
+	at = iova + PSZ;
+	ASSERT_EQ(0, ioas_copy(h.fd, h.ioas_id, &at, ioas2, src + PSZ, PSZ,
+			       MAP_FIXED_RW));
+	ASSERT_EQ(0, create_access(h.fd, h.ioas_id,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   &h.access_fd));
+	h.iova = iova;
+	h.len = 2 * PSZ;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, access_pin_held, &h));
+	ASSERT_EQ(0, held_page_wait(&h.hp));
+
+	EXPECT_EQ(0, ioas_unmap(h.fd, h.ioas_id, iova, 2 * PSZ, &unmapped));
+	EXPECT_EQ(2 * PSZ, unmapped);
+	/* One area over the same pages. */
+	at = iova;
+	EXPECT_EQ(0, ioas_copy(h.fd, h.ioas_id, &at, ioas2, src, 2 * PSZ,
+			       MAP_FIXED_RW));
+
+	ASSERT_EQ(0, held_page_serve(&h.hp));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ(ENOENT, h.rc);
+	EXPECT_EQ(0, md_check_refs(h.fd, two, 2 * PSZ, 0));
+	EXPECT_EQ(0, ioas_unmap(h.fd, h.ioas_id, iova, 2 * PSZ, &unmapped));
+	EXPECT_EQ(2 * PSZ, unmapped);
+	EXPECT_EQ(0, close(h.access_fd));
 	close(h.fd);
 	close(h.hp.uffd);
 	munmap(h.hp.content, PSZ);
