@@ -1656,6 +1656,33 @@ TEST(failed_unmap_keeps_the_other_unmaps_block)
 }
 
 /*
+ * Two pages of memory, the first held, mapped together in a second IOAS
+ * at iova_at(8); a context and an IOAS in @h.  0 or -1.
+ */
+static int held_pair_setup(struct held_ioctl *h, __u32 *ioas2, char **two)
+{
+	h->fd = open(IOMMU_DEV, O_RDWR);
+	if (h->fd < 0 || ioas_alloc(h->fd, &h->ioas_id) ||
+	    ioas_alloc(h->fd, ioas2))
+		return -1;
+	*two = mmap(NULL, 2 * PSZ, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*two == MAP_FAILED)
+		return -1;
+	memset(*two + PSZ, 0x5a, PSZ);
+	return held_page_init_at(&h->hp, *two) ?:
+	       ioas_map_fixed(h->fd, *ioas2, *two, 2 * PSZ, iova_at(8));
+}
+
+static void held_pair_fini(struct held_ioctl *h, char *two)
+{
+	close(h->fd);
+	close(h->hp.uffd);
+	munmap(h->hp.content, PSZ);
+	munmap(two, 2 * PSZ);
+}
+
+/*
  * A pin stopped while it pins (a held page) commits only if the IOVA still
  * maps the pages it pinned.  Here the mapping it started on is unmapped and
  * the same memory mapped again at the same IOVA, but one page further on
@@ -1670,17 +1697,8 @@ TEST(pin_does_not_commit_onto_a_new_mapping)
 	pthread_t thread;
 	char *two;
 
-	h.fd = open(IOMMU_DEV, O_RDWR);
-	ASSERT_LE(0, h.fd);
-	ASSERT_EQ(0, ioas_alloc(h.fd, &h.ioas_id));
-	ASSERT_EQ(0, ioas_alloc(h.fd, &ioas2));
-	two = mmap(NULL, 2 * PSZ, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, two);
-	memset(two + PSZ, 0x5a, PSZ);
-	ASSERT_EQ(0, held_page_init_at(&h.hp, two));
-	/* Both pages in one map of ioas2; page 0 copied to iova. */
-	ASSERT_EQ(0, ioas_map_fixed(h.fd, ioas2, two, 2 * PSZ, src));
+	ASSERT_EQ(0, held_pair_setup(&h, &ioas2, &two));
+	/* Page 0 of the pair copied to iova. */
 	ASSERT_EQ(0, ioas_copy(h.fd, h.ioas_id, &iova, ioas2, src, PSZ,
 			       MAP_FIXED_RW));
 	ASSERT_EQ(0, create_access(h.fd, h.ioas_id,
@@ -1705,10 +1723,7 @@ TEST(pin_does_not_commit_onto_a_new_mapping)
 	EXPECT_EQ(0, destroy_access_pages(h.fd, h.access_fd, item));
 	EXPECT_EQ(0, close(h.access_fd));
 	EXPECT_EQ(0, md_check_refs(h.fd, two, 2 * PSZ, 0));
-	close(h.fd);
-	close(h.hp.uffd);
-	munmap(h.hp.content, PSZ);
-	munmap(two, 2 * PSZ);
+	held_pair_fini(&h, two);
 }
 
 /*
@@ -1725,16 +1740,7 @@ TEST(pin_does_not_commit_across_new_area_boundaries)
 	__u32 ioas2;
 	char *two;
 
-	h.fd = open(IOMMU_DEV, O_RDWR);
-	ASSERT_LE(0, h.fd);
-	ASSERT_EQ(0, ioas_alloc(h.fd, &h.ioas_id));
-	ASSERT_EQ(0, ioas_alloc(h.fd, &ioas2));
-	two = mmap(NULL, 2 * PSZ, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, two);
-	memset(two + PSZ, 0x5a, PSZ);
-	ASSERT_EQ(0, held_page_init_at(&h.hp, two));
-	ASSERT_EQ(0, ioas_map_fixed(h.fd, ioas2, two, 2 * PSZ, src));
+	ASSERT_EQ(0, held_pair_setup(&h, &ioas2, &two));
 	/* Two areas, a page each. */
 	at = iova;
 	ASSERT_EQ(0, ioas_copy(h.fd, h.ioas_id, &at, ioas2, src, PSZ,
@@ -1764,10 +1770,7 @@ TEST(pin_does_not_commit_across_new_area_boundaries)
 	EXPECT_EQ(0, ioas_unmap(h.fd, h.ioas_id, iova, 2 * PSZ, &unmapped));
 	EXPECT_EQ(2 * PSZ, unmapped);
 	EXPECT_EQ(0, close(h.access_fd));
-	close(h.fd);
-	close(h.hp.uffd);
-	munmap(h.hp.content, PSZ);
-	munmap(two, 2 * PSZ);
+	held_pair_fini(&h, two);
 }
 
 /* An unmap on a thread of its own, which says when it returned. */
