@@ -24,18 +24,6 @@
 #define DEFAULT_TEMP_LIMIT 65536
 #define FAIL_DIR "/sys/kernel/debug/fail_iommufd/"
 
-static int write_file(const char *path, const char *val)
-{
-	ssize_t len = strlen(val), n;
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, len);
-	close(fd);
-	return n == len ? 0 : -1;
-}
-
 /*
  * Fault injection for this task only: the mock access then ignores unmap
  * requests (an access that does not let go) and pinning user pages fails.

@@ -1349,6 +1349,18 @@ static void *iova_ranges_held(void *arg)
 }
 
 /*
+ * held_setup(), a second IOAS, the held page mapped at h->iova (without a
+ * domain, so not pinned) and an access with @flags in h->access_fd.
+ */
+static int held_access_setup(struct held_ioctl *h, char **mem, __u32 *ioas2,
+			     __u32 flags)
+{
+	return held_setup(h, mem) ?: ioas_alloc(h->fd, ioas2) ?:
+	       ioas_map_fixed(h->fd, h->ioas_id, h->hp.page, PSZ, h->iova) ?:
+	       create_access(h->fd, h->ioas_id, flags, &h->access_fd);
+}
+
+/*
  * What drivers do on an IOAS (attach and detach devices, make domains,
  * create and destroy accesses) and what other maps do must not wait for a
  * user's page fault: here a map stopped while it pins a page of a held
@@ -1422,14 +1434,8 @@ TEST(driver_paths_pass_a_parked_access_pin)
 	int afd2 = -1;
 	char *mem;
 
-	ASSERT_EQ(0, held_setup(&h, &mem));
-	ASSERT_EQ(0, ioas_alloc(h.fd, &ioas2));
-	/* Without a domain nothing is pinned by the maps. */
-	h.iova = iova_at(1);
-	ASSERT_EQ(0, ioas_map_fixed(h.fd, h.ioas_id, h.hp.page, PSZ, h.iova));
-	ASSERT_EQ(0, create_access(h.fd, h.ioas_id,
-				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
-				   &h.access_fd));
+	ASSERT_EQ(0, held_access_setup(&h, &mem, &ioas2,
+				       MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES));
 
 	ASSERT_EQ(0, pthread_create(&thread, NULL, access_pin_held, &h));
 	ASSERT_EQ(0, held_page_wait(&h.hp));
@@ -1471,11 +1477,7 @@ TEST(driver_paths_pass_a_parked_access_read)
 	int afd2 = -1;
 	char *mem;
 
-	ASSERT_EQ(0, held_setup(&h, &mem));
-	ASSERT_EQ(0, ioas_alloc(h.fd, &ioas2));
-	h.iova = iova_at(1);
-	ASSERT_EQ(0, ioas_map_fixed(h.fd, h.ioas_id, h.hp.page, PSZ, h.iova));
-	ASSERT_EQ(0, create_access(h.fd, h.ioas_id, 0, &h.access_fd));
+	ASSERT_EQ(0, held_access_setup(&h, &mem, &ioas2, 0));
 
 	ASSERT_EQ(0, pthread_create(&thread, NULL, access_read_held, &h));
 	ASSERT_EQ(0, held_page_wait(&h.hp));
@@ -1532,18 +1534,6 @@ TEST(driver_paths_pass_a_parked_iova_ranges)
 
 #define FAIL_DIR "/sys/kernel/debug/fail_iommufd/"
 
-static int write_file(const char *path, const char *val)
-{
-	ssize_t len = strlen(val), n;
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, len);
-	close(fd);
-	return n == len ? 0 : -1;
-}
-
 /* fail_iommufd armed for the threads that ask for it (make-it-fail). */
 static int faults_armed(bool on)
 {
@@ -1559,13 +1549,17 @@ static int faults_armed(bool on)
 	       write_file(FAIL_DIR "probability", "100");
 }
 
-/* An unmap on a thread of its own; with @faults the mock access on it ignores it. */
+/*
+ * An unmap on a thread of its own, which says when it returned; with
+ * @faults the mock access ignores it (fault injection on that thread).
+ */
 struct held_unmap {
 	int fd;
 	__u32 ioas_id;
 	__u64 iova;
 	bool faults;
 	int rc;
+	bool done;
 };
 
 static void *unmap_thread(void *arg)
@@ -1580,6 +1574,7 @@ static void *unmap_thread(void *arg)
 	u->rc = rc_errno(ioas_unmap(u->fd, u->ioas_id, u->iova, PSZ, NULL));
 	if (u->faults)
 		write_file("/proc/thread-self/make-it-fail", "0");
+	__atomic_store_n(&u->done, true, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -1617,7 +1612,8 @@ TEST(failed_unmap_keeps_the_other_unmaps_block)
 	ASSERT_EQ(0, pthread_create(&pinner, NULL, access_pin_held, &h));
 	ASSERT_EQ(0, held_page_wait(&h.hp));
 
-	u1 = (struct held_unmap){ h.fd, h.ioas_id, iova_at(0), false, 0 };
+	u1 = (struct held_unmap){ .fd = h.fd, .ioas_id = h.ioas_id,
+				  .iova = iova_at(0) };
 	ASSERT_EQ(0, pthread_create(&t1, NULL, unmap_thread, &u1));
 	/* Once the first unmap waits for the access, pins there are refused. */
 	for (tries = 0; tries != 500; tries++) {
@@ -1631,7 +1627,8 @@ TEST(failed_unmap_keeps_the_other_unmaps_block)
 	EXPECT_EQ(EINVAL, errno);
 
 	ASSERT_EQ(0, faults_armed(true));
-	u2 = (struct held_unmap){ h.fd, h.ioas_id, iova_at(0), true, 0 };
+	u2 = (struct held_unmap){ .fd = h.fd, .ioas_id = h.ioas_id,
+				  .iova = iova_at(0), .faults = true };
 	ASSERT_EQ(0, pthread_create(&t2, NULL, unmap_thread, &u2));
 	ASSERT_EQ(0, pthread_join(t2, NULL));
 	EXPECT_EQ(0, faults_armed(false));
@@ -1773,24 +1770,6 @@ TEST(pin_does_not_commit_across_new_area_boundaries)
 	held_pair_fini(&h, two);
 }
 
-/* An unmap on a thread of its own, which says when it returned. */
-struct timed_unmap {
-	int fd;
-	__u32 ioas_id;
-	__u64 iova;
-	int rc;
-	bool done;
-};
-
-static void *timed_unmap_thread(void *arg)
-{
-	struct timed_unmap *u = arg;
-
-	u->rc = rc_errno(ioas_unmap(u->fd, u->ioas_id, u->iova, PSZ, NULL));
-	__atomic_store_n(&u->done, true, __ATOMIC_RELEASE);
-	return NULL;
-}
-
 /*
  * An unmap does not return while an access still copies through the range
  * (here a copy stopped at a held page): after the unmap, no access may
@@ -1798,7 +1777,7 @@ static void *timed_unmap_thread(void *arg)
  */
 TEST(unmap_waits_for_a_copy_in_flight)
 {
-	struct timed_unmap u = {};
+	struct held_unmap u = {};
 	struct held_ioctl h = {};
 	pthread_t reader, unmapper;
 	char *mem;
@@ -1809,9 +1788,9 @@ TEST(unmap_waits_for_a_copy_in_flight)
 	ASSERT_EQ(0, pthread_create(&reader, NULL, access_read_held, &h));
 	ASSERT_EQ(0, held_page_wait(&h.hp));
 
-	u = (struct timed_unmap){ .fd = h.fd, .ioas_id = h.ioas_id,
-				  .iova = h.iova };
-	ASSERT_EQ(0, pthread_create(&unmapper, NULL, timed_unmap_thread, &u));
+	u = (struct held_unmap){ .fd = h.fd, .ioas_id = h.ioas_id,
+				 .iova = h.iova };
+	ASSERT_EQ(0, pthread_create(&unmapper, NULL, unmap_thread, &u));
 	EXPECT_EQ(0, ioas_map_fixed(h.fd, h.ioas_id, mem, PSZ, iova_at(0)));
 	EXPECT_EQ(0, ioas_unmap(h.fd, h.ioas_id, iova_at(0), PSZ, NULL));
 	usleep(200000);

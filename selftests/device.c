@@ -716,18 +716,6 @@ TEST_F(device, unmap_first)
 
 #define UNSAFE_PARAM "/sys/module/iommufd/parameters/allow_unsafe_interrupts"
 
-static int write_param(const char *path, const char *val)
-{
-	ssize_t len = strlen(val), n;
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, len);
-	close(fd);
-	return n == len ? 0 : -1;
-}
-
 /*
  * A device whose MSIs are not isolated (the mock's MSI controller flags
  * isolation, unless msi_unsafe) is refused by the same capability check
@@ -740,9 +728,9 @@ TEST_F(device, bind_needs_isolated_msi)
 	ASSERT_EQ(0, mock_knob("msi_unsafe", 1));
 	EXPECT_ERRNO(EPERM, mock_domain(self->fd, self->ioas_id, &stdev, NULL,
 					NULL));
-	ASSERT_EQ(0, write_param(UNSAFE_PARAM, "Y"));
+	ASSERT_EQ(0, write_file(UNSAFE_PARAM, "Y"));
 	EXPECT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev, NULL, NULL));
-	EXPECT_EQ(0, write_param(UNSAFE_PARAM, "N"));
+	EXPECT_EQ(0, write_file(UNSAFE_PARAM, "N"));
 	EXPECT_EQ(0, mock_knob("msi_unsafe", 0));
 	EXPECT_EQ(0, object_destroy(self->fd, stdev));
 	EXPECT_EQ(0, mock_domain(self->fd, self->ioas_id, &stdev, NULL, NULL));

@@ -544,21 +544,27 @@ static inline int peer_reap(struct peer *p)
 	return WEXITSTATUS(status);
 }
 
+/* Write the string @val to the file at @path (sysfs, debugfs, proc). */
+static inline int write_file(const char *path, const char *val)
+{
+	ssize_t len = strlen(val), n;
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, len);
+	close(fd);
+	return n == len ? 0 : -1;
+}
+
 /* Write @val to the mock's debugfs knob iommufd_mock/@name; 0 or -1. */
 static inline int mock_knob(const char *name, unsigned long long val)
 {
 	char path[96], text[24];
-	ssize_t len, n;
-	int fd;
 
 	snprintf(path, sizeof(path), "/sys/kernel/debug/iommufd_mock/%s", name);
-	len = snprintf(text, sizeof(text), "%llu", val);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	n = write(fd, text, len);
-	close(fd);
-	return n == len ? 0 : -1;
+	snprintf(text, sizeof(text), "%llu", val);
+	return write_file(path, text);
 }
 
 /* How often @needle appears in the kernel log, or -1. */

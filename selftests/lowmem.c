@@ -20,16 +20,9 @@
 static int write_str(const char *dir, const char *file, const char *val)
 {
 	char path[128];
-	ssize_t len = strlen(val), n;
-	int fd;
 
 	snprintf(path, sizeof(path), "%s%s", dir, file);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, len);
-	close(fd);
-	return n == len ? 0 : -1;
+	return write_file(path, val);
 }
 
 /* Make every allocation of @dir's kind fail for this task, quietly. */
