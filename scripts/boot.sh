@@ -34,18 +34,30 @@ qemu=(qemu-system-x86_64 -machine q35,kernel-irqchip=split
       -kernel "$out/arch/x86/boot/bzImage" -initrd "$cpio"
       -no-reboot)
 
-if [ "$mode" = check ]; then
-	console=$LOGS/$flavour-console.log
-	tap=$LOGS/$flavour-tests.log
+# One VM run in check mode, logs to $console and $tap.
+run_check() {
+	local t0=$SECONDS rc=0
+
 	# A run that fails to start must not leave the last run's logs behind.
 	rm -f "$console" "$tap"
 	say "booting $flavour kernel; logs: $console, $tap (timeout ${timeout_s}s)"
-	t0=$SECONDS
-	rc=0
 	timeout "$timeout_s" "${qemu[@]}" -append "$append" -display none \
 		-monitor none -serial "file:$console" -serial "file:$tap" || rc=$?
 	say "$flavour run: $((SECONDS - t0)) s (qemu exit $rc)"
 	[ $rc = 124 ] && echo "HARNESS: TIMEOUT after ${timeout_s}s" >> "$tap"
+	return 0
+}
+
+if [ "$mode" = check ]; then
+	console=$LOGS/$flavour-console.log
+	tap=$LOGS/$flavour-tests.log
+	run_check
+	if stalled_at_boot "$console" "$tap"; then
+		mv "$console" "$console.stalled-boot"
+		mv "$tap" "$tap.stalled-boot"
+		say "the $flavour VM stalled while booting, before any test (see $console.stalled-boot): booting once more"
+		run_check
+	fi
 	exit 0
 fi
 # The demo needs only the console: the kernel's own messages stay quiet.

@@ -221,3 +221,15 @@ report() {
 	echo "$passed passed, $failed failed, $skipped skipped"
 	[ "$failed" = 0 ]
 }
+
+# stalled_at_boot CONSOLE TAP: did the VM stall while booting, before any
+# test ran?  Under TCG a vCPU's timer sometimes stops firing while the
+# kernel boots (QEMU, not the kernel under test): RCU stalls, then a soft
+# lockup.  boot.sh tries such a boot once more, keeping the first logs.  A
+# console with any other kernel report, or a mention of iommufd, does not
+# count: that could be ours.
+stalled_at_boot() {
+	! grep -q '^HARNESS: START' "$2" 2>/dev/null &&
+	grep -qE "rcu_sched kthread timer wakeup didn't happen|timer doesn't work through Interrupt-remapped IO-APIC|watchdog: BUG: soft lockup" "$1" 2>/dev/null &&
+	! grep -qE 'WARNING:|Oops|KASAN|general protection|kernel BUG|BUG: (sleeping|scheduling|unable|spinlock|bad)|iommufd' "$1"
+}

@@ -229,6 +229,29 @@ d=$(logs watchdog-missing normal)
 edit "$d/normal-tests.log" '/^HARNESS: WATCHDOG/d'
 expect fail watchdog-missing normal
 
+# --- boot.sh: a stalled boot is tried once more, nothing else ---------------
+
+d=$tmp/stall
+mkdir -p "$d"
+printf '%s\n' "[ 37.7] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:" \
+	"[ 37.7] rcu: rcu_sched kthread timer wakeup didn't happen for 6501 jiffies!" \
+	"[ 86.1] watchdog: BUG: soft lockup - CPU#0 stuck for 52s! [migration/0:17]" \
+	"[ 86.1] Kernel panic - not syncing: softlockup: hung tasks" > "$d/console"
+: > "$d/tap"
+check "stalled_at_boot: a boot stalled before the tests is tried again" \
+	stalled_at_boot "$d/console" "$d/tap"
+echo "HARNESS: START 6.12.117" > "$d/started"
+check "stalled_at_boot: not once the tests started" \
+	fails stalled_at_boot "$d/console" "$d/started"
+{ cat "$d/console"; echo "[ 5.0] WARNING: CPU: 0 PID: 1 at drivers/iommu/iommufd/main.c:1"; } > "$d/warned"
+check "stalled_at_boot: not with another kernel report" \
+	fails stalled_at_boot "$d/warned" "$d/tap"
+{ cat "$d/console"; echo "[ 5.0] iommufd: something"; } > "$d/ours"
+check "stalled_at_boot: not when iommufd said anything" \
+	fails stalled_at_boot "$d/ours" "$d/tap"
+check "stalled_at_boot: not for a clean boot that just ended" \
+	fails stalled_at_boot "$(logs stall-clean normal)/normal-console.log" "$d/tap"
+
 # --- judge: result handling -------------------------------------------------
 
 # Runs judge in a subshell with a fresh tally; prints "passed failed skipped".
