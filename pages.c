@@ -907,7 +907,7 @@ int iopt_area_fill(struct iopt_area *area, struct io_pagetable *iopt)
 	pin_run_init(&run, area_last_index(area) - area->fill_next + 1);
 	while (area->fill_next <= area_last_index(area)) {
 		/* A hint: the step checks again under the lock. */
-		if (!xa_empty(&iopt->domains)) {
+		if (!data_race(xa_empty(&iopt->domains))) {
 			rc = pin_run_fill(pages, &run, area->fill_next,
 					  area_last_index(area));
 			if (rc)

@@ -146,33 +146,26 @@ tally() {
 	steps+=("$(printf '%-24s %-36s %5d s' "$1" "${6:-$3 passed, $4 failed, $5 skipped}" "$2")")
 }
 
-# step LABEL CMD...: run CMD as one check of the tally, passed if it exits 0.
-step() {
-	local label=$1 t0=$SECONDS rc=0
-	shift
+# run_part KIND LABEL CMD...: run CMD as a part of the run.  KIND "check"
+# counts it as one check, passed if CMD exits 0; KIND "build" counts only
+# its failure.
+run_part() {
+	local kind=$1 label=$2 t0=$SECONDS rc=0 ok=1 word=passed
+	shift 2
+	[ "$kind" = build ] && ok=0 word=done
 	say "== $label"
 	"$@" || rc=$?
 	if [ $rc = 0 ]; then
-		tally "$label" $((SECONDS - t0)) 1 0 0 passed
+		tally "$label" $((SECONDS - t0)) $ok 0 0 "$word"
 	else
 		tally "$label" $((SECONDS - t0)) 0 1 0 FAILED
 	fi
 	return $rc
 }
 
-# build LABEL CMD...: a build step; only its failure is counted.
-build() {
-	local label=$1 t0=$SECONDS rc=0
-	shift
-	say "== $label"
-	"$@" || rc=$?
-	if [ $rc = 0 ]; then
-		tally "$label" $((SECONDS - t0)) 0 0 0 "done"
-	else
-		tally "$label" $((SECONDS - t0)) 0 1 0 FAILED
-	fi
-	return $rc
-}
+# step LABEL CMD...: one check of the tally; build LABEL CMD...: a build.
+step() { run_part check "$@"; }
+build() { run_part build "$@"; }
 
 # judge FLAVOUR [T0]: judge the logs of a run (started at T0) with parse.sh
 # and add its counts to the tally.  Any doubt is a failure: a stale result
