@@ -11,7 +11,10 @@ LOGS=${LOGS:-$REPO/logs}
 SELFTESTS_OUT=${SELFTESTS_OUT:-$CACHE/selftests}
 TARBALL=/usr/src/linux-source-6.12.tar.xz
 JOBS=$(($(nproc) + 1))
-export CCACHE_DIR=$CACHE/ccache
+# Paths below the checkout are hashed relative to it, so that another
+# checkout (a git worktree) pointing HARNESS_CCACHE_DIR at this cache hits.
+export CCACHE_DIR=${HARNESS_CCACHE_DIR:-$CACHE/ccache}
+export CCACHE_BASEDIR=$REPO CCACHE_NOHASHDIR=true
 
 # The files of the package's subsystem we replace; nothing else of the
 # package is touched.
