@@ -553,6 +553,7 @@ static int iopt_claim_slices(struct io_pagetable *iopt,
 		area->last_index = (slice->start_byte + slice->length - 1) /
 				   PAGE_SIZE;
 		area->fill_next = area->first_index;
+		area->small_pages = iopt->small_pages_only;
 		iopt_area_link(iopt, area);
 		cur += slice->length;
 	}
@@ -911,6 +912,142 @@ int iopt_unmap_everything(struct io_pagetable *iopt, u64 *unmapped)
 }
 
 /**
+ * iopt_unmap_covered() - unmap the areas inside a range, if there are any
+ * @iopt: the table
+ * @iova: first IOVA of the range
+ * @length: bytes
+ * @unmapped: receives the bytes unmapped, or NULL
+ *
+ * Like iopt_unmap(), except that a range with no area in it is no error:
+ * VFIO_IOMMU_UNMAP_DMA reports 0 bytes for it.
+ *
+ * Return: 0, or the errors of iopt_unmap().
+ */
+int iopt_unmap_covered(struct io_pagetable *iopt, unsigned long iova,
+		       unsigned long length, u64 *unmapped)
+{
+	unsigned long last;
+
+	return iopt_range_last(iova, length, &last) ?:
+	       iopt_unmap_range(iopt, iova, last, unmapped, true);
+}
+
+/*
+ * Split the area containing @iova so that @iova starts an area; the second
+ * half is *@spare, which is then used up.  Both halves keep the memory,
+ * the fill and the storage domain of the original; the domains need no
+ * change, as they map the area page by page.
+ */
+static int iopt_split_area(struct io_pagetable *iopt, unsigned long iova,
+			   struct iopt_area **spare)
+{
+	struct iopt_area *area = iopt_area_find(iopt, iova);
+	struct iopt_mem *pages;
+	struct iopt_area *tail;
+	unsigned long index;
+
+	lockdep_assert_held_write(&iopt->iova_rwsem);
+
+	/* Nothing to split; an area still being made is left to its map. */
+	if (!area || area_first_iova(area) == iova)
+		return 0;
+	if (!area->small_pages || area_iova_offset(area, iova) ||
+	    iova % iopt->align)
+		return -EINVAL;
+	/* Pins and copies in flight are counted against the whole area. */
+	if (atomic_read(&area->pins) || atomic_read(&area->copies))
+		return -EBUSY;
+
+	pages = area->pages;
+	index = area_iova_index(area, iova);
+	tail = *spare;
+	*spare = NULL;
+	tail->iopt = iopt;
+	tail->pages = pages;
+	tail->iommu_prot = area->iommu_prot;
+	tail->node.start = iova;
+	tail->node.last = area_last_iova(area);
+	tail->first_index = index;
+	tail->last_index = area->last_index;
+	tail->fill_next = area->fill_next;
+	tail->small_pages = true;
+	tail->populated = true;
+	iopt_mem_get(pages);
+
+	mutex_lock(&pages->mutex);
+	tail->pfn_domain = area->pfn_domain;
+	if (area->pfn_domain) {
+		interval_tree_remove(&area->held_node, &pages->held_areas);
+		area->held_node.last = index - 1;
+		interval_tree_insert(&area->held_node, &pages->held_areas);
+		tail->held_node.start = index;
+		tail->held_node.last = tail->fill_next - 1;
+		interval_tree_insert(&tail->held_node, &pages->held_areas);
+	}
+	mutex_unlock(&pages->mutex);
+
+	/* The interval tree keys on the range: out, shrink, back in. */
+	iopt_area_unlink(iopt, area);
+	area->node.last = iova - 1;
+	area->last_index = index - 1;
+	area->fill_next = index;
+	iopt_area_link(iopt, area);
+	iopt_area_link(iopt, tail);
+	return 0;
+}
+
+/**
+ * iopt_cut() - make a range start and end at area boundaries
+ * @iopt: the table
+ * @iova: first IOVA of the range
+ * @length: bytes
+ *
+ * Splits the areas that cross either end of the range, so that an unmap of
+ * the range can take part of what one IOMMU_IOAS_MAP (or VFIO type1 v1
+ * MAP_DMA) mapped.  Only areas mapped in PAGE_SIZE IOPTEs can be split
+ * (IOMMU_OPTION_HUGE_PAGES off when they were made).
+ *
+ * Return: 0; -EINVAL if an end cannot be split there (not on a page
+ * boundary, or an area with large IOPTEs); -EBUSY if an access pins or
+ * copies through that area; -ENOMEM.  An end already split stays split.
+ */
+int iopt_cut(struct io_pagetable *iopt, unsigned long iova,
+	     unsigned long length)
+{
+	struct iopt_area *spare[2] = {};
+	unsigned long cuts[2], last;
+	unsigned int n = 0, i;
+	int rc;
+
+	rc = iopt_range_last(iova, length, &last);
+	if (rc)
+		return rc;
+	if (iova)
+		cuts[n++] = iova;
+	if (last != ULONG_MAX)
+		cuts[n++] = last + 1;
+	for (i = 0; i != n; i++) {
+		spare[i] = kzalloc(sizeof(*spare[i]), GFP_KERNEL_ACCOUNT);
+		if (!spare[i]) {
+			rc = -ENOMEM;
+			goto out_free;
+		}
+	}
+
+	/* domains_sem keeps the domains, and so the fill, as they are. */
+	down_read(&iopt->domains_sem);
+	down_write(&iopt->iova_rwsem);
+	for (i = 0; i != n && !rc; i++)
+		rc = iopt_split_area(iopt, cuts[i], &spare[i]);
+	up_write(&iopt->iova_rwsem);
+	up_read(&iopt->domains_sem);
+out_free:
+	kfree(spare[0]);
+	kfree(spare[1]);
+	return rc;
+}
+
+/**
  * iopt_replace_allowed() - replace the allowed ranges
  * @iopt: the table
  * @allowed: a tree of struct iopt_allow_range; emptied into the table on success
@@ -1053,6 +1190,7 @@ static bool iopt_areas_aligned(struct io_pagetable *iopt, unsigned long align)
  */
 int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 {
+	struct interval_tree_node *node;
 	int rc = 0;
 
 	down_write(&iopt->domains_sem);
@@ -1068,6 +1206,10 @@ int iopt_set_large_pages(struct io_pagetable *iopt, bool enable)
 		rc = -EADDRINUSE;
 		goto out_unlock;
 	}
+	/* No domain maps anything yet: every domain will map small. */
+	for (node = interval_tree_iter_first(&iopt->areas, 0, ULONG_MAX); node;
+	     node = interval_tree_iter_next(node, 0, ULONG_MAX))
+		container_of(node, struct iopt_area, node)->small_pages = true;
 out_set:
 	iopt->small_pages_only = !enable;
 	iopt_recalc_alignment(iopt);

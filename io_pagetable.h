@@ -115,9 +115,12 @@ struct iopt_resv_range {
  *	an unmap waits for them before it frees the area
  * @populated: the area is in every domain; until then (and once an unmap
  *	took it) it is invisible to lookups
+ * @small_pages: every domain maps the area in PAGE_SIZE IOPTEs, so it can
+ *	be split at any page boundary (set while IOMMU_OPTION_HUGE_PAGES is
+ *	off when the area is made)
  * @doomed_link: on the list of areas one unmap call takes down
  *
- * @node, the gap fields and @populated are protected by
+ * @node, the gap fields, @populated and @small_pages are protected by
  * io_pagetable::iova_rwsem; @fill_next by io_pagetable::domains_sem (the
  * one filling the area moves it holding it for read); @held_node and
  * @pfn_domain by iopt_mem::mutex; @pins is changed with iova_rwsem held.
@@ -139,6 +142,7 @@ struct iopt_area {
 	atomic_t pins;
 	atomic_t copies;
 	bool populated;
+	bool small_pages;
 	struct list_head doomed_link;
 };
 
@@ -313,6 +317,10 @@ int iopt_copy(struct io_pagetable *dst, struct io_pagetable *src,
 int iopt_unmap(struct io_pagetable *iopt, unsigned long iova,
 	       unsigned long length, u64 *unmapped);
 int iopt_unmap_everything(struct io_pagetable *iopt, u64 *unmapped);
+int iopt_unmap_covered(struct io_pagetable *iopt, unsigned long iova,
+		       unsigned long length, u64 *unmapped);
+int iopt_cut(struct io_pagetable *iopt, unsigned long iova,
+	     unsigned long length);
 
 /* Flags of iopt_map_user() and iopt_copy(). */
 enum {

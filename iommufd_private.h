@@ -87,8 +87,10 @@ enum iommufd_account_mode {
  * @account_mode: how new pinnings are charged (enum iommufd_account_mode)
  * @ioas_creation_lock: serialises creation of the VFIO compatibility IOAS
  *	(outside every lock of the order below)
- * @vfio_ioas: the IOAS VFIO compatibility works on, or NULL; protected by
- *	xa_lock(&objects)
+ * @vfio_ioas: the IOAS VFIO compatibility works on, or NULL; not a
+ *	reference (see vfio_compat.c); protected by xa_lock(&objects)
+ * @no_iommu_mode: a VFIO no-IOMMU group uses the context, so it never gets
+ *	a compat IOAS; protected by xa_lock(&objects)
  */
 struct iommufd_ctx {
 	struct kref users;
@@ -98,6 +100,7 @@ struct iommufd_ctx {
 	u8 account_mode;
 	struct rw_semaphore ioas_creation_lock;
 	struct iommufd_ioas *vfio_ioas;
+	bool no_iommu_mode;
 };
 
 /* What an object is; IOMMUFD_OBJ_ANY matches every type in lookups. */
@@ -377,6 +380,11 @@ struct iommufd_device {
 
 void iommufd_device_destroy(struct iommufd_object *obj);
 void __iommufd_device_unbind(struct iommufd_device *idev);
+
+/* vfio_compat.c */
+iommufd_ioctl_fn iommufd_vfio_ioas;
+long iommufd_vfio_ioctl(struct iommufd_ctx *ictx, unsigned int cmd,
+			unsigned long arg);
 
 /* access.c */
 /**

@@ -211,6 +211,9 @@ int iommufd_object_kill(struct iommufd_ctx *ictx,
 		rc = -EBUSY;
 	} else {
 		__xa_erase(&ictx->objects, id);
+		/* VFIO compatibility forgets its IOAS with it. */
+		if (ictx->vfio_ioas && &ictx->vfio_ioas->obj == obj)
+			ictx->vfio_ioas = NULL;
 	}
 	xa_unlock(&ictx->objects);
 	if (rc) {
@@ -337,7 +340,7 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 		      iommufd_ioas_unmap),
 	IOMMUFD_IOCTL(OPTION, struct iommu_option, val64, iommufd_option),
 	IOMMUFD_IOCTL(VFIO_IOAS, struct iommu_vfio_ioas, __reserved,
-		      iommufd_not_supported),
+		      iommufd_vfio_ioas),
 	IOMMUFD_IOCTL(HWPT_ALLOC, struct iommu_hwpt_alloc, __reserved,
 		      iommufd_not_supported),
 	IOMMUFD_IOCTL(GET_HW_INFO, struct iommu_hw_info, __reserved,
@@ -380,8 +383,11 @@ static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 	};
 	int rc;
 
-	if (!op)
-		return -ENOTTY;
+	/* The VFIO container ioctls share our ioctl type, below our base. */
+	if (!op) {
+		rc = iommufd_vfio_ioctl(ucmd.ictx, cmd, arg);
+		return rc == -ENOIOCTLCMD ? -ENOTTY : rc;
+	}
 	if (get_user(ucmd.usize, (u32 __user *)ucmd.uptr_cmd))
 		return -EFAULT;
 	if (ucmd.usize < op->min_size)
@@ -392,10 +398,16 @@ static long iommufd_fops_ioctl(struct file *filp, unsigned int cmd,
 	return rc ? rc : op->handler(&ucmd);
 }
 
+static struct miscdevice vfio_misc_dev;
+
 static int iommufd_fops_open(struct inode *inode, struct file *filp)
 {
-	struct iommufd_ctx *ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
+	struct iommufd_ctx *ictx;
 
+	/* misc_open() left the device opened in private_data. */
+	if (filp->private_data == &vfio_misc_dev)
+		pr_info_once("iommufd is providing /dev/vfio/vfio, not VFIO\n");
+	ictx = kzalloc(sizeof(*ictx), GFP_KERNEL_ACCOUNT);
 	if (!ictx)
 		return -ENOMEM;
 	/* The open file's reference. */
@@ -532,15 +544,41 @@ static struct miscdevice iommu_misc_dev = {
 	.fops = &iommufd_fops,
 };
 
+/*
+ * The VFIO container, with IOMMUFD_VFIO_CONTAINER: the same file
+ * operations, so VFIO's iommufd_ctx_from_file() accepts it as well.
+ */
+static struct miscdevice vfio_misc_dev = {
+	.minor = VFIO_MINOR,
+	.name = "vfio",
+	.nodename = "vfio/vfio",
+	.mode = 0666,
+	.fops = &iommufd_fops,
+};
+
 static int __init iommufd_init(void)
 {
 	int rc = misc_register(&iommu_misc_dev);
 
-	if (rc || !IS_ENABLED(CONFIG_IOMMUFD_TEST))
-		return rc;
-	rc = iommufd_test_init();
 	if (rc)
-		misc_deregister(&iommu_misc_dev);
+		return rc;
+	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)) {
+		rc = misc_register(&vfio_misc_dev);
+		if (rc)
+			goto err_iommu;
+	}
+	if (IS_ENABLED(CONFIG_IOMMUFD_TEST)) {
+		rc = iommufd_test_init();
+		if (rc)
+			goto err_vfio;
+	}
+	return 0;
+
+err_vfio:
+	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER))
+		misc_deregister(&vfio_misc_dev);
+err_iommu:
+	misc_deregister(&iommu_misc_dev);
 	return rc;
 }
 
@@ -548,12 +586,18 @@ static void __exit iommufd_exit(void)
 {
 	if (IS_ENABLED(CONFIG_IOMMUFD_TEST))
 		iommufd_test_exit();
+	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER))
+		misc_deregister(&vfio_misc_dev);
 	misc_deregister(&iommu_misc_dev);
 }
 
 module_init(iommufd_init);
 module_exit(iommufd_exit);
 
+#if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
+MODULE_ALIAS_MISCDEV(VFIO_MINOR);
+MODULE_ALIAS("devname:vfio/vfio");
+#endif
 MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
 MODULE_DESCRIPTION("I/O address space management for userspace");
 MODULE_LICENSE("GPL");

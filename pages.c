@@ -712,7 +712,7 @@ static void area_unmap_indexes(struct iopt_area *area,
 static int batch_map(struct pfn_batch *batch, struct iopt_area *area,
 		     struct iommu_domain *domain, unsigned long index)
 {
-	bool small_pages = area->iopt->small_pages_only;
+	bool small_pages = area->small_pages;
 	unsigned long i = index;
 	unsigned int run;
 	int rc = 0;
