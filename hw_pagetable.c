@@ -131,8 +131,10 @@ static int hwpt_paging_take_msi(struct iommufd_hwpt_paging *hwpt_paging,
 
 /*
  * Can the group's devices use the domain: MSIs of a group with a software
- * MSI window need a domain that maps doorbells in that very window, and a
- * device that may skip snooping needs a domain that enforces it.
+ * MSI window need a domain that maps doorbells in that very window; a
+ * device whose IOMMU can block non-snooped DMA needs a domain that does,
+ * and a domain that does is not shared with a device whose IOMMU cannot,
+ * for then VFIO_DMA_CC_IOMMU (and KVM) would believe all its DMA snooped.
  */
 static int hwpt_suits_group(struct iommufd_hw_pagetable *hwpt,
 			    struct iommufd_group *igroup, bool needs_snoop)
@@ -146,7 +148,9 @@ static int hwpt_suits_group(struct iommufd_hw_pagetable *hwpt,
 	    (hwpt_paging->msi_start != igroup->msi_start ||
 	     hwpt_paging->msi_last != igroup->msi_last))
 		return -EINVAL;
-	return needs_snoop ? hwpt_paging_enforce_snoop(hwpt_paging) : 0;
+	if (!needs_snoop)
+		return hwpt_paging->snoop_enforced ? -EINVAL : 0;
+	return hwpt_paging_enforce_snoop(hwpt_paging);
 }
 
 /* Reserve the regions of the group's attached devices, all or none. */

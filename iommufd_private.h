@@ -363,8 +363,8 @@ struct iommufd_group {
  * @obj: object header; the binding driver holds an extra ref, and so does
  *	the device's attachment
  * @dev: the device
- * @needs_snoop: the device can issue non-snooped DMA, so its domain must
- *	block that
+ * @needs_snoop: the device's IOMMU can block its non-snooped DMA
+ *	(IOMMU_CAP_ENFORCE_CACHE_COHERENCY), so its domain must do that
  * @igroup: the device's group in this context; referenced
  * @igroup_link: on igroup->attached_devs while attached
  * @ictx: the context; referenced

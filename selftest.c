@@ -32,6 +32,9 @@
  *  - msi_unsafe (1) leaves their MSIs unisolated, so binding them needs
  *    iommufd.allow_unsafe_interrupts;
  *  - no_iommu (1) keeps the mock IOMMU from probing them;
+ *  - enforce_coherency (1): their IOMMU can make a domain block
+ *    non-snooped DMA (IOMMU_CAP_ENFORCE_CACHE_COHERENCY), and the domains
+ *    made for them can; other mock domains cannot;
  *  - bind_only (1): MOCK_DOMAIN binds without attaching (out_hwpt_id 0);
  *    MOCK_DOMAIN_REPLACE attaches such a device;
  *  - buggy_driver (1) plays a driver with bugs: destroying the mock device
@@ -78,6 +81,7 @@ static bool mock_share_group;			/* mock_group_lock */
 static struct iommu_group *mock_shared_group;	/* mock_group_lock */
 static bool mock_msi_unsafe;
 static bool mock_no_iommu;
+static bool mock_enforce_coherency;
 static bool mock_bind_only;
 static bool mock_buggy_driver;
 
@@ -112,6 +116,7 @@ struct mock_dev {
 	u64 sw_msi_length;	/* 0: no software MSI window */
 	bool shared_group;	/* joins mock_shared_group */
 	bool no_iommu;		/* the mock IOMMU does not probe it */
+	bool enforce_coherency;	/* IOMMU_CAP_ENFORCE_CACHE_COHERENCY */
 };
 
 static struct mock_dev *to_mock_dev(struct device *dev)
@@ -122,6 +127,7 @@ static struct mock_dev *to_mock_dev(struct device *dev)
 struct mock_domain {
 	struct iommu_domain domain;
 	struct xarray ptes;	/* IOVA / MOCK_IO_PAGE_SIZE -> PA / same */
+	bool can_enforce;	/* made for an enforce_coherency device */
 };
 
 static struct mock_domain *to_mock_domain(struct iommu_domain *domain)
@@ -227,8 +233,15 @@ static void mock_domain_free(struct iommu_domain *domain)
 	kfree(mock);
 }
 
+/* Only a domain made for a device whose IOMMU has the capability can. */
+static bool mock_domain_enforce_coherency(struct iommu_domain *domain)
+{
+	return to_mock_domain(domain)->can_enforce;
+}
+
 static const struct iommu_domain_ops mock_domain_ops = {
 	.attach_dev = mock_domain_attach,
+	.enforce_cache_coherency = mock_domain_enforce_coherency,
 	.map_pages = mock_domain_map_pages,
 	.unmap_pages = mock_domain_unmap_pages,
 	.iova_to_phys = mock_domain_iova_to_phys,
@@ -248,6 +261,7 @@ static struct iommu_domain *mock_domain_alloc_paging(struct device *dev)
 	mock->domain.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
 	if (dev && (to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_HUGE_IOVA))
 		mock->domain.pgsize_bitmap |= MOCK_HUGE_PAGE_SIZE;
+	mock->can_enforce = dev && to_mock_dev(dev)->enforce_coherency;
 	mock->domain.geometry.aperture_start = MOCK_APERTURE_START;
 	mock->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
 	mock->domain.geometry.force_aperture = true;
@@ -256,6 +270,8 @@ static struct iommu_domain *mock_domain_alloc_paging(struct device *dev)
 
 static bool mock_capable(struct device *dev, enum iommu_cap cap)
 {
+	if (cap == IOMMU_CAP_ENFORCE_CACHE_COHERENCY)
+		return to_mock_dev(dev)->enforce_coherency;
 	return cap == IOMMU_CAP_CACHE_COHERENCY;
 }
 
@@ -382,6 +398,7 @@ static struct mock_dev *mock_dev_create(unsigned long flags)
 	mdev->sw_msi_length = READ_ONCE(mock_sw_msi_length);
 	mdev->shared_group = READ_ONCE(mock_share_group);
 	mdev->no_iommu = READ_ONCE(mock_no_iommu);
+	mdev->enforce_coherency = READ_ONCE(mock_enforce_coherency);
 	mdev->dev.release = mock_dev_release;
 	mdev->dev.bus = &mock_bus_type;
 	if (!READ_ONCE(mock_msi_unsafe))
@@ -1204,6 +1221,8 @@ int iommufd_test_init(void)
 			    &mock_msi_unsafe);
 	debugfs_create_bool("no_iommu", 0600, mock_debugfs_dir,
 			    &mock_no_iommu);
+	debugfs_create_bool("enforce_coherency", 0600, mock_debugfs_dir,
+			    &mock_enforce_coherency);
 	debugfs_create_bool("bind_only", 0600, mock_debugfs_dir,
 			    &mock_bind_only);
 	debugfs_create_bool("buggy_driver", 0600, mock_debugfs_dir,

@@ -192,7 +192,7 @@ static int compat_run(struct iommufd_ctx *ictx, void __user *arg,
 
 /* VFIO_DMA_CC_IOMMU: does every domain of the IOAS enforce coherency? */
 static int compat_cc_iommu(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-                           void __user *arg)
+			   void __user *arg)
 {
 	struct iommufd_hwpt_paging *hwpt_paging;
 	int coherent = 1;
@@ -232,14 +232,14 @@ static int compat_check_extension(struct iommufd_ctx *ictx,
 }
 
 static int compat_set_v1(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-                         void __user *arg)
+			 void __user *arg)
 {
 	/* v1 unmaps may split a mapping: map in PAGE_SIZE IOPTEs only. */
 	return iopt_set_large_pages(&ioas->iopt, false);
 }
 
 static int compat_set_v2(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-                         void __user *arg)
+			 void __user *arg)
 {
 	return 0;
 }
@@ -392,7 +392,7 @@ static int compat_collect_caps(struct iommufd_ioas *ioas,
  * written.
  */
 static int compat_get_info(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-                           void __user *arg)
+			   void __user *arg)
 {
 	const size_t minsz = offsetofend(struct vfio_iommu_type1_info,
 					 iova_pgsizes);
@@ -446,7 +446,7 @@ static int compat_map_prot(u32 flags)
 
 /* VFIO_IOMMU_MAP_DMA: map user memory at a fixed IOVA. */
 static int compat_map_dma(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-                          void __user *arg)
+			  void __user *arg)
 {
 	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map, size);
 	struct vfio_iommu_type1_dma_map map;
@@ -475,7 +475,7 @@ static int compat_map_dma(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
  * fall in first.  The dirty-bitmap and vaddr flags are not offered.
  */
 static int compat_unmap_dma(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-                            void __user *arg)
+			    void __user *arg)
 {
 	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap,
 					 size);

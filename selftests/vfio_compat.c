@@ -21,7 +21,6 @@
 #define BASE ((__u64)MOCK_APERTURE_START)
 #define VFIO_CONTAINER "/dev/vfio/vfio"
 #define INFO_BUF 4096
-#define END_OF(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
 
 static int vfio_ioas_op(int fd, __u16 op, __u32 *ioas_id)
 {
@@ -300,10 +299,8 @@ FIXTURE_TEARDOWN(compat)
 	munmap(self->buf, self->buf_len);
 }
 
-static bool is_v1(const FIXTURE_VARIANT(compat) *variant)
-{
-	return variant->type == VFIO_TYPE1_IOMMU;
-}
+/* Is the variant type1 v1 (partial unmaps allowed)? */
+#define is_v1(variant) ((variant)->type == VFIO_TYPE1_IOMMU)
 
 TEST_F(compat, huge_pages_option_follows_the_type)
 {
@@ -325,6 +322,58 @@ TEST_F(compat, check_extension_cc)
 	id = ioas_id;
 	ASSERT_EQ(0, vfio_ioas_op(self->fd, IOMMU_VFIO_IOAS_SET, &id));
 	EXPECT_EQ(1, ioctl(self->fd, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU));
+}
+
+/*
+ * Where the IOMMU can block non-snooped DMA, the domain does; such a domain
+ * is never shared with a device whose IOMMU cannot, so VFIO_DMA_CC_IOMMU
+ * says 1 only while every device's DMA is snooped.
+ */
+TEST(coherency_enforced_where_the_iommu_can)
+{
+	__u32 ioas_id, id, dev[4], hwpt[4];
+	int fd = open(IOMMU_DEV, O_RDWR);
+	char buf[64];
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas_id));
+	id = ioas_id;
+	ASSERT_EQ(0, vfio_ioas_op(fd, IOMMU_VFIO_IOAS_SET, &id));
+	ASSERT_EQ(0, ioctl(fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU));
+
+	/* Two devices whose IOMMU can: one domain, enforcing. */
+	ASSERT_EQ(0, mock_knob("enforce_coherency", 1));
+	ASSERT_EQ(0, mock_domain(fd, ioas_id, &dev[0], &hwpt[0], NULL));
+	ASSERT_EQ(0, mock_domain(fd, ioas_id, &dev[1], &hwpt[1], NULL));
+	EXPECT_EQ(hwpt[0], hwpt[1]);
+	EXPECT_EQ(1, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU));
+
+	/* One that cannot gets a domain of its own: no longer all snooped. */
+	ASSERT_EQ(0, mock_knob("enforce_coherency", 0));
+	ASSERT_EQ(0, mock_domain(fd, ioas_id, &dev[2], &hwpt[2], NULL));
+	EXPECT_NE(hwpt[0], hwpt[2]);
+	EXPECT_EQ(0, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU));
+	/* A second one like it shares that domain. */
+	ASSERT_EQ(0, mock_domain(fd, ioas_id, &dev[3], &hwpt[3], NULL));
+	EXPECT_EQ(hwpt[2], hwpt[3]);
+	/* Neither can move to the enforcing domain. */
+	id = hwpt[0];
+	EXPECT_ERRNO(EINVAL, mock_domain_replace(fd, dev[3], &id));
+
+	/* And a capable device cannot use a domain that cannot enforce. */
+	ASSERT_EQ(0, object_destroy(fd, dev[0]));
+	ASSERT_EQ(0, object_destroy(fd, dev[1]));
+	ASSERT_EQ(0, mock_knob("enforce_coherency", 1));
+	ASSERT_EQ(0, mock_domain(fd, ioas_id, &dev[0], &hwpt[0], NULL));
+	EXPECT_NE(hwpt[2], hwpt[0]);
+	id = hwpt[2];
+	EXPECT_ERRNO(EINVAL, mock_domain_replace(fd, dev[0], &id));
+	ASSERT_EQ(0, mock_knob("enforce_coherency", 0));
+	EXPECT_EQ(0, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU));
+	ASSERT_EQ(0, object_destroy(fd, dev[2]));
+	ASSERT_EQ(0, object_destroy(fd, dev[3]));
+	EXPECT_EQ(1, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_DMA_CC_IOMMU));
+	close(fd);
 }
 
 /* Fill @len bytes after argsz with 0xaa, call GET_INFO, check they stay. */
@@ -483,7 +532,7 @@ TEST_F(compat, map_pages_unmap_shuffled)
 TEST_F(compat, map_bad_input)
 {
 	struct vfio_iommu_type1_dma_map map = {
-		.argsz = END_OF(struct vfio_iommu_type1_dma_map, size) - 1,
+		.argsz = sizeof(struct vfio_iommu_type1_dma_map) - 1,
 		.flags = RW,
 		.vaddr = (uintptr_t)self->buf,
 		.iova = BASE,
@@ -514,7 +563,7 @@ TEST_F(compat, map_bad_input)
 TEST_F(compat, unmap_bad_input)
 {
 	struct vfio_iommu_type1_dma_unmap unmap = {
-		.argsz = END_OF(struct vfio_iommu_type1_dma_unmap, size) - 1,
+		.argsz = sizeof(struct vfio_iommu_type1_dma_unmap) - 1,
 		.iova = BASE,
 		.size = PSZ,
 	};
