@@ -134,7 +134,7 @@ static int hwpt_paging_take_msi(struct iommufd_hwpt_paging *hwpt_paging,
  * MSI window need a domain that maps doorbells in that very window; a
  * device whose IOMMU can block non-snooped DMA needs a domain that does,
  * and a domain that does is not shared with a device whose IOMMU cannot,
- * for then VFIO_DMA_CC_IOMMU (and KVM) would believe all its DMA snooped.
+ * for then VFIO_DMA_CC_IOMMU would claim all DMA through it snooped.
  */
 static int hwpt_suits_group(struct iommufd_hw_pagetable *hwpt,
 			    struct iommufd_group *igroup, bool needs_snoop)
@@ -150,6 +150,12 @@ static int hwpt_suits_group(struct iommufd_hw_pagetable *hwpt,
 		return -EINVAL;
 	if (!needs_snoop)
 		return hwpt_paging->snoop_enforced ? -EINVAL : 0;
+	/*
+	 * Nor is a domain switched to enforcing under devices that use it
+	 * without (attaching holds ioas->mutex, so none can join meanwhile).
+	 */
+	if (!hwpt_paging->snoop_enforced && refcount_read(&hwpt->obj.refs) > 1)
+		return -EINVAL;
 	return hwpt_paging_enforce_snoop(hwpt_paging);
 }
 

@@ -1005,43 +1005,64 @@ static int iopt_split_area(struct io_pagetable *iopt, unsigned long iova,
  * Splits the areas that cross either end of the range, so that an unmap of
  * the range can take part of what one IOMMU_IOAS_MAP (or VFIO type1 v1
  * MAP_DMA) mapped.  Only areas mapped in PAGE_SIZE IOPTEs can be split
- * (IOMMU_OPTION_HUGE_PAGES off when they were made).
+ * (IOMMU_OPTION_HUGE_PAGES off when they were made).  An area that
+ * in-kernel accesses pin cannot be split: they are asked to let go of
+ * their pins inside the range first, as for an unmap of it.
  *
  * Return: 0; -EINVAL if an end cannot be split there (not on a page
- * boundary, or an area with large IOPTEs); -EBUSY if an access pins or
- * copies through that area; -ENOMEM.  An end already split stays split.
+ * boundary, or an area with large IOPTEs); -EBUSY if an access still pins
+ * or copies through that area; -EINVAL/-EOVERFLOW for a bad range;
+ * -ENOMEM.  An end already split stays split.
  */
 int iopt_cut(struct io_pagetable *iopt, unsigned long iova,
 	     unsigned long length)
 {
+	struct iopt_unmap_block block = { .first = iova };
 	struct iopt_area *spare[2] = {};
-	unsigned long cuts[2], last;
-	unsigned int n = 0, i;
+	unsigned int n = 0, i, tries = 0;
+	unsigned long cuts[2];
 	int rc;
 
-	rc = iopt_range_last(iova, length, &last);
+	rc = iopt_range_last(iova, length, &block.last);
 	if (rc)
 		return rc;
 	if (iova)
 		cuts[n++] = iova;
-	if (last != ULONG_MAX)
-		cuts[n++] = last + 1;
+	if (block.last != ULONG_MAX)
+		cuts[n++] = block.last + 1;
+
+again:
+	/* A split uses its spare up; a retry may need another. */
 	for (i = 0; i != n; i++) {
-		spare[i] = kzalloc(sizeof(*spare[i]), GFP_KERNEL_ACCOUNT);
+		if (!spare[i])
+			spare[i] = kzalloc(sizeof(*spare[i]), GFP_KERNEL_ACCOUNT);
 		if (!spare[i]) {
 			rc = -ENOMEM;
-			goto out_free;
+			goto out_unblock;
 		}
 	}
-
 	/* domains_sem keeps the domains, and so the fill, as they are. */
 	down_read(&iopt->domains_sem);
 	down_write(&iopt->iova_rwsem);
-	for (i = 0; i != n && !rc; i++)
+	for (i = 0, rc = 0; i != n && !rc; i++)
 		rc = iopt_split_area(iopt, cuts[i], &spare[i]);
+	if (rc == -EBUSY && tries++ != IOPT_UNMAP_ACCESS_TRIES) {
+		/* No new pins in the range while the accesses let go. */
+		if (tries == 1)
+			list_add(&block.link, &iopt->unmap_blocks);
+		up_write(&iopt->iova_rwsem);
+		up_read(&iopt->domains_sem);
+		iommufd_access_notify_unmap(iopt, block.first, block.last);
+		goto again;
+	}
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_sem);
-out_free:
+out_unblock:
+	if (tries) {
+		down_write(&iopt->iova_rwsem);
+		list_del(&block.link);
+		up_write(&iopt->iova_rwsem);
+	}
 	kfree(spare[0]);
 	kfree(spare[1]);
 	return rc;

@@ -120,9 +120,11 @@ struct iopt_resv_range {
  *	off when the area is made)
  * @doomed_link: on the list of areas one unmap call takes down
  *
- * @node, the gap fields, @populated and @small_pages are protected by
+ * @node, the gap fields and @populated are protected by
  * io_pagetable::iova_rwsem; @fill_next by io_pagetable::domains_sem (the
- * one filling the area moves it holding it for read); @held_node and
+ * one filling the area moves it holding it for read; iopt_cut() moves it in
+ * populated areas holding iova_rwsem for write too); @small_pages is set
+ * before the area is visible and changed with both held for write; @held_node and
  * @pfn_domain by iopt_mem::mutex; @pins is changed with iova_rwsem held.
  */
 struct iopt_area {

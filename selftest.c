@@ -33,8 +33,9 @@
  *    iommufd.allow_unsafe_interrupts;
  *  - no_iommu (1) keeps the mock IOMMU from probing them;
  *  - enforce_coherency (1): their IOMMU can make a domain block
- *    non-snooped DMA (IOMMU_CAP_ENFORCE_CACHE_COHERENCY), and the domains
- *    made for them can; other mock domains cannot;
+ *    non-snooped DMA (IOMMU_CAP_ENFORCE_CACHE_COHERENCY).  Any mock domain
+ *    can be switched to that before it maps anything, as VT-d's
+ *    second-stage domains, and never after;
  *  - bind_only (1): MOCK_DOMAIN binds without attaching (out_hwpt_id 0);
  *    MOCK_DOMAIN_REPLACE attaches such a device;
  *  - buggy_driver (1) plays a driver with bugs: destroying the mock device
@@ -127,7 +128,7 @@ static struct mock_dev *to_mock_dev(struct device *dev)
 struct mock_domain {
 	struct iommu_domain domain;
 	struct xarray ptes;	/* IOVA / MOCK_IO_PAGE_SIZE -> PA / same */
-	bool can_enforce;	/* made for an enforce_coherency device */
+	bool enforcing;		/* blocks non-snooped DMA */
 };
 
 static struct mock_domain *to_mock_domain(struct iommu_domain *domain)
@@ -233,10 +234,14 @@ static void mock_domain_free(struct iommu_domain *domain)
 	kfree(mock);
 }
 
-/* Only a domain made for a device whose IOMMU has the capability can. */
+/* Only before anything is mapped; the core holds the domain meanwhile. */
 static bool mock_domain_enforce_coherency(struct iommu_domain *domain)
 {
-	return to_mock_domain(domain)->can_enforce;
+	struct mock_domain *mock = to_mock_domain(domain);
+
+	if (!mock->enforcing && xa_empty(&mock->ptes))
+		mock->enforcing = true;
+	return mock->enforcing;
 }
 
 static const struct iommu_domain_ops mock_domain_ops = {
@@ -261,7 +266,6 @@ static struct iommu_domain *mock_domain_alloc_paging(struct device *dev)
 	mock->domain.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
 	if (dev && (to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_HUGE_IOVA))
 		mock->domain.pgsize_bitmap |= MOCK_HUGE_PAGE_SIZE;
-	mock->can_enforce = dev && to_mock_dev(dev)->enforce_coherency;
 	mock->domain.geometry.aperture_start = MOCK_APERTURE_START;
 	mock->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
 	mock->domain.geometry.force_aperture = true;

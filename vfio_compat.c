@@ -14,9 +14,10 @@
  * The pointer is not a reference: it is read and written under
  * xa_lock(&ictx->objects), and cleared there when the IOAS is destroyed
  * (iommufd_object_kill()).  Users of it take a lookup while the IOAS is
- * still published.  ioas_creation_lock only serialises creating it, so that
- * two groups joining at once share one IOAS; it is taken with no other
- * lock held.
+ * still published.  ioas_creation_lock serialises creating it, so that two
+ * groups joining at once share one IOAS; it is taken with no other lock
+ * held.  A creator publishes its IOAS only if no compat IOAS appeared
+ * meanwhile (IOMMU_VFIO_IOAS SET does not take the lock).
  *
  * Type1 v1 and v2 differ in unmap: v2 unmaps only whole mappings (a range
  * that cuts one is -ENOENT, as IOMMU_IOAS_UNMAP), v1 may unmap part of a
@@ -122,6 +123,11 @@ int iommufd_vfio_compat_ioas_create(struct iommufd_ctx *ictx)
 	if (ictx->no_iommu_mode) {
 		/* A no-IOMMU group came first after all. */
 		rc = -EINVAL;
+	} else if (ictx->vfio_ioas &&
+		   xa_load(&ictx->objects, ictx->vfio_ioas->obj.id) ==
+			   &ictx->vfio_ioas->obj) {
+		/* IOMMU_VFIO_IOAS chose one meanwhile: that one it is. */
+		rc = 1;
 	} else {
 		/* The slot is reserved: publishing needs no memory. */
 		WARN_ON(__xa_store(&ictx->objects, ioas->obj.id, &ioas->obj,
@@ -129,8 +135,10 @@ int iommufd_vfio_compat_ioas_create(struct iommufd_ctx *ictx)
 		ictx->vfio_ioas = ioas;
 	}
 	xa_unlock(&ictx->objects);
-	if (rc)
+	if (rc) {
 		iommufd_object_undo(ictx, &ioas->obj);
+		rc = rc > 0 ? 0 : rc;
+	}
 out_unlock:
 	up_write(&ictx->ioas_creation_lock);
 	return rc;
@@ -406,7 +414,8 @@ static int compat_get_info(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 
 	if (get_user(argsz, (u32 __user *)arg))
 		return -EFAULT;
-	/* The caller checked argsz >= minsz already. */
+	if (argsz < minsz)
+		return -EINVAL;
 	info.argsz = argsz;
 	info.flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
 	info.iova_pgsizes = compat_pgsizes(ioas);
@@ -459,7 +468,9 @@ static int compat_map_dma(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	    map.flags & ~(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE))
 		return -EINVAL;
 	prot = compat_map_prot(map.flags);
-	if (!prot || !map.size)
+	/* As type1: whole pages, at least; the domains may want more. */
+	if (!prot || !map.size ||
+	    (map.iova | map.size | map.vaddr) & (PAGE_SIZE - 1))
 		return -EINVAL;
 	if (map.iova >= ULONG_MAX || map.size >= ULONG_MAX ||
 	    map.vaddr >= ULONG_MAX)
@@ -494,6 +505,8 @@ static int compat_unmap_dma(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 			return -EINVAL;
 		rc = iopt_unmap_everything(&ioas->iopt, &unmapped);
 	} else {
+		if ((unmap.iova | unmap.size) & (PAGE_SIZE - 1))
+			return -EINVAL;
 		if (unmap.iova >= ULONG_MAX || unmap.size >= ULONG_MAX)
 			return -EOVERFLOW;
 		down_read(&ioas->iopt.iova_rwsem);
@@ -510,7 +523,7 @@ static int compat_unmap_dma(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	return copy_to_user(arg, &unmap, minsz) ? -EFAULT : 0;
 }
 
-/* The argsz check every type1 ioctl with a struct starts with. */
+/* GET_INFO checks argsz before it looks for the IOAS: EINVAL over ENODEV. */
 static int compat_check_argsz(void __user *arg, size_t minsz)
 {
 	u32 argsz;
