@@ -25,7 +25,7 @@ FLAVOUR ?= normal
 export ONLY ARGS
 
 .PHONY: all check test check-quick run run-debug kernel kernel-debug \
-	selftests lint selftest-harness clean distclean
+	selftests lint selftest-harness realworld clean distclean
 
 all: check
 
@@ -60,6 +60,9 @@ lint:
 
 selftest-harness:
 	@scripts/selftest-harness.sh
+
+realworld:
+	@scripts/realworld.sh
 
 clean:
 	@scripts/clean.sh
