@@ -355,20 +355,16 @@ static int idev_auto_attach_locked(struct iommufd_device *idev,
 		goto out_unlock;
 	}
 
-	hwpt_paging = hwpt_paging_create(idev->ictx, ioas, idev, !replace);
+	hwpt_paging = hwpt_paging_create(idev->ictx, ioas, idev,
+					 replace ? HWPT_JOIN_REPLACE :
+						   HWPT_JOIN_ATTACH,
+					 &old, &num);
 	if (IS_ERR(hwpt_paging)) {
 		rc = PTR_ERR(hwpt_paging);
 		goto out_unlock;
 	}
 	hwpt = &hwpt_paging->base;
 	hwpt_paging->auto_made = true;
-	if (replace) {
-		rc = hwpt_switch_group(idev, hwpt, &old, &num);
-		if (rc) {
-			hwpt_paging_discard_locked(idev->ictx, hwpt_paging);
-			goto out_unlock;
-		}
-	}
 	*pt_id = hwpt->obj.id;
 	iommufd_object_publish(idev->ictx, &hwpt->obj);
 	rc = 0;

@@ -396,12 +396,47 @@ static struct iommu_domain *hwpt_paging_domain_alloc(struct device *dev)
 	return domain;
 }
 
+/*
+ * Drivers with only the legacy domain_alloc op (virtio-iommu in 6.12)
+ * finish a domain (its page sizes, aperture, even the IOMMU it belongs
+ * to) when the first device attaches; mapping into it before crashes.
+ */
+static bool domain_done_at_attach(struct device *dev)
+{
+	const struct iommu_ops *ops = dev_iommu_ops(dev);
+
+	return !ops->domain_alloc_paging && !ops->domain_alloc_user;
+}
+
+/* Switch the group back after a failed fill; nothing can refuse that. */
+static void hwpt_switch_back(struct iommufd_device *idev,
+			     struct iommufd_hw_pagetable *hwpt,
+			     struct iommufd_hw_pagetable *old)
+{
+	struct iommufd_hw_pagetable *back;
+	unsigned int n;
+
+	/* @old keeps its devices' refs, which the caller drops as usual. */
+	if (WARN_ON(hwpt_switch_group(idev, old, &back, &n)))
+		return;
+	/* The refs the first switch gave @hwpt go; the table's stays. */
+	WARN_ON(refcount_sub_and_test(n, &hwpt->obj.refs));
+}
+
 /**
  * hwpt_paging_create() - make a paging hw_pagetable for an IOAS
  * @ictx: the context
  * @ioas: the IOAS; the caller holds ioas->mutex
  * @idev: the device the domain is made for
- * @immediate_attach: attach @idev before the domain is filled
+ * @join: HWPT_JOIN_ATTACH attaches @idev before the domain is filled;
+ *	HWPT_JOIN_REPLACE moves @idev's group onto it, before filling it
+ *	where the driver only finishes domains at their first attach
+ *	(which is not hitless: DMA faults until the fill is done), else
+ *	after
+ * @old: with HWPT_JOIN_REPLACE, receives the hw_pagetable the group left
+ *	and @num the device refs to drop from it (hwpt_drop_devs()); also
+ *	when the call fails
+ * @num: see @old
  *
  * Return: the new hw_pagetable, on ioas->hwpt_list but not yet published
  * (the caller finalizes it, or aborts it with
@@ -410,8 +445,11 @@ static struct iommu_domain *hwpt_paging_domain_alloc(struct device *dev)
  */
 struct iommufd_hwpt_paging *
 hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-		   struct iommufd_device *idev, bool immediate_attach)
+		   struct iommufd_device *idev, enum hwpt_join join,
+		   struct iommufd_hw_pagetable **old, unsigned int *num)
 {
+	bool replace_first = join == HWPT_JOIN_REPLACE &&
+			     domain_done_at_attach(idev->dev);
 	struct iommufd_hwpt_paging *hwpt_paging;
 	struct iommufd_hw_pagetable *hwpt;
 	struct iommu_domain *domain;
@@ -452,20 +490,30 @@ hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	 * The device is attached before the domain is filled: a driver may
 	 * only learn the domain's final geometry from its first device.
 	 */
-	if (immediate_attach) {
+	if (join == HWPT_JOIN_ATTACH)
 		rc = hwpt_attach_dev(hwpt, idev);
-		if (rc)
-			goto out_abort;
-	}
+	else if (replace_first)
+		rc = hwpt_switch_group(idev, hwpt, old, num);
+	if (rc)
+		goto out_abort;
 	rc = iopt_add_domain(&ioas->iopt, domain);
 	if (rc)
 		goto out_detach;
+	if (join == HWPT_JOIN_REPLACE && !replace_first) {
+		rc = hwpt_switch_group(idev, hwpt, old, num);
+		if (rc)
+			goto out_remove;
+	}
 	list_add_tail(&hwpt_paging->ioas_link, &ioas->hwpt_list);
 	return hwpt_paging;
 
+out_remove:
+	iopt_remove_domain(&ioas->iopt, domain);
 out_detach:
-	if (immediate_attach)
+	if (join == HWPT_JOIN_ATTACH)
 		refcount_dec(&hwpt_detach_dev(idev)->obj.refs);
+	else if (replace_first)
+		hwpt_switch_back(idev, hwpt, *old);
 out_abort:
 	hwpt_paging_discard_locked(ictx, hwpt_paging);
 	return ERR_PTR(rc);

@@ -314,10 +314,18 @@ static inline bool hwpt_is_paging(struct iommufd_hw_pagetable *hwpt)
 }
 
 struct iommufd_device;
-struct iommufd_hwpt_paging *hwpt_paging_create(struct iommufd_ctx *ictx,
-					       struct iommufd_ioas *ioas,
-					       struct iommufd_device *idev,
-					       bool immediate_attach);
+
+/* How hwpt_paging_create() brings in the device it makes a domain for. */
+enum hwpt_join {
+	HWPT_JOIN_NONE,		/* not at all; the caller attaches */
+	HWPT_JOIN_ATTACH,	/* attaches it */
+	HWPT_JOIN_REPLACE,	/* moves its attached group over */
+};
+
+struct iommufd_hwpt_paging *
+hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
+		   struct iommufd_device *idev, enum hwpt_join join,
+		   struct iommufd_hw_pagetable **old, unsigned int *num);
 void hwpt_paging_destroy(struct iommufd_object *obj);
 void hwpt_paging_discard_locked(struct iommufd_ctx *ictx,
 				struct iommufd_hwpt_paging *hwpt_paging);
