@@ -80,18 +80,32 @@
 #define UNSAFE_IRQS "/sys/module/iommufd/parameters/allow_unsafe_interrupts"
 #define FAULT_STAMP "/tmp/vfio_edu.last-fault"
 
-/* The IOMMU of the VM, and what its driver logs for a DMA write fault. */
+/* The IOMMU of the VM, and how QEMU 7.2 and its Linux driver behave. */
 enum viommu { VIOMMU_INTEL, VIOMMU_AMD, VIOMMU_VIRTIO, VIOMMU_SMMUV3 };
 
 static const struct {
 	const char *name;
+	/* in the driver's report of a DMA write fault, NULL: no report */
 	const char *fault;
+	/* faults that leave room in the drivers' report ratelimit (5 s) */
+	int quiet_faults;
+	/* does DMA from behind a PCIe-to-PCI bridge reach its domain? */
+	bool bridged_dma;
 	__u64 msi;	/* an address in the MSI window no IOVA range may hold */
 } viommus[] = {
-	[VIOMMU_INTEL] = { "intel", "[DMA Write", 0xfee00000 },
-	[VIOMMU_AMD] = { "amd", "IO_PAGE_FAULT", 0xfee00000 },
-	[VIOMMU_VIRTIO] = { "virtio", "fault from EP", 0xfee00000 },
-	[VIOMMU_SMMUV3] = { "smmuv3", "event 0x10 received", 0x8000000 },
+	/* Two or three of the 10 reports per fault. */
+	[VIOMMU_INTEL] = { "intel", "[DMA Write", 2, true, 0xfee00000 },
+	/*
+	 * QEMU 7.2 logs no IO_PAGE_FAULT event (-trace amdvi_page_fault
+	 * never fires), and translates a device behind a PCIe-to-PCI bridge
+	 * by the requester ID 00:00.0 (the bus number it had when QEMU
+	 * started), so its DMA is refused.
+	 */
+	[VIOMMU_AMD] = { "amd", NULL, 0, false, 0xfee00000 },
+	/* QEMU reports every 4 bytes of a DMA: one DMA fills the window. */
+	[VIOMMU_VIRTIO] = { "virtio", "fault from EP", 0, true, 0xfee00000 },
+	[VIOMMU_SMMUV3] = { "smmuv3", "event 0x10 received", 0, true,
+			    0x8000000 },
 };
 
 /* A small file into @buf, NUL-terminated, without its newline. */
@@ -216,9 +230,13 @@ static int edu_list(char (*bdfs)[16], int max)
 	return found;
 }
 
+static int bind_vfio_pci(const char *bdf);
+
 /*
  * @want 1: an edu alone in its IOMMU group; @want 2: two edus of one
- * group.  Their addresses into @bdfs; false if the VM has none.
+ * group.  Their addresses into @bdfs; false if the VM has none.  All are
+ * bound to vfio-pci first: behind virtio-iommu (ACPI VIOT) a device joins
+ * its group only when a driver binds.
  */
 static bool edu_find(char (*bdfs)[16], int want)
 {
@@ -226,6 +244,8 @@ static bool edu_find(char (*bdfs)[16], int want)
 	int n, i, j, k, group;
 
 	n = edu_list(all, 8);
+	for (i = 0; i < n; i++)
+		bind_vfio_pci(all[i]);
 	for (i = 0; i < n; i++) {
 		group = group_of(all[i]);
 		if (group < 0)
@@ -432,15 +452,22 @@ static const char *env_setup(struct __test_metadata *_metadata,
 	static const char *const none[] = {
 		"no edu device (1234:11e8) alone in an IOMMU group (QEMU: -device edu)",
 		"no IOMMU group with two edu devices (QEMU: behind a pcie-pci-bridge)",
+		"edu devices without an IOMMU group: the IOMMU does not cover them",
 	};
-	int i;
+	char all[8][16];
+	int i, n;
 
 	env->unsafe = -1;
 	env->iommu = vm_iommu();
 	if (!edu_find(bdfs, want)) {
 		write_file("/sys/bus/pci/rescan", "1");
-		if (!edu_find(bdfs, want))
+		if (!edu_find(bdfs, want)) {
+			n = edu_list(all, 8);
+			for (i = 0; i < n; i++)
+				if (group_of(all[i]) < 0)
+					return none[2];
 			return none[want - 1];
+		}
 	}
 	for (i = 0; i < want; i++)
 		ASSERT_EQ(0, bind_vfio_pci(bdfs[i]));
@@ -654,25 +681,28 @@ static long long now_s(void)
 static void note_fault(void)
 {
 	long long since, now = now_s();
-	char text[48];
 	int count;
+	FILE *f;
 
 	fault_stamp(&since, &count);
-	if (now > since + 5) {
+	if (!count || now > since + 5) {
 		since = now;
 		count = 0;
 	}
-	snprintf(text, sizeof(text), "%lld %d", since, count + 1);
-	write_file(FAULT_STAMP, text);
+	f = fopen(FAULT_STAMP, "w");
+	if (f) {
+		fprintf(f, "%lld %d\n", since, count + 1);
+		fclose(f);
+	}
 }
 
-static void fault_quiet(void)
+static void fault_quiet(enum viommu iommu)
 {
 	long long since, now = now_s();
 	int count;
 
 	fault_stamp(&since, &count);
-	if (count > 2 && now <= since + 6)
+	if (count > viommus[iommu].quiet_faults && now <= since + 6)
 		sleep(since + 7 - now);
 }
 
@@ -742,6 +772,11 @@ static bool fault_logged(int kmsg, enum viommu iommu, __u64 lo, __u64 hi)
 	int waited = 0;
 	ssize_t n;
 
+	if (!viommus[iommu].fault) {
+		ksft_print_msg("fault report not checked: QEMU's %s IOMMU makes none\n",
+			       viommus[iommu].name);
+		return true;
+	}
 	while (waited < 3000) {
 		n = read(kmsg, rec, sizeof(rec) - 1);
 		if (n < 0 && errno == EPIPE)
@@ -928,7 +963,7 @@ TEST_F(edu_cdev, fault_never_mapped)
 	struct cdev *c = &self->c;
 	int kmsg;
 
-	fault_quiet();
+	fault_quiet(c->env.iommu);
 	kmsg = kmsg_open();
 	ASSERT_LE(0, kmsg);
 	dma_copy(_metadata, &c->dev, &c->a, 0, &hole, 100, 256, false);
@@ -952,7 +987,7 @@ TEST_F(edu_cdev, fault_unmapped_since)
 	dma_copy(_metadata, &c->dev, &c->a, 0, &c->b, PSZ, 512, true);
 	buf_reset(&c->b);
 	ASSERT_EQ(0, ioas_unmap(c->iommufd, c->ioas_id, IOVA_B, BUF_LEN, NULL));
-	fault_quiet();
+	fault_quiet(c->env.iommu);
 	kmsg = kmsg_open();
 	ASSERT_LE(0, kmsg);
 	dma_copy(_metadata, &c->dev, &c->a, 0, &c->b, PSZ, 512, false);
@@ -979,46 +1014,6 @@ TEST_F(edu_cdev, detach_blocks_dma)
 	ASSERT_EQ(0, vfio_attach(c->dev.fd, &pt_id));
 	EXPECT_PINNED(&c->env, 2 * BUF_PAGES);
 	dma_copy(_metadata, &c->dev, &c->a, 0, &c->b, 0, 512, true);
-}
-
-/*
- * Attached to a second IOAS that has the same memory at other IOVAs, with
- * no detach in between: DMA works through the new IOVAs and not the old,
- * and only the new IOAS's pages stay pinned.  And back.
- */
-TEST_F(edu_cdev, replace_hitless)
-{
-	struct cdev *c = &self->c;
-	__u32 ioas2, pt_id;
-
-	ASSERT_EQ(0, ioas_alloc(c->iommufd, &ioas2));
-	ASSERT_EQ(0, ioas_map_fixed(c->iommufd, ioas2, c->a.mem, BUF_LEN,
-				    IOVA_C));
-	ASSERT_EQ(0, ioas_map_fixed(c->iommufd, ioas2, c->b.mem, BUF_LEN,
-				    IOVA_D));
-	pt_id = ioas2;
-	ASSERT_EQ(0, vfio_attach(c->dev.fd, &pt_id));
-	EXPECT_NE(c->hwpt_id, pt_id);
-	EXPECT_PINNED(&c->env, 2 * BUF_PAGES);
-
-	c->a.iova = IOVA_C;
-	c->b.iova = IOVA_D;
-	dma_copy(_metadata, &c->dev, &c->a, 0, &c->b, 0, 1024, true);
-	buf_reset(&c->b);
-	c->b.iova = IOVA_B;
-	dma_copy(_metadata, &c->dev, &c->a, 0, &c->b, 0, 1024, false);
-
-	pt_id = c->ioas_id;
-	ASSERT_EQ(0, vfio_attach(c->dev.fd, &pt_id));
-	EXPECT_PINNED(&c->env, 2 * BUF_PAGES);
-	c->a.iova = IOVA_A;
-	dma_copy(_metadata, &c->dev, &c->a, 0, &c->b, 0, 1024, true);
-	buf_reset(&c->b);
-	c->b.iova = IOVA_D;
-	dma_copy(_metadata, &c->dev, &c->a, 0, &c->b, 0, 1024, false);
-	c->b.iova = IOVA_B;
-	/* The second IOAS is idle again and can go. */
-	EXPECT_EQ(0, object_destroy(c->iommufd, ioas2));
 }
 
 /*
@@ -1603,6 +1598,10 @@ TEST_F(edu_pair, group_path)
 	char path[32];
 	int group;
 
+	if (!viommus[self->env.iommu].bridged_dma)
+		SKIP(return, "QEMU's %s IOMMU drops DMA from behind a PCIe-to-PCI bridge",
+		     viommus[self->env.iommu].name);
+
 	snprintf(path, sizeof(path), "/dev/vfio/%d", group_of(d[0].bdf));
 	group = open(path, O_RDWR);
 	self->fds[0] = group;
@@ -1634,6 +1633,10 @@ TEST_F(edu_pair, cdev_one_domain)
 	struct edu *d = self->dev;
 	__u32 ioas1, ioas2, pt0, pt1;
 	int iommufd;
+
+	if (!viommus[self->env.iommu].bridged_dma)
+		SKIP(return, "QEMU's %s IOMMU drops DMA from behind a PCIe-to-PCI bridge",
+		     viommus[self->env.iommu].name);
 
 	iommufd = open(IOMMU_DEV, O_RDWR);
 	self->fds[0] = iommufd;
@@ -1746,6 +1749,68 @@ TEST_F(edu_msi, bind_needs_isolated_msi)
 	ASSERT_EQ(0, vfio_attach(c->dev.fd, &c->hwpt_id));
 	ASSERT_EQ(0, edu_regions(&c->dev));
 	dma_copy(_metadata, &c->dev, &c->a, 0, &c->b, 0, 1024, true);
+}
+
+/*
+ * Replace: the last fixture, because on virtio-iommu it oopses the kernel
+ * (the new domain is filled before its first attach; 6.12's virtio-iommu
+ * driver cannot map into such a domain and crashes unwinding the map).
+ */
+FIXTURE(edu_replace) {
+	struct cdev c;
+};
+
+FIXTURE_SETUP(edu_replace)
+{
+	const char *why = cdev_setup(_metadata, &self->c, true);
+
+	if (why)
+		SKIP(return, "%s", why);
+}
+
+FIXTURE_TEARDOWN(edu_replace)
+{
+	cdev_teardown(_metadata, &self->c);
+}
+
+/*
+ * Attached to a second IOAS that has the same memory at other IOVAs, with
+ * no detach in between: DMA works through the new IOVAs and not the old,
+ * and only the new IOAS's pages stay pinned.  And back.
+ */
+TEST_F(edu_replace, hitless)
+{
+	struct cdev *c = &self->c;
+	__u32 ioas2, pt_id;
+
+	ASSERT_EQ(0, ioas_alloc(c->iommufd, &ioas2));
+	ASSERT_EQ(0, ioas_map_fixed(c->iommufd, ioas2, c->a.mem, BUF_LEN,
+				    IOVA_C));
+	ASSERT_EQ(0, ioas_map_fixed(c->iommufd, ioas2, c->b.mem, BUF_LEN,
+				    IOVA_D));
+	pt_id = ioas2;
+	ASSERT_EQ(0, vfio_attach(c->dev.fd, &pt_id));
+	EXPECT_NE(c->hwpt_id, pt_id);
+	EXPECT_PINNED(&c->env, 2 * BUF_PAGES);
+
+	c->a.iova = IOVA_C;
+	c->b.iova = IOVA_D;
+	dma_copy(_metadata, &c->dev, &c->a, 0, &c->b, 0, 1024, true);
+	buf_reset(&c->b);
+	c->b.iova = IOVA_B;
+	dma_copy(_metadata, &c->dev, &c->a, 0, &c->b, 0, 1024, false);
+
+	pt_id = c->ioas_id;
+	ASSERT_EQ(0, vfio_attach(c->dev.fd, &pt_id));
+	EXPECT_PINNED(&c->env, 2 * BUF_PAGES);
+	c->a.iova = IOVA_A;
+	dma_copy(_metadata, &c->dev, &c->a, 0, &c->b, 0, 1024, true);
+	buf_reset(&c->b);
+	c->b.iova = IOVA_D;
+	dma_copy(_metadata, &c->dev, &c->a, 0, &c->b, 0, 1024, false);
+	c->b.iova = IOVA_B;
+	/* The second IOAS is idle again and can go. */
+	EXPECT_EQ(0, object_destroy(c->iommufd, ioas2));
 }
 
 TEST_HARNESS_MAIN
