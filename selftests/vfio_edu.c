@@ -39,6 +39,13 @@
 
 #include "vfio_edu.h"
 
+/*
+ * Seconds per test: a test waits for DMAs of 100 ms each, forks probes and
+ * may sleep out a fault report ratelimit; the debug kernel under TCG on a
+ * busy host takes several times as long as the normal one.
+ */
+#define EDU_TIMEOUT_S 120
+
 #define BUF_PAGES 4
 #define BUF_LEN (BUF_PAGES * PSZ)
 #define HUGE_SZ (2UL << 20)
@@ -231,7 +238,7 @@ FIXTURE_TEARDOWN(edu_cdev)
  * on both sides and end at the last byte of b: exactly the bytes copied
  * change, nothing next to them.
  */
-TEST_F(edu_cdev, dma_both_directions)
+TEST_F_TIMEOUT(edu_cdev, dma_both_directions, EDU_TIMEOUT_S)
 {
 	struct cdev *c = &self->c;
 
@@ -245,7 +252,7 @@ TEST_F(edu_cdev, dma_both_directions)
 }
 
 /* Attached, every mapped page is pinned and charged once; unmap gives back. */
-TEST_F(edu_cdev, pins_and_charge)
+TEST_F_TIMEOUT(edu_cdev, pins_and_charge, EDU_TIMEOUT_S)
 {
 	struct cdev *c = &self->c;
 
@@ -261,7 +268,7 @@ TEST_F(edu_cdev, pins_and_charge)
 }
 
 /* An IOVA never mapped: nothing changes, the IOMMU reports the fault. */
-TEST_F(edu_cdev, fault_never_mapped)
+TEST_F_TIMEOUT(edu_cdev, fault_never_mapped, EDU_TIMEOUT_S)
 {
 	struct buf hole = { .iova = IOVA_HOLE };
 	struct cdev *c = &self->c;
@@ -283,7 +290,7 @@ TEST_F(edu_cdev, fault_never_mapped)
  * Mapped, DMA lands; unmapped, the same DMA is dropped (the IOTLB was
  * flushed) and reported; mapped again, it lands again.
  */
-TEST_F(edu_cdev, fault_unmapped_since)
+TEST_F_TIMEOUT(edu_cdev, fault_unmapped_since, EDU_TIMEOUT_S)
 {
 	struct cdev *c = &self->c;
 	int kmsg;
@@ -304,7 +311,7 @@ TEST_F(edu_cdev, fault_unmapped_since)
 }
 
 /* Detached, the device is blocked and nothing stays pinned; reattached, OK. */
-TEST_F(edu_cdev, detach_blocks_dma)
+TEST_F_TIMEOUT(edu_cdev, detach_blocks_dma, EDU_TIMEOUT_S)
 {
 	struct cdev *c = &self->c;
 	__u32 pt_id = c->ioas_id;
@@ -422,7 +429,7 @@ FIXTURE_TEARDOWN(edu_teardown)
  * device is attached (a closed /dev/iommu lives on in the bound device),
  * and an open device's DMA lands exactly then.
  */
-TEST_F_TIMEOUT(edu_teardown, orders, 120)
+TEST_F_TIMEOUT(edu_teardown, orders, EDU_TIMEOUT_S)
 {
 	struct cdev *c = &self->c;
 	bool attached = true;
@@ -509,7 +516,7 @@ FIXTURE_TEARDOWN(edu_huge)
  * huge pages, in the middle and at its end; every 2 MiB of it is one IOPTE
  * (checked on VT-d, which shows its page table in debugfs).
  */
-TEST_F_TIMEOUT(edu_huge, dma_across_buffer, 90)
+TEST_F_TIMEOUT(edu_huge, dma_across_buffer, EDU_TIMEOUT_S)
 {
 	static const struct {
 		size_t off;
@@ -611,7 +618,7 @@ static void group_open(struct __test_metadata *_metadata, int group,
  * Type1 v2 through /dev/vfio/vfio: the API checks, the IOMMU's page sizes
  * and usable IOVA ranges (without its MSI window), map, DMA, unmap.
  */
-TEST_F(edu_group, type1v2)
+TEST_F_TIMEOUT(edu_group, type1v2, EDU_TIMEOUT_S)
 {
 	struct vfio_iommu_type1_info_cap_iova_range *ranges;
 	struct vfio_iommu_type1_info *info;
@@ -658,7 +665,7 @@ TEST_F(edu_group, type1v2)
  * Type1 v1 maps in small IOPTEs, and unmapping a page from the middle of a
  * mapping works: DMA into that page is dropped, around it the DMA lands.
  */
-TEST_F(edu_group, type1v1_partial_unmap)
+TEST_F_TIMEOUT(edu_group, type1v1_partial_unmap, EDU_TIMEOUT_S)
 {
 	struct vfio_iommu_type1_info *info;
 	__u64 unmapped = 0;
@@ -695,7 +702,7 @@ TEST_F(edu_group, type1v1_partial_unmap)
  * IOAS (IOMMU_VFIO_IOAS finds it), which IOMMU_IOAS_MAP and the type1
  * ioctls on the same fd both fill.
  */
-TEST_F(edu_group, iommufd_container)
+TEST_F_TIMEOUT(edu_group, iommufd_container, EDU_TIMEOUT_S)
 {
 	struct iommu_vfio_ioas vioas = {
 		.size = sizeof(vioas),
@@ -766,7 +773,7 @@ FIXTURE_TEARDOWN(edu_pair)
 }
 
 /* One group, one container, both devices: both DMA through its mappings. */
-TEST_F(edu_pair, group_path)
+TEST_F_TIMEOUT(edu_pair, group_path, EDU_TIMEOUT_S)
 {
 	struct edu *d = self->dev;
 	char path[32];
@@ -802,7 +809,7 @@ TEST_F(edu_pair, group_path)
  * cannot attach to another IOAS, and a device stays translated while the
  * other is still attached.
  */
-TEST_F(edu_pair, cdev_one_domain)
+TEST_F_TIMEOUT(edu_pair, cdev_one_domain, EDU_TIMEOUT_S)
 {
 	struct edu *d = self->dev;
 	__u32 ioas1, ioas2, pt0, pt1;
@@ -847,7 +854,7 @@ TEST_F(edu_pair, cdev_one_domain)
 }
 
 /* The group belongs to one context: the other device cannot bind elsewhere. */
-TEST_F(edu_pair, cdev_other_context)
+TEST_F_TIMEOUT(edu_pair, cdev_other_context, EDU_TIMEOUT_S)
 {
 	struct edu *d = self->dev;
 
@@ -908,7 +915,7 @@ FIXTURE_TEARDOWN(edu_msi)
  * device binds as it is; behind virtio-iommu only with
  * allow_unsafe_interrupts (EPERM without).  Then DMA works.
  */
-TEST_F(edu_msi, bind_needs_isolated_msi)
+TEST_F_TIMEOUT(edu_msi, bind_needs_isolated_msi, EDU_TIMEOUT_S)
 {
 	struct cdev *c = &self->c;
 
@@ -952,7 +959,7 @@ FIXTURE_TEARDOWN(edu_replace)
  * no detach in between: DMA works through the new IOVAs and not the old,
  * and only the new IOAS's pages stay pinned.  And back.
  */
-TEST_F(edu_replace, hitless)
+TEST_F_TIMEOUT(edu_replace, hitless, EDU_TIMEOUT_S)
 {
 	struct cdev *c = &self->c;
 	__u32 ioas2, pt_id;
