@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # boot.sh FLAVOUR MODE: boot the FLAVOUR kernel in QEMU (TCG, q35 with an
-# emulated VT-d and the edu DMA device) with our initramfs.
+# emulated VT-d and the edu DMA device, and two more edus behind a
+# PCIe-to-PCI bridge: one IOMMU group of two devices) with our initramfs.
 #   MODE=check  run the selftests; kernel log to logs/FLAVOUR-console.log,
 #               test output (TAP) to logs/FLAVOUR-tests.log; then power off
 #   MODE=demo   show the /dev/iommu demo on the terminal, then power off
@@ -31,6 +32,8 @@ append="$append watchdog_thresh=20"
 qemu=(qemu-system-x86_64 -machine q35,kernel-irqchip=split
       -accel tcg,thread=multi -cpu max -smp 2 -m 4G
       -device intel-iommu,intremap=on -device edu
+      -device pcie-pci-bridge,id=br -device edu,bus=br,addr=1
+      -device edu,bus=br,addr=2
       -kernel "$out/arch/x86/boot/bzImage" -initrd "$cpio"
       -no-reboot)
 
