@@ -19,13 +19,18 @@ obj-$(CONFIG_IOMMUFD_DRIVER) += iova_bitmap.o
 else
 # The harness: build our kernel, boot it in QEMU, run the selftests.
 # See README.md; the work is done by the small scripts in scripts/.
+#   make check        everything: normal kernel under intel, amd, virtio;
+#                     arm64 under smmuv3; debug under intel
 #   make test ONLY=iommufd-access ARGS="-r FIXTURE.VARIANT.TEST"
-#   make run FLAVOUR=debug
+#   make test IOMMU=amd      the VM's IOMMU: intel (default), amd, virtio,
+#                            or smmuv3 (the arm64 kernel)
+#   make run FLAVOUR=debug IOMMU=virtio    (FLAVOUR: normal, debug, arm64)
 FLAVOUR ?= normal
-export ONLY ARGS
+export ONLY ARGS IOMMU
 
 .PHONY: all check test check-quick run run-debug kernel kernel-debug \
-	selftests lint selftest-harness realworld clean distclean
+	kernel-arm64 selftests selftests-arm64 lint selftest-harness realworld \
+	clean distclean
 
 all: check
 
@@ -36,10 +41,10 @@ test check-quick:
 	@scripts/test.sh
 
 run:
-	@scripts/run.sh $(FLAVOUR)
+	@scripts/run.sh $(FLAVOUR) $(IOMMU)
 
 run-debug:
-	@scripts/run.sh debug
+	@scripts/run.sh debug $(IOMMU)
 
 kernel:
 	@scripts/deps.sh
@@ -49,10 +54,19 @@ kernel-debug:
 	@scripts/deps.sh
 	@scripts/kernel.sh debug
 
+kernel-arm64:
+	@scripts/deps.sh
+	@scripts/kernel.sh arm64
+
 selftests:
 	@scripts/deps.sh
 	@scripts/kernel.sh normal
-	@scripts/selftests.sh
+	@scripts/selftests.sh x86
+
+selftests-arm64:
+	@scripts/deps.sh
+	@scripts/kernel.sh arm64
+	@scripts/selftests.sh arm64
 
 lint:
 	@scripts/deps.sh

@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# initramfs.sh OUTPUT: pack busybox, our init script and the selftest
-# binaries into an uncompressed cpio archive.
+# initramfs.sh OUTPUT [ARCH]: pack the selftest binaries of ARCH (x86, the
+# default, or arm64) and an init into an uncompressed cpio archive: on x86
+# busybox and our init script, on arm64 (no busybox) our C init,
+# selftests/init-static.c.
 # Environment: ONLY=<program> packs just that program ("iommufd-access" or
 # "access"); ARGS="-r FIXTURE.TEST ..." are given to every test program
 # (split like shell words, quotes allowed; packed as /harness/args, one
@@ -9,25 +11,36 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-cpio_out=${1:?usage: initramfs.sh OUTPUT}
+cpio_out=${1:?usage: initramfs.sh OUTPUT [ARCH]}
+arch=${2:-x86}
+bin=$(arch_selftests "$arch")
 root=$CACHE/initramfs.$$
 trap 'safe_rm "$root"' EXIT
 bb=/bin/busybox
 
 safe_rm "$root"
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,mnt,tests,harness}
-cp "$bb" "$root/bin/busybox"
-cp "$REPO/selftests/init" "$root/init"
+case "$arch" in
+x86)
+	cp "$bb" "$root/bin/busybox"
+	cp "$REPO/selftests/init" "$root/init"
+	;;
+arm64)
+	[ -e "$bin/init-static" ] || die "no $bin/init-static: run scripts/selftests.sh arm64"
+	cp "$bin/init-static" "$root/init"
+	;;
+*) die "unknown arch '$arch' (x86 or arm64)" ;;
+esac
 chmod 755 "$root/init"
 if [ -n "${ONLY:-}" ]; then
 	prog=$ONLY
-	[ -e "$SELFTESTS_OUT/$prog" ] || prog=iommufd-$ONLY
-	[ -e "$SELFTESTS_OUT/$prog" ] ||
-		die "ONLY=$ONLY: no such program in $SELFTESTS_OUT; there are:" \
-			"$(cd "$SELFTESTS_OUT" && echo iommufd-*)"
-	cp "$SELFTESTS_OUT/$prog" "$root/tests/"
+	[ -e "$bin/$prog" ] || prog=iommufd-$ONLY
+	[ -e "$bin/$prog" ] ||
+		die "ONLY=$ONLY: no such program in $bin; there are:" \
+			"$(cd "$bin" && echo iommufd-*)"
+	cp "$bin/$prog" "$root/tests/"
 else
-	cp "$SELFTESTS_OUT"/iommufd-* "$root/tests/"
+	cp "$bin"/iommufd-* "$root/tests/"
 fi
 if [ -n "${ARGS:-}" ]; then
 	# xargs splits like the shell (quotes, backslashes) but runs nothing else.
@@ -35,4 +48,4 @@ if [ -n "${ARGS:-}" ]; then
 	say "test programs get $(wc -l < "$root/harness/args") arguments: $(paste -sd' ' "$root/harness/args")"
 fi
 (cd "$root" && find . | cpio -o -H newc --quiet) > "$cpio_out"
-say "$(du -h "$cpio_out" | cut -f1) initramfs with $(ls "$root/tests" | wc -l) test programs"
+say "$(du -h "$cpio_out" | cut -f1) $arch initramfs with $(ls "$root/tests" | wc -l) test programs"

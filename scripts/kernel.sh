@@ -1,21 +1,25 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # kernel.sh FLAVOUR [TARGET...]: configure and build the test kernel.
-# FLAVOUR is "normal" (tinyconfig + config/base.config) or "debug" (adds
-# config/debug.config).  The build lives in .cache/build/FLAVOUR and goes
-# through ccache, so a rebuild after editing one of our files is quick.
+# FLAVOUR is "normal" (x86_64: tinyconfig + config/base.config +
+# config/x86.config), "debug" (adds config/debug.config) or "arm64"
+# (cross-built: tinyconfig + config/base.config + config/arm64.config).  The
+# build lives in .cache/build/FLAVOUR and goes through ccache, so a rebuild
+# after editing one of our files is quick.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-flavour=${1:?usage: kernel.sh normal|debug [target...]}
+flavour=${1:?usage: kernel.sh normal|debug|arm64 [target...]}
 shift
-targets=${*:-bzImage}
 out=$CACHE/build/$flavour
 frags=$(flavour_frags "$flavour")
+arch=$(flavour_arch "$flavour")
+kbuild_vars "$arch"
+targets=${*:-$(basename "$KERNEL_IMAGE")}
 lock_cache
 
 kmake() {
-	make -C "$KSRC" O="$out" -j"$JOBS" CC="ccache gcc" HOSTCC="ccache gcc" "$@"
+	make -C "$KSRC" O="$out" -j"$JOBS" "${KBUILD_VARS[@]}" "$@"
 }
 
 # Every option a fragment asks for must survive olddefconfig.
@@ -47,5 +51,5 @@ configure() {
 if ! cat $frags | sha256sum | cmp -s - "$out/.fragments" 2>/dev/null; then
 	timed "configure $flavour" configure
 fi
-say "building $flavour kernel ($targets) in $out"
+say "building $flavour kernel ($arch, $targets) in $out"
 timed "build $flavour" kmake -s $targets

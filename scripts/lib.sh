@@ -1,4 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
+# The settings are used by the scripts that source this file.
+# shellcheck shell=bash disable=SC2034
 # Shared settings and helpers of the harness scripts: where things live, how
 # to log, the cache lock, careful deletion, and the tally of a run.
 # Sourced, never run.
@@ -34,14 +36,71 @@ timed() {
 	return $rc
 }
 
-# flavour_frags FLAVOUR: the config fragments of a kernel flavour.
-flavour_frags() {
+# The kernel flavours: "normal" and "debug" (x86_64, the debug one with
+# the checkers of config/debug.config) and "arm64" (cross-built, normal
+# config).  flavour_arch FLAVOUR: x86 or arm64.
+flavour_arch() {
 	case "$1" in
-	normal) echo "$REPO/config/base.config" ;;
-	debug) echo "$REPO/config/base.config $REPO/config/debug.config" ;;
-	*) die "unknown flavour '$1' (normal or debug)" ;;
+	normal | debug) echo x86 ;;
+	arm64) echo arm64 ;;
+	*) die "unknown flavour '$1' (normal, debug or arm64)" ;;
 	esac
 }
+
+# flavour_frags FLAVOUR: the config fragments of a kernel flavour.
+flavour_frags() {
+	local c=$REPO/config
+	case "$1" in
+	normal) echo "$c/base.config $c/x86.config" ;;
+	debug) echo "$c/base.config $c/x86.config $c/debug.config" ;;
+	arm64) echo "$c/base.config $c/arm64.config" ;;
+	*) die "unknown flavour '$1' (normal, debug or arm64)" ;;
+	esac
+}
+
+# kbuild_vars ARCH: set KBUILD_VARS, the make variables of a kernel build
+# for ARCH (cross-compiling for arm64), and KERNEL_IMAGE, the image's path
+# in the build directory.
+kbuild_vars() {
+	case "$1" in
+	x86)
+		KBUILD_VARS=(CC="ccache gcc" HOSTCC="ccache gcc")
+		KERNEL_IMAGE=arch/x86/boot/bzImage
+		;;
+	arm64)
+		KBUILD_VARS=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-
+			CC="ccache aarch64-linux-gnu-gcc" HOSTCC="ccache gcc")
+		KERNEL_IMAGE=arch/arm64/boot/Image
+		;;
+	*) die "unknown arch '$1' (x86 or arm64)" ;;
+	esac
+}
+
+# arch_iommus ARCH: the IOMMUs a VM of ARCH can have (see boot.sh); the
+# first is the default.
+arch_iommus() {
+	case "$1" in
+	x86) echo "intel amd virtio" ;;
+	arm64) echo "smmuv3" ;;
+	*) die "unknown arch '$1' (x86 or arm64)" ;;
+	esac
+}
+
+# flavour_iommu FLAVOUR [IOMMU]: IOMMU, or the flavour's default one; dies
+# if the flavour's machine cannot have it.
+flavour_iommu() {
+	local all
+	all=$(arch_iommus "$(flavour_arch "$1")") || return 1
+	if [ -z "${2:-}" ]; then
+		echo "${all%% *}"
+		return
+	fi
+	[[ " $all " = *" $2 "* ]] || die "the $1 kernel's VM has no IOMMU '$2' (one of: $all)"
+	echo "$2"
+}
+
+# arch_selftests ARCH: where the test programs for ARCH are built.
+arch_selftests() { echo "$SELFTESTS_OUT/$1"; }
 
 # has_option FLAVOUR CONFIG_X: does the flavour's kernel have CONFIG_X=y?
 has_option() {
@@ -155,7 +214,7 @@ tally() {
 run_part() {
 	local kind=$1 label=$2 t0=$SECONDS rc=0 ok=1 word=passed
 	shift 2
-	[ "$kind" = build ] && ok=0 word=done
+	[ "$kind" = build ] && ok=0 word="done"
 	say "== $label"
 	"$@" || rc=$?
 	if [ $rc = 0 ]; then
@@ -170,19 +229,19 @@ run_part() {
 step() { run_part check "$@"; }
 build() { run_part build "$@"; }
 
-# judge FLAVOUR [T0]: judge the logs of a run (started at T0) with parse.sh
-# and add its counts to the tally.  Any doubt is a failure: a stale result
-# file is deleted first, and a missing or malformed one, or a parse.sh that
-# failed without counting a failure, counts as one failure.  Never reuses
-# counts of another flavour or run.
+# judge FLAVOUR IOMMU [T0]: judge the logs of the run FLAVOUR-IOMMU
+# (started at T0) with parse.sh and add its counts to the tally.  Any doubt
+# is a failure: a stale result file is deleted first, and a missing or
+# malformed one, or a parse.sh that failed without counting a failure,
+# counts as one failure.  Never reuses counts of another run.
 judge() {
-	local flavour=$1 result=$LOGS/$1.result t0=${2:-$SECONDS} rc=0 line=
+	local run=$1-$2 result=$LOGS/$1-$2.result t0=${3:-$SECONDS} rc=0 line=
 	rm -f "$result"
-	"$REPO/scripts/parse.sh" "$flavour" || rc=$?
+	"$REPO/scripts/parse.sh" "$1" "$2" || rc=$?
 	{ IFS= read -r line < "$result"; } 2>/dev/null || true
 	if ! [[ $line =~ ^([0-9]+)\ ([0-9]+)\ ([0-9]+)$ ]]; then
 		say "FAILED: no valid result in $result (parse.sh exit $rc)"
-		tally "$flavour kernel tests" $((SECONDS - t0)) 0 1 0 "FAILED: no result"
+		tally "$run tests" $((SECONDS - t0)) 0 1 0 "FAILED: no result"
 		return 1
 	fi
 	local p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]} s=${BASH_REMATCH[3]}
@@ -190,19 +249,20 @@ judge() {
 		say "FAILED: parse.sh exited with $rc but counted no failure"
 		f=1
 	fi
-	tally "$flavour kernel tests" $((SECONDS - t0)) "$p" "$f" "$s"
+	tally "$run tests" $((SECONDS - t0)) "$p" "$f" "$s"
 	[ "$f" = 0 ]
 }
 
-# vm_run FLAVOUR: boot the FLAVOUR kernel, run the tests, judge the logs.
+# vm_run FLAVOUR IOMMU: boot the FLAVOUR kernel in a VM with IOMMU, run the
+# tests, judge the logs.
 vm_run() {
 	local t0=$SECONDS
-	say "== $1 kernel: boot and run the tests"
-	if ! "$REPO/scripts/boot.sh" "$1" check; then
-		tally "$1 kernel tests" $((SECONDS - t0)) 0 1 0 "FAILED: could not boot"
+	say "== $1 kernel under $2: boot and run the tests"
+	if ! "$REPO/scripts/boot.sh" "$1" check "$2"; then
+		tally "$1-$2 tests" $((SECONDS - t0)) 0 1 0 "FAILED: could not boot"
 		return 1
 	fi
-	judge "$1" $t0
+	judge "$1" "$2" $t0
 }
 
 # report T0: the summary of the tally, the total time since T0, and the

@@ -1,8 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# parse.sh FLAVOUR: judge one VM run from its two logs in $LOGS, print the
-# evidence, write "PASSED FAILED SKIPPED" to $LOGS/FLAVOUR.result and exit 0
-# if the run passed, 1 if not.
+# parse.sh FLAVOUR [IOMMU]: judge one VM run, FLAVOUR-IOMMU (IOMMU defaults
+# to the flavour's, see boot.sh), from its two logs in $LOGS
+# (FLAVOUR-IOMMU-console.log, FLAVOUR-IOMMU-tests.log), print the evidence,
+# write "PASSED FAILED SKIPPED" to $LOGS/FLAVOUR-IOMMU.result and exit 0 if
+# the run passed, 1 if not.
 #
 # PASSED and SKIPPED count the TAP results ("ok N ...", "ok N ... # SKIP");
 # FAILED counts the failed results ("not ok N ...") plus one for each
@@ -13,6 +15,8 @@
 #   - a test log that does not end with "HARNESS: DONE" and a newline (the
 #     VM crashed, panicked, timed out, or the output was cut off);
 #   - the hung-task and soft-lockup detectors not armed;
+#   - the VM without the IOMMU the run asked for, or the edu device not
+#     translated by it;
 #   - on a kernel with kmemleak: a leak report, or kmemleak disabled, or its
 #     section missing from the test log;
 #   - any kernel report in the console log (oops, BUG, WARNING, KASAN,
@@ -20,11 +24,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-flavour=${1:?usage: parse.sh FLAVOUR}
-flavour_frags "$flavour" >/dev/null
-console=$LOGS/$flavour-console.log
-tap=$LOGS/$flavour-tests.log
-result=$LOGS/$flavour.result
+flavour=${1:?usage: parse.sh FLAVOUR [IOMMU]}
+iommu=$(flavour_iommu "$flavour" "${2:-}")
+run=$flavour-$iommu
+console=$LOGS/$run-console.log
+tap=$LOGS/$run-tests.log
+result=$LOGS/$run.result
 # Programs that are not TAP programs: their exit status is their one result.
 NO_TAP="iommufd-demo"
 rm -f "$result"
@@ -131,6 +136,36 @@ else
 	problem "hung-task/soft-lockup detectors not armed: '${wd:-no HARNESS: WATCHDOG line}'"
 fi
 
+# The IOMMU: init reports "HARNESS: IOMMU want=IOMMU class=ENTRIES edu=BDF
+# group=N type=TYPE" (/sys/class/iommu, the edu device's iommu group and its
+# default domain).  The IOMMU asked for must be there, with the edu device
+# in a translated (DMA) domain.
+case "$iommu" in
+intel) class_re='dmar[0-9]+' ;;
+amd) class_re='ivhd[0-9]+' ;;
+# virtio-iommu's entry is named after its PCI device
+virtio) class_re='[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]' ;;
+smmuv3) class_re='smmu3\.0x[0-9a-f]+' ;;
+esac
+io=$(grep -m 1 '^HARNESS: IOMMU ' "$tap.clean" || true)
+if ! [[ $io =~ ^HARNESS:\ IOMMU\ want=([^ ]*)\ class=([^ ]*)\ edu=([^ ]*)\ group=([^ ]*)\ type=([^ ]*)$ ]]; then
+	problem "no IOMMU report from the VM: '${io:-no HARNESS: IOMMU line}'"
+else
+	want=${BASH_REMATCH[1]} class=${BASH_REMATCH[2]} edu=${BASH_REMATCH[3]}
+	group=${BASH_REMATCH[4]} type=${BASH_REMATCH[5]}
+	if [ "$want" != "$iommu" ]; then
+		problem "the VM was booted for IOMMU '$want', not $iommu: '$io'"
+	elif ! grep -qxE "$class_re" <<< "${class//,/$'\n'}"; then
+		problem "the $iommu IOMMU is absent: /sys/class/iommu has '$class', no entry like '$class_re'"
+	elif [ "$edu" = none ] || [ "$group" = none ]; then
+		problem "the edu device is missing or in no iommu group: edu=$edu group=$group"
+	elif [ "$type" != DMA ] && [ "$type" != DMA-FQ ]; then
+		problem "the edu device's default domain is '$type', not translated (DMA)"
+	else
+		say "IOMMU: $iommu present ($class); edu $edu in iommu group $group, default domain $type"
+	fi
+fi
+
 # kmemleak: init scans at the end and copies the reports between markers.
 leaks=$(sed -n '/^HARNESS: KMEMLEAK BEGIN/,/^HARNESS: KMEMLEAK END/p' "$tap.clean" |
 	grep -v '^HARNESS:' || true)
@@ -154,7 +189,7 @@ fi
 pattern='(BUG|WARNING|INFO): |Oops|Kernel panic|kernel BUG|general protection fault'
 pattern="$pattern|UBSAN|Call Trace:|suspected memory leak|possible circular locking"
 pattern="$pattern|possible recursive locking|blocked for more than|soft lockup|hard LOCKUP"
-pattern="$pattern|detected stalls"
+pattern="$pattern|detected stalls|Call trace:|Internal error:|Unable to handle kernel"
 reports=$(grep -cE "$pattern" "$console" 2>/dev/null || true)
 if [ "${reports:-0}" != 0 ]; then
 	problem "$reports kernel report lines in $console; the first:"
@@ -164,6 +199,6 @@ else
 fi
 
 fail=$((fail + problems))
-say "$flavour kernel: $pass passed, $fail failed, $skip skipped"
+say "$run: $pass passed, $fail failed, $skip skipped"
 echo "$pass $fail $skip" > "$result"
 [ "$fail" = 0 ]

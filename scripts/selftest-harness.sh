@@ -5,7 +5,8 @@
 # judge must count a missing result as a failure and never reuse counts;
 # must_be_clean (lint) must fail on a non-zero exit; safe_rm must refuse
 # what is not the harness's; the cache lock must make a second run wait;
-# initramfs.sh must pack ONLY and ARGS.  PARSE=<script> tries another
+# initramfs.sh must pack ONLY and ARGS and each arch's init; each run of the
+# IOMMU matrix must have had its IOMMU.  PARSE=<script> tries another
 # parse.sh (e.g. an old one from git).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -19,6 +20,7 @@ ok=0
 ko=0
 
 fails() { ! "$@" > /dev/null 2>&1; }
+dies() { ! ( "$@" ) > /dev/null 2>&1; }	# a function that may call die
 matches() { [[ $1 =~ $2 ]]; }
 
 check() { # check DESCRIPTION CONDITION...: one test
@@ -56,15 +58,28 @@ tap_program() { # tap_program NAME RESULTS...: a kselftest program's output
 	echo "HARNESS: EXIT $name 0"
 }
 
-clean_tap() { # clean_tap FLAVOUR
+# iommu_line IOMMU: what init reports in a VM with IOMMU.
+iommu_line() {
+	local class
+	case "$1" in
+	intel) class=dmar0 ;;
+	amd) class=ivhd0 ;;
+	virtio) class=0000:00:03.0 ;;
+	smmuv3) class=smmu3.0x0000000009050000 ;;
+	esac
+	echo "HARNESS: IOMMU want=$1 class=$class,iommufd_mock_iommu edu=0000:00:04.0 group=3 type=DMA"
+}
+
+clean_tap() { # clean_tap FLAVOUR-IOMMU
 	echo "HARNESS: START 6.12.117"
 	echo "HARNESS: WATCHDOG hung_task_timeout_secs=45 hung_task_panic=1 soft_watchdog=1 watchdog_thresh=20 softlockup_panic=1"
+	iommu_line "${1#*-}"
 	tap_program iommufd-alpha ok ok "ok # SKIP no hugepages"
 	echo "HARNESS: RUN iommufd-demo"
 	echo "iommufd-demo: done"
 	echo "HARNESS: EXIT iommufd-demo 0"
 	tap_program iommufd-beta ok ok
-	if [ "$1" = debug ]; then
+	if [ "${1%%-*}" = debug ]; then
 		echo "HARNESS: KMEMLEAK BEGIN"
 		echo "HARNESS: KMEMLEAK END"
 	else
@@ -80,7 +95,8 @@ clean_console() {
 	echo "[    2.345678] Run /init as init process"
 }
 
-# logs NAME FLAVOUR: a directory with a clean run's logs; prints its path.
+# logs NAME FLAVOUR-IOMMU: a directory with a clean run's logs; prints its
+# path.
 logs() {
 	local d=$tmp/$1
 	mkdir -p "$d"
@@ -94,12 +110,12 @@ edit() {
 	tr -d '\r' < "$1" | sed "$2" | crlf > "$1.new" && mv "$1.new" "$1"
 }
 
-# expect pass|fail NAME FLAVOUR [RESULT]: parse.sh on $tmp/NAME must exit 0
-# (pass) or 1 (fail) and write a well-formed result with no (pass) or some
-# (fail) failures; RESULT is the exact result line expected.
+# expect pass|fail NAME FLAVOUR-IOMMU [RESULT]: parse.sh on $tmp/NAME must
+# exit 0 (pass) or 1 (fail) and write a well-formed result with no (pass) or
+# some (fail) failures; RESULT is the exact result line expected.
 expect() {
 	local want=$1 name=$2 flavour=$3 d=$tmp/$2 rc=0 res
-	LOGS=$d "$PARSE" "$flavour" > "$d/parse.out" 2>&1 || rc=$?
+	LOGS=$d "$PARSE" "${flavour%%-*}" "${flavour#*-}" > "$d/parse.out" 2>&1 || rc=$?
 	res=$(cat "$d/$flavour.result" 2>/dev/null || echo "(no result file)")
 	local good=0
 	if [ $want = pass ]; then
@@ -112,122 +128,179 @@ expect() {
 	[ $good = 1 ] || sed 's/^/      | /' "$d/parse.out" | tail -n 15
 }
 
-d=$(logs clean normal)
-expect pass clean normal "5 0 1"
-d=$(logs clean-debug debug)
-expect pass clean-debug debug "5 0 1"
+d=$(logs clean normal-intel)
+expect pass clean normal-intel "5 0 1"
+d=$(logs clean-debug debug-intel)
+expect pass clean-debug debug-intel "5 0 1"
 
-d=$(logs many-warnings debug)
+d=$(logs many-warnings debug-intel)
 awk 'BEGIN { for (i = 0; i < 3000; i++) {
 	printf "[ %d.000000] ------------[ cut here ]------------\n", i
 	printf "[ %d.000000] WARNING: CPU: 1 PID: 99 at drivers/iommu/iommufd/pages.c:%d pages_fill+0x1/0x2\n", i, i
 	for (j = 0; j < 25; j++) printf "[ %d.000000]  ? frame_%d+0x10/0x20\n", i, j
-}}' | crlf >> "$d/debug-console.log"
-expect fail many-warnings debug
+}}' | crlf >> "$d/debug-intel-console.log"
+expect fail many-warnings debug-intel
 
-d=$(logs died-before-tap normal)
-edit "$d/normal-tests.log" '/^HARNESS: RUN iommufd-beta/,/^HARNESS: EXIT iommufd-beta/c\
+d=$(logs died-before-tap normal-intel)
+edit "$d/normal-intel-tests.log" '/^HARNESS: RUN iommufd-beta/,/^HARNESS: EXIT iommufd-beta/c\
 HARNESS: RUN iommufd-beta\
 HARNESS: EXIT iommufd-beta 139'
-expect fail died-before-tap normal
+expect fail died-before-tap normal-intel
 
-d=$(logs silent-exit-0 normal)
-edit "$d/normal-tests.log" '/^HARNESS: RUN iommufd-beta/,/^HARNESS: EXIT iommufd-beta/c\
+d=$(logs silent-exit-0 normal-intel)
+edit "$d/normal-intel-tests.log" '/^HARNESS: RUN iommufd-beta/,/^HARNESS: EXIT iommufd-beta/c\
 HARNESS: RUN iommufd-beta\
 HARNESS: EXIT iommufd-beta 0'
-expect fail silent-exit-0 normal
+expect fail silent-exit-0 normal-intel
 
-d=$(logs no-newline normal)
-truncate -s -2 "$d/normal-tests.log"
-expect fail no-newline normal
+d=$(logs no-newline normal-intel)
+truncate -s -2 "$d/normal-intel-tests.log"
+expect fail no-newline normal-intel
 
-d=$(logs cut-mid-line normal)
-edit "$d/normal-tests.log" '/^HARNESS: EXIT iommufd-beta/,$d'
-printf 'ok 3 fix.t' >> "$d/normal-tests.log"
-expect fail cut-mid-line normal
+d=$(logs cut-mid-line normal-intel)
+edit "$d/normal-intel-tests.log" '/^HARNESS: EXIT iommufd-beta/,$d'
+printf 'ok 3 fix.t' >> "$d/normal-intel-tests.log"
+expect fail cut-mid-line normal-intel
 
-d=$(logs plan-too-big normal)
-edit "$d/normal-tests.log" '/^HARNESS: RUN iommufd-beta/,/^1\.\./s/^1\.\.2$/1..5/'
-expect fail plan-too-big normal
+d=$(logs plan-too-big normal-intel)
+edit "$d/normal-intel-tests.log" '/^HARNESS: RUN iommufd-beta/,/^1\.\./s/^1\.\.2$/1..5/'
+expect fail plan-too-big normal-intel
 
-d=$(logs plan-too-small normal)
-edit "$d/normal-tests.log" '/^HARNESS: RUN iommufd-alpha/,/^1\.\./s/^1\.\.3$/1..2/'
-expect fail plan-too-small normal
+d=$(logs plan-too-small normal-intel)
+edit "$d/normal-intel-tests.log" '/^HARNESS: RUN iommufd-alpha/,/^1\.\./s/^1\.\.3$/1..2/'
+expect fail plan-too-small normal-intel
 
-d=$(logs not-ok normal)
-edit "$d/normal-tests.log" '/^HARNESS: RUN iommufd-alpha/,/^HARNESS: EXIT/s/^ok 2 fix.t2$/not ok 2 fix.t2/
+d=$(logs not-ok normal-intel)
+edit "$d/normal-intel-tests.log" '/^HARNESS: RUN iommufd-alpha/,/^HARNESS: EXIT/s/^ok 2 fix.t2$/not ok 2 fix.t2/
 	/^HARNESS: EXIT iommufd-alpha/s/ 0$/ 1/'
-expect fail not-ok normal "4 1 1"
+expect fail not-ok normal-intel "4 1 1"
 
-d=$(logs bail-out normal)
-edit "$d/normal-tests.log" '/^HARNESS: EXIT iommufd-beta/i\
+d=$(logs bail-out normal-intel)
+edit "$d/normal-intel-tests.log" '/^HARNESS: EXIT iommufd-beta/i\
 Bail out! cannot open /dev/iommu'
-expect fail bail-out normal
+expect fail bail-out normal-intel
 
-d=$(logs never-returned normal)
-edit "$d/normal-tests.log" '/^HARNESS: EXIT iommufd-beta/d'
-expect fail never-returned normal
+d=$(logs never-returned normal-intel)
+edit "$d/normal-intel-tests.log" '/^HARNESS: EXIT iommufd-beta/d'
+expect fail never-returned normal-intel
 
-d=$(logs no-program normal)
-edit "$d/normal-tests.log" '/^HARNESS: RUN/,/^HARNESS: EXIT iommufd-beta/d'
-expect fail no-program normal
+d=$(logs no-program normal-intel)
+edit "$d/normal-intel-tests.log" '/^HARNESS: RUN/,/^HARNESS: EXIT iommufd-beta/d'
+expect fail no-program normal-intel
 
-d=$(logs timeout normal)
-edit "$d/normal-tests.log" '/^HARNESS: EXIT iommufd-beta/,$d'
-echo "HARNESS: TIMEOUT after 1500s" >> "$d/normal-tests.log"
-expect fail timeout normal
+d=$(logs timeout normal-intel)
+edit "$d/normal-intel-tests.log" '/^HARNESS: EXIT iommufd-beta/,$d'
+echo "HARNESS: TIMEOUT after 1500s" >> "$d/normal-intel-tests.log"
+expect fail timeout normal-intel
 
-d=$(logs no-console normal)
-rm "$d/normal-console.log"
-expect fail no-console normal
+d=$(logs no-console normal-intel)
+rm "$d/normal-intel-console.log"
+expect fail no-console normal-intel
 
-d=$(logs kmemleak-disabled debug)
+d=$(logs kmemleak-disabled debug-intel)
 printf '[  9.0] kmemleak: Memory pool empty, consider increasing CONFIG_DEBUG_KMEMLEAK_MEM_POOL_SIZE\n[  9.1] kmemleak: Kernel memory leak detector disabled\n' |
-	crlf >> "$d/debug-console.log"
-expect fail kmemleak-disabled debug
+	crlf >> "$d/debug-intel-console.log"
+expect fail kmemleak-disabled debug-intel
 
-d=$(logs kmemleak-scan-refused debug)
-edit "$d/debug-tests.log" '/^HARNESS: KMEMLEAK BEGIN/,/^HARNESS: KMEMLEAK END/c\
+d=$(logs kmemleak-scan-refused debug-intel)
+edit "$d/debug-intel-tests.log" '/^HARNESS: KMEMLEAK BEGIN/,/^HARNESS: KMEMLEAK END/c\
 HARNESS: KMEMLEAK DISABLED (scan refused)'
-expect fail kmemleak-scan-refused debug
+expect fail kmemleak-scan-refused debug-intel
 
-d=$(logs kmemleak-missing debug)
-edit "$d/debug-tests.log" '/^HARNESS: KMEMLEAK/d'
-expect fail kmemleak-missing debug
+d=$(logs kmemleak-missing debug-intel)
+edit "$d/debug-intel-tests.log" '/^HARNESS: KMEMLEAK/d'
+expect fail kmemleak-missing debug-intel
 
-d=$(logs kmemleak-leak debug)
-edit "$d/debug-tests.log" '/^HARNESS: KMEMLEAK BEGIN/a\
+d=$(logs kmemleak-leak debug-intel)
+edit "$d/debug-intel-tests.log" '/^HARNESS: KMEMLEAK BEGIN/a\
 unreferenced object 0xffff888004a1c000 (size 64):\
   comm "iommufd-alpha", pid 93, jiffies 4294939000\
   backtrace (crc 0):\
     iopt_alloc_area+0x25/0x80'
-expect fail kmemleak-leak debug
+expect fail kmemleak-leak debug-intel
 
-d=$(logs hung-task debug)
-edit "$d/debug-tests.log" '/^HARNESS: EXIT iommufd-beta/,$d'
+d=$(logs hung-task debug-intel)
+edit "$d/debug-intel-tests.log" '/^HARNESS: EXIT iommufd-beta/,$d'
 printf '%s\n' "[  60.1] INFO: task iommufd-beta:93 blocked for more than 45 seconds." \
 	"[  60.1]       Not tainted 6.12.117 #1" \
 	"[  60.2] Call Trace:" "[  60.2]  __mutex_lock+0x1/0x2" \
-	"[  60.3] Kernel panic - not syncing: hung_task: blocked tasks" | crlf >> "$d/debug-console.log"
-expect fail hung-task debug
+	"[  60.3] Kernel panic - not syncing: hung_task: blocked tasks" | crlf >> "$d/debug-intel-console.log"
+expect fail hung-task debug-intel
 
-d=$(logs hung-task-only-console normal)
-echo "[  60.1] INFO: task iommufd-beta:93 blocked for more than 45 seconds." | crlf >> "$d/normal-console.log"
-expect fail hung-task-only-console normal
+d=$(logs hung-task-only-console normal-intel)
+echo "[  60.1] INFO: task iommufd-beta:93 blocked for more than 45 seconds." | crlf >> "$d/normal-intel-console.log"
+expect fail hung-task-only-console normal-intel
 
-d=$(logs soft-lockup normal)
-edit "$d/normal-tests.log" '/^HARNESS: EXIT iommufd-beta/,$d'
+d=$(logs soft-lockup normal-intel)
+edit "$d/normal-intel-tests.log" '/^HARNESS: EXIT iommufd-beta/,$d'
 printf '%s\n' "[  50.0] watchdog: BUG: soft lockup - CPU#1 stuck for 41s! [iommufd-beta:93]" \
-	"[  50.1] Kernel panic - not syncing: softlockup: hung tasks" | crlf >> "$d/normal-console.log"
-expect fail soft-lockup normal
+	"[  50.1] Kernel panic - not syncing: softlockup: hung tasks" | crlf >> "$d/normal-intel-console.log"
+expect fail soft-lockup normal-intel
 
-d=$(logs watchdog-off normal)
-edit "$d/normal-tests.log" 's/hung_task_timeout_secs=45/hung_task_timeout_secs=0/'
-expect fail watchdog-off normal
+d=$(logs watchdog-off normal-intel)
+edit "$d/normal-intel-tests.log" 's/hung_task_timeout_secs=45/hung_task_timeout_secs=0/'
+expect fail watchdog-off normal-intel
 
-d=$(logs watchdog-missing normal)
-edit "$d/normal-tests.log" '/^HARNESS: WATCHDOG/d'
-expect fail watchdog-missing normal
+d=$(logs watchdog-missing normal-intel)
+edit "$d/normal-intel-tests.log" '/^HARNESS: WATCHDOG/d'
+expect fail watchdog-missing normal-intel
+
+# --- the IOMMU matrix: each run names its IOMMU and must have had it -------
+
+for r in normal-amd normal-virtio arm64-smmuv3; do
+	d=$(logs "clean-$r" $r)
+	expect pass "clean-$r" $r "5 0 1"
+done
+
+d=$(logs iommu-missing normal-intel)
+edit "$d/normal-intel-tests.log" '/^HARNESS: IOMMU/d'
+expect fail iommu-missing normal-intel
+
+d=$(logs iommu-absent normal-amd)
+edit "$d/normal-amd-tests.log" 's/class=ivhd0/class=none/'
+expect fail iommu-absent normal-amd
+
+d=$(logs iommu-other normal-amd)
+edit "$d/normal-amd-tests.log" 's/class=ivhd0/class=dmar0/'
+expect fail iommu-other normal-amd
+
+d=$(logs iommu-wrong-boot normal-virtio)
+edit "$d/normal-virtio-tests.log" 's/want=virtio/want=intel/'
+expect fail iommu-wrong-boot normal-virtio
+
+d=$(logs iommu-no-edu arm64-smmuv3)
+edit "$d/arm64-smmuv3-tests.log" 's/edu=[^ ]*/edu=none/'
+expect fail iommu-no-edu arm64-smmuv3
+
+d=$(logs iommu-no-group normal-intel)
+edit "$d/normal-intel-tests.log" 's/group=3 type=DMA/group=none type=none/'
+expect fail iommu-no-group normal-intel
+
+d=$(logs iommu-identity normal-virtio)
+edit "$d/normal-virtio-tests.log" 's/type=DMA/type=identity/'
+expect fail iommu-identity normal-virtio
+
+d=$(logs iommu-lazy arm64-smmuv3)
+edit "$d/arm64-smmuv3-tests.log" 's/type=DMA/type=DMA-FQ/'
+expect pass iommu-lazy arm64-smmuv3 "5 0 1"
+
+d=$(logs arm64-oops arm64-smmuv3)
+# arm64's words for an oops: no "Oops" or "Call Trace:" in these.
+printf '%s\n' "[  12.0] Unable to handle kernel paging request at virtual address dead000000000108" \
+	"[  12.1] Call trace:" "[  12.1]  iopt_unmap_iova+0x1c/0x2a0" |
+	crlf >> "$d/arm64-smmuv3-console.log"
+expect fail arm64-oops arm64-smmuv3
+
+d=$(logs wrong-run normal-intel)
+expect fail wrong-run normal-amd
+
+check "flavour_iommu: normal defaults to intel" [ "$(flavour_iommu normal)" = intel ]
+check "flavour_iommu: arm64 defaults to smmuv3" [ "$(flavour_iommu arm64)" = smmuv3 ]
+check "flavour_iommu: debug takes amd" [ "$(flavour_iommu debug amd)" = amd ]
+check "flavour_iommu: no smmuv3 on x86" dies flavour_iommu normal smmuv3
+check "flavour_iommu: no amd on arm64" dies flavour_iommu arm64 amd
+check "flavour_iommu: no such IOMMU" dies flavour_iommu normal foo
+check "flavour_arch: no such flavour" dies flavour_arch sparc
 
 # --- boot.sh: a stalled boot is tried once more, nothing else ---------------
 
@@ -250,18 +323,18 @@ check "stalled_at_boot: not with another kernel report" \
 check "stalled_at_boot: not when iommufd said anything" \
 	fails stalled_at_boot "$d/ours" "$d/tap"
 check "stalled_at_boot: not for a clean boot that just ended" \
-	fails stalled_at_boot "$(logs stall-clean normal)/normal-console.log" "$d/tap"
+	fails stalled_at_boot "$(logs stall-clean normal-intel)/normal-console.log" "$d/tap"
 
 # --- judge: result handling -------------------------------------------------
 
 # Runs judge in a subshell with a fresh tally; prints "passed failed skipped".
-judge_tally() { # judge_tally LOGS FLAVOUR...
+judge_tally() { # judge_tally LOGS FLAVOUR-IOMMU...
 	(
 		export LOGS=$1
 		shift
 		passed=0 failed=0 skipped=0
-		for f in "$@"; do
-			judge "$f" > /dev/null 2>&1
+		for r in "$@"; do
+			judge "${r%%-*}" "${r#*-}" > /dev/null 2>&1
 		done
 		echo "$passed $failed $skipped"
 	)
@@ -269,16 +342,20 @@ judge_tally() { # judge_tally LOGS FLAVOUR...
 
 d=$tmp/judge
 mkdir -p "$d"
-echo "752 0 0" > "$d/bogus.result"
-res=$(judge_tally "$d" bogus)
+echo "752 0 0" > "$d/bogus-intel.result"
+res=$(judge_tally "$d" bogus-intel)
 check "judge: a parse.sh that dies counts as a failure, not the stale result ($res)" \
 	[ "$res" = "0 1 0" ]
-check "judge: deletes the stale result file" [ ! -e "$d/bogus.result" ]
+check "judge: deletes the stale result file" [ ! -e "$d/bogus-intel.result" ]
 
-d=$(logs judge-two normal)
-echo "752 0 0" > "$d/debug.result"
-res=$(judge_tally "$d" normal debug)
+d=$(logs judge-two normal-intel)
+echo "752 0 0" > "$d/debug-intel.result"
+echo "752 0 0" > "$d/normal-amd.result"
+res=$(judge_tally "$d" normal-intel debug-intel)
 check "judge: a failing flavour never reuses the other's counts ($res)" \
+	matches "$res" '^5 [1-9][0-9]* 1$'
+res=$(judge_tally "$d" normal-intel normal-amd)
+check "judge: a failing IOMMU run never reuses another run's counts ($res)" \
 	matches "$res" '^5 [1-9][0-9]* 1$'
 
 # --- must_be_clean: lint's verdict -------------------------------------------
@@ -349,9 +426,9 @@ check "lock: a child of the holder inherits it, without waiting" \
 
 # --- initramfs.sh: ONLY and ARGS ------------------------------------------------
 
-mkdir -p "$tmp/progs" "$tmp/cpio"
-printf '#!/bin/sh\n' > "$tmp/progs/iommufd-alpha"
-cp "$tmp/progs/iommufd-alpha" "$tmp/progs/iommufd-beta"
+mkdir -p "$tmp/progs/x86" "$tmp/cpio"
+printf '#!/bin/sh\n' > "$tmp/progs/x86/iommufd-alpha"
+cp "$tmp/progs/x86/iommufd-alpha" "$tmp/progs/x86/iommufd-beta"
 SELFTESTS_OUT=$tmp/progs ONLY=beta ARGS="-r fix.var.t1 -t 'a b' -v x.y" \
 	"$REPO/scripts/initramfs.sh" "$tmp/initramfs.cpio" > /dev/null
 (cd "$tmp/cpio" && cpio -id --quiet < "$tmp/initramfs.cpio")
@@ -361,6 +438,21 @@ check "initramfs: ARGS are packed one per line, quotes honoured" \
 	[ "$(paste -sd'|' "$tmp/cpio/harness/args")" = "-r|fix.var.t1|-t|a b|-v|x.y" ]
 check "initramfs: an unknown ONLY fails" \
 	fails env SELFTESTS_OUT="$tmp/progs" ONLY=gamma "$REPO/scripts/initramfs.sh" "$tmp/x.cpio"
+check "initramfs: x86 has busybox and the init script" \
+	cmp -s "$tmp/cpio/init" "$REPO/selftests/init"
+
+mkdir -p "$tmp/progs/arm64" "$tmp/cpio-arm64"
+cp "$tmp/progs/x86/iommufd-alpha" "$tmp/progs/arm64/iommufd-alpha"
+check "initramfs: arm64 needs the C init" \
+	fails env SELFTESTS_OUT="$tmp/progs" "$REPO/scripts/initramfs.sh" "$tmp/x.cpio" arm64
+printf 'C init\n' > "$tmp/progs/arm64/init-static"
+SELFTESTS_OUT=$tmp/progs "$REPO/scripts/initramfs.sh" "$tmp/arm64.cpio" arm64 > /dev/null
+(cd "$tmp/cpio-arm64" && cpio -id --quiet < "$tmp/arm64.cpio")
+# shellcheck disable=SC2016 # expanded by eval
+check "initramfs: arm64 packs its own programs, the C init as /init, no busybox" \
+	eval '[ "$(ls "$tmp/cpio-arm64/tests")" = iommufd-alpha ] &&
+	      [ "$(cat "$tmp/cpio-arm64/init")" = "C init" ] &&
+	      [ -x "$tmp/cpio-arm64/init" ] && [ ! -e "$tmp/cpio-arm64/bin/busybox" ]'
 
 say "$ok passed, $ko failed ($((SECONDS - t0)) s)"
 [ $ko = 0 ]

@@ -1,20 +1,26 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # test.sh: the edit-run loop.  Build the normal kernel and the selftests,
-# boot, run the tests, judge the logs; no lint, no debug kernel.  ONLY and
-# ARGS (see initramfs.sh) pick one program and its kselftest options, e.g.
+# boot, run the tests, judge the logs; no lint, no debug kernel.  IOMMU
+# picks the VM's IOMMU: intel (the default), amd or virtio on the normal
+# kernel, smmuv3 on the arm64 kernel.  ONLY and ARGS (see initramfs.sh) pick
+# one program and its kselftest options, e.g.
 # ONLY=iommufd-access ARGS="-r mock_access.no_domain.pin_errors".
 # The last line is "N passed, N failed, N skipped".
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 t_start=$SECONDS
+flavour=normal
+[ "${IOMMU:-}" = smmuv3 ] && flavour=arm64
+arch=$(flavour_arch $flavour)
+iommu=$(flavour_iommu $flavour "${IOMMU:-}") || exit 1
 "$REPO/scripts/deps.sh" || die "cannot install dependencies"
 lock_cache
 mkdir -p "$LOGS"
-say "normal kernel only${ONLY:+, ONLY=$ONLY}${ARGS:+, ARGS=$ARGS}"
-if build "build normal kernel" "$REPO/scripts/kernel.sh" normal &&
-   build "build selftests" "$REPO/scripts/selftests.sh"; then
-	vm_run normal
+say "$flavour kernel under $iommu only${ONLY:+, ONLY=$ONLY}${ARGS:+, ARGS=$ARGS}"
+if build "build $flavour kernel" "$REPO/scripts/kernel.sh" $flavour &&
+   build "build $arch selftests" "$REPO/scripts/selftests.sh" "$arch"; then
+	vm_run $flavour "$iommu"
 fi
 report $t_start
