@@ -556,29 +556,38 @@ static struct miscdevice vfio_misc_dev = {
 	.fops = &iommufd_fops,
 };
 
+/* Our character devices: registered in this order, removed in reverse. */
+static struct miscdevice *const iommufd_misc_devs[] = {
+	&iommu_misc_dev,
+#if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
+	&vfio_misc_dev,
+#endif
+};
+
+/* Remove the first @n of them. */
+static void iommufd_misc_remove(unsigned int n)
+{
+	while (n--)
+		misc_deregister(iommufd_misc_devs[n]);
+}
+
 static int __init iommufd_init(void)
 {
-	int rc = misc_register(&iommu_misc_dev);
+	unsigned int n;
+	int rc;
 
-	if (rc)
-		return rc;
-	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)) {
-		rc = misc_register(&vfio_misc_dev);
+	for (n = 0; n != ARRAY_SIZE(iommufd_misc_devs); n++) {
+		rc = misc_register(iommufd_misc_devs[n]);
 		if (rc)
-			goto err_iommu;
+			goto out_remove;
 	}
-	if (IS_ENABLED(CONFIG_IOMMUFD_TEST)) {
-		rc = iommufd_test_init();
-		if (rc)
-			goto err_vfio;
-	}
-	return 0;
-
-err_vfio:
-	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER))
-		misc_deregister(&vfio_misc_dev);
-err_iommu:
-	misc_deregister(&iommu_misc_dev);
+	if (!IS_ENABLED(CONFIG_IOMMUFD_TEST))
+		return 0;
+	rc = iommufd_test_init();
+	if (!rc)
+		return 0;
+out_remove:
+	iommufd_misc_remove(n);
 	return rc;
 }
 
@@ -586,9 +595,7 @@ static void __exit iommufd_exit(void)
 {
 	if (IS_ENABLED(CONFIG_IOMMUFD_TEST))
 		iommufd_test_exit();
-	if (IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER))
-		misc_deregister(&vfio_misc_dev);
-	misc_deregister(&iommu_misc_dev);
+	iommufd_misc_remove(ARRAY_SIZE(iommufd_misc_devs));
 }
 
 module_init(iommufd_init);
