@@ -393,6 +393,29 @@ static int idev_auto_attach(struct iommufd_device *idev,
 	return ioas_call_pinned(ioas, idev_auto_attach_locked, &a);
 }
 
+/* What idev_join_paging_locked() works on and gives back. */
+struct idev_join_paging {
+	struct iommufd_device *idev;
+	struct iommufd_hwpt_paging *hwpt_paging;
+	bool replace;
+	struct iommufd_hw_pagetable *old;
+	unsigned int num;
+};
+
+/* What a paging domain enforces is set under its IOAS's lock. */
+static int idev_join_paging_locked(void *arg)
+{
+	struct idev_join_paging *j = arg;
+	struct mutex *ioas_mutex = &j->hwpt_paging->ioas->mutex;
+	int rc;
+
+	mutex_lock(ioas_mutex);
+	rc = hwpt_paging_join(j->hwpt_paging, j->idev, j->replace, &j->old,
+			      &j->num);
+	mutex_unlock(ioas_mutex);
+	return rc;
+}
+
 /* Attach (or replace) @idev to whatever *pt_id names. */
 static int idev_set_pt(struct iommufd_device *idev, u32 *pt_id, bool replace)
 {
@@ -413,20 +436,30 @@ static int idev_set_pt(struct iommufd_device *idev, u32 *pt_id, bool replace)
 			container_of(pt_obj, struct iommufd_ioas, obj);
 
 		rc = idev_auto_attach(idev, ioas, pt_id, replace);
-	} else if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING ||
-		   pt_obj->type == IOMMUFD_OBJ_HWPT_NESTED) {
+	} else if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING) {
+		struct idev_join_paging j = {
+			.idev = idev,
+			.hwpt_paging = container_of(pt_obj,
+						    struct iommufd_hwpt_paging,
+						    base.obj),
+			.replace = replace,
+		};
+
+		rc = ioas_call_pinned(j.hwpt_paging->ioas,
+				      idev_join_paging_locked, &j);
+		old = j.old;
+		num = j.num;
+	} else if (pt_obj->type == IOMMUFD_OBJ_HWPT_NESTED) {
 		struct iommufd_hw_pagetable *hwpt =
 			container_of(pt_obj, struct iommufd_hw_pagetable, obj);
-		struct mutex *ioas_mutex = hwpt_is_paging(hwpt) ?
-			&hwpt_to_paging(hwpt)->ioas->mutex : NULL;
+		struct mutex *ioas_mutex =
+			&hwpt_to_nested(hwpt)->parent->ioas->mutex;
 
-		/* What a paging domain enforces is set under its IOAS's lock. */
-		if (ioas_mutex)
-			mutex_lock(ioas_mutex);
+		/* What the parent enforces is set under its IOAS's lock. */
+		mutex_lock(ioas_mutex);
 		rc = replace ? hwpt_switch_group(idev, hwpt, &old, &num) :
 			       hwpt_attach_dev(hwpt, idev);
-		if (ioas_mutex)
-			mutex_unlock(ioas_mutex);
+		mutex_unlock(ioas_mutex);
 	}
 	iommufd_obj_put(idev->ictx, pt_obj);
 	hwpt_drop_devs(idev->ictx, old, num);

@@ -26,6 +26,11 @@
  * device (hw_pagetable.c), so the attachment names the device whose ID
  * goes in the records.
  *
+ * A handler call the core began before a detach must be over when the
+ * detach returns: the IOMMU driver drains its page requests when the
+ * domain goes (as VT-d does), else the group it delivers would be freed
+ * under it when the device's IOPF is turned off.
+ *
  * User memory is copied with no lock held: records are built into a kernel
  * buffer under @mutex and copied out after; answers are copied in first.
  *
@@ -100,27 +105,30 @@ void iommufd_fault_respond_handle(struct iommufd_attach_handle *handle)
  * iommufd_fault_iopf_handler() - the iopf_handler of fault-capable domains
  * @group: a complete page request group of a device attached to one
  *
- * Return: 0 when queued for userspace; an errno makes the core answer it.
+ * Return: 0: queued for userspace, or answered.
  */
 int iommufd_fault_iopf_handler(struct iopf_group *group)
 {
 	struct iommufd_attach_handle *handle =
 		to_iommufd_handle(group->attach_handle);
 	struct iommufd_fault *fault = handle->fault;
-	int rc = 0;
 
-	/* Another device of the group than the one attached: see above. */
-	if (group->fault_param->dev != handle->idev->dev)
-		return -EINVAL;
 	mutex_lock(&fault->mutex);
-	if (fault->closed)
-		rc = -ENODEV;
-	else
+	/*
+	 * Nobody to hand it to (the file is closed), or another device of
+	 * the group than the one attached (see above): answered as Invalid
+	 * Request here, for the core would answer Response Failure, which
+	 * stops the device's page requests altogether.
+	 */
+	if (fault->closed || group->fault_param->dev != handle->idev->dev) {
+		fault_answer(group, IOMMU_PAGE_RESP_INVALID);
+	} else {
 		list_add_tail(&group->node, &fault->deliver);
-	mutex_unlock(&fault->mutex);
-	if (!rc)
+		/* Under the mutex: the queue may go right after. */
 		wake_up_interruptible(&fault->wait);
-	return rc;
+	}
+	mutex_unlock(&fault->mutex);
+	return 0;
 }
 
 /* The records of @group, one per request, into @out. */
@@ -156,12 +164,18 @@ static void fault_records(struct iopf_group *group, u32 dev_id,
 	}
 }
 
+/* A group a read() moved to @response, and its cookie there. */
+struct fault_taken {
+	struct iopf_group *group;
+	u32 cookie;
+};
+
 /*
  * Move the groups whose records @buf takes onto @response, building the
- * records; the cookies used go to @cookies.  Return: bytes built.
+ * records; they go to @taken too.  Return: bytes built.
  */
 static size_t fault_take(struct iommufd_fault *fault, void *buf, size_t count,
-			 u32 *cookies, unsigned int *ncookies)
+			 struct fault_taken *taken, unsigned int *ntaken)
 {
 	const size_t rec = sizeof(struct iommu_hwpt_pgfault);
 	struct iopf_group *group, *next;
@@ -179,23 +193,29 @@ static size_t fault_take(struct iommufd_fault *fault, void *buf, size_t count,
 			break;
 		list_del(&group->node);
 		fault_records(group, handle->idev->obj.id, buf + done);
-		cookies[(*ncookies)++] = group->cookie;
+		taken[*ntaken].group = group;
+		taken[(*ntaken)++].cookie = group->cookie;
 		done += group->fault_count * rec;
 	}
 	mutex_unlock(&fault->mutex);
 	return done;
 }
 
-/* The copy out failed: the groups still unanswered go back, in order. */
-static void fault_untake(struct iommufd_fault *fault, const u32 *cookies,
-			 unsigned int ncookies)
+/*
+ * The copy out failed: the groups still unanswered go back, in order.  A
+ * group answered meanwhile is freed, and its cookie may name another one
+ * already: only entries still ours are taken back.
+ */
+static void fault_untake(struct iommufd_fault *fault,
+			 const struct fault_taken *taken, unsigned int ntaken)
 {
 	struct iopf_group *group;
 
 	mutex_lock(&fault->mutex);
-	while (ncookies--) {
-		group = xa_erase(&fault->response, cookies[ncookies]);
-		if (group)
+	while (ntaken--) {
+		group = taken[ntaken].group;
+		if (xa_cmpxchg(&fault->response, taken[ntaken].cookie, group,
+			       NULL, 0) == group)
 			list_add(&group->node, &fault->deliver);
 	}
 	mutex_unlock(&fault->mutex);
@@ -210,8 +230,8 @@ static ssize_t fault_fops_read(struct file *filep, char __user *buf,
 {
 	const size_t rec = sizeof(struct iommu_hwpt_pgfault);
 	struct iommufd_fault *fault = filep->private_data;
-	unsigned int ncookies = 0;
-	u32 *cookies;
+	struct fault_taken *taken;
+	unsigned int ntaken = 0;
 	ssize_t done;
 	void *kbuf;
 
@@ -221,18 +241,18 @@ static ssize_t fault_fops_read(struct file *filep, char __user *buf,
 	if (!count)
 		return 0;
 	kbuf = kvzalloc(count, GFP_KERNEL);
-	cookies = kvcalloc(count / rec, sizeof(*cookies), GFP_KERNEL);
-	if (!kbuf || !cookies) {
+	taken = kvcalloc(count / rec, sizeof(*taken), GFP_KERNEL);
+	if (!kbuf || !taken) {
 		done = -ENOMEM;
 		goto out_free;
 	}
-	done = fault_take(fault, kbuf, count, cookies, &ncookies);
+	done = fault_take(fault, kbuf, count, taken, &ntaken);
 	if (done && copy_to_user(buf, kbuf, done)) {
-		fault_untake(fault, cookies, ncookies);
+		fault_untake(fault, taken, ntaken);
 		done = -EFAULT;
 	}
 out_free:
-	kvfree(cookies);
+	kvfree(taken);
 	kvfree(kbuf);
 	return done;
 }

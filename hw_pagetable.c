@@ -32,6 +32,8 @@
  */
 #include <linux/iommu.h>
 #include <linux/pagemap.h>
+#include <linux/pci.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include "../iommu-priv.h"
@@ -146,8 +148,9 @@ static int hwpt_suits_group(struct iommufd_hw_pagetable *hwpt,
 {
 	struct iommufd_hwpt_paging *hwpt_paging;
 
+	/* A nested domain's DMA goes on through its parent. */
 	if (!hwpt_is_paging(hwpt))
-		return 0;
+		hwpt = &hwpt_to_nested(hwpt)->parent->base;
 	if (hwpt->domain->dirty_ops &&
 	    !device_iommu_capable(dev, IOMMU_CAP_DIRTY_TRACKING))
 		return -EINVAL;
@@ -240,6 +243,14 @@ hwpt_fault_handle_new(struct iommufd_hw_pagetable *hwpt,
 		return ERR_PTR(-ENOMEM);
 	handle->fault = hwpt->fault;
 	handle->idev = idev;
+	/*
+	 * A VF shares PRI with its PF: a failure answered for one would
+	 * stop the others' page requests.
+	 */
+	if (dev_is_pci(idev->dev) && to_pci_dev(idev->dev)->is_virtfn) {
+		kfree(handle);
+		return ERR_PTR(-EINVAL);
+	}
 	if (enable_iopf) {
 		rc = iommu_dev_enable_feature(idev->dev, IOMMU_DEV_FEAT_IOPF);
 		if (rc) {
@@ -601,6 +612,55 @@ static void hwpt_switch_back(struct iommufd_device *idev,
 	WARN_ON(refcount_sub_and_test(n, &hwpt->obj.refs));
 }
 
+/*
+ * Bring @idev in as @join says (see hwpt_paging_create()) and fill the
+ * domain from the IOAS.  On failure the join is undone, and the domain is
+ * left out of the IOAS.
+ */
+static int hwpt_paging_join_fill(struct iommufd_hwpt_paging *hwpt_paging,
+				 struct iommufd_device *idev,
+				 enum hwpt_join join,
+				 struct iommufd_hw_pagetable **old,
+				 unsigned int *num)
+{
+	bool replace_first = join == HWPT_JOIN_REPLACE &&
+			     domain_done_at_attach(idev->dev);
+	struct iommufd_hw_pagetable *hwpt = &hwpt_paging->base;
+	struct iommufd_ioas *ioas = hwpt_paging->ioas;
+	int rc = 0;
+
+	lockdep_assert_held(&ioas->mutex);
+	/*
+	 * The device is attached before the domain is filled: a driver may
+	 * only learn the domain's final geometry from its first device.
+	 */
+	if (join == HWPT_JOIN_ATTACH)
+		rc = hwpt_attach_dev(hwpt, idev);
+	else if (replace_first)
+		rc = hwpt_switch_group(idev, hwpt, old, num);
+	if (rc)
+		return rc;
+	rc = iopt_add_domain(&ioas->iopt, hwpt->domain);
+	if (rc)
+		goto out_detach;
+	if (join == HWPT_JOIN_REPLACE && !replace_first) {
+		rc = hwpt_switch_group(idev, hwpt, old, num);
+		if (rc)
+			goto out_remove;
+	}
+	list_add_tail(&hwpt_paging->ioas_link, &ioas->hwpt_list);
+	return 0;
+
+out_remove:
+	iopt_remove_domain(&ioas->iopt, hwpt->domain);
+out_detach:
+	if (join == HWPT_JOIN_ATTACH)
+		refcount_dec(&hwpt_detach_dev(idev)->obj.refs);
+	else if (replace_first)
+		hwpt_switch_back(idev, hwpt, *old);
+	return rc;
+}
+
 /**
  * hwpt_paging_create() - make a paging hw_pagetable for an IOAS
  * @ictx: the context
@@ -608,8 +668,9 @@ static void hwpt_switch_back(struct iommufd_device *idev,
  * @idev: the device the domain is made for
  * @flags: IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_ALLOC_DIRTY_TRACKING
  * @user_data: driver data for the domain, or NULL
- * @join: HWPT_JOIN_NONE leaves attaching to the caller (drivers that only
- *	finish a domain at its first attach cannot do that: -EOPNOTSUPP);
+ * @join: HWPT_JOIN_NONE leaves attaching to the caller, and where the
+ *	driver only finishes a domain at its first attach, filling it too
+ *	(hwpt_paging_join() does both then);
  *	HWPT_JOIN_ATTACH attaches @idev before the domain is filled;
  *	HWPT_JOIN_REPLACE moves @idev's group onto it, before filling it
  *	where the driver only finishes domains at their first attach
@@ -620,8 +681,8 @@ static void hwpt_switch_back(struct iommufd_device *idev,
  *	when the call fails
  * @num: see @old
  *
- * Return: the new hw_pagetable, on ioas->hwpt_list but not yet published
- * (the caller finalizes it, or aborts it with
+ * Return: the new hw_pagetable, on ioas->hwpt_list once filled, not yet
+ * published (the caller finalizes it, or aborts it with
  * hwpt_paging_discard_locked() after detaching any device), or an
  * ERR_PTR with everything undone.
  */
@@ -631,8 +692,6 @@ hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		   const struct iommu_user_data *user_data, enum hwpt_join join,
 		   struct iommufd_hw_pagetable **old, unsigned int *num)
 {
-	bool replace_first = join == HWPT_JOIN_REPLACE &&
-			     domain_done_at_attach(idev->dev);
 	struct iommufd_hwpt_paging *hwpt_paging;
 	struct iommufd_hw_pagetable *hwpt;
 	struct iommu_domain *domain;
@@ -640,8 +699,6 @@ hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 
 	lockdep_assert_held(&ioas->mutex);
 
-	if (join == HWPT_JOIN_NONE && domain_done_at_attach(idev->dev))
-		return ERR_PTR(-EOPNOTSUPP);
 	hwpt_paging = iommufd_object_new_at(ictx, struct iommufd_hwpt_paging,
 					    base.obj,
 					    IOMMUFD_OBJ_HWPT_PAGING);
@@ -672,37 +729,52 @@ hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	if (rc)
 		goto out_abort;
 
-	/*
-	 * The device is attached before the domain is filled: a driver may
-	 * only learn the domain's final geometry from its first device.
-	 */
-	if (join == HWPT_JOIN_ATTACH)
-		rc = hwpt_attach_dev(hwpt, idev);
-	else if (replace_first)
-		rc = hwpt_switch_group(idev, hwpt, old, num);
+	/* Such a domain cannot be filled before it has a device. */
+	if (join == HWPT_JOIN_NONE && domain_done_at_attach(idev->dev))
+		return hwpt_paging;
+	rc = hwpt_paging_join_fill(hwpt_paging, idev, join, old, num);
 	if (rc)
 		goto out_abort;
-	rc = iopt_add_domain(&ioas->iopt, domain);
-	if (rc)
-		goto out_detach;
-	if (join == HWPT_JOIN_REPLACE && !replace_first) {
-		rc = hwpt_switch_group(idev, hwpt, old, num);
-		if (rc)
-			goto out_remove;
-	}
-	list_add_tail(&hwpt_paging->ioas_link, &ioas->hwpt_list);
 	return hwpt_paging;
 
-out_remove:
-	iopt_remove_domain(&ioas->iopt, domain);
-out_detach:
-	if (join == HWPT_JOIN_ATTACH)
-		refcount_dec(&hwpt_detach_dev(idev)->obj.refs);
-	else if (replace_first)
-		hwpt_switch_back(idev, hwpt, *old);
 out_abort:
 	hwpt_paging_discard_locked(ictx, hwpt_paging);
 	return ERR_PTR(rc);
+}
+
+/**
+ * hwpt_paging_join() - attach a device to, or replace it onto, an explicit
+ *	paging hw_pagetable
+ * @hwpt_paging: the hw_pagetable; the caller holds its ioas->mutex, and
+ *	holds the IOAS's memory pinned if the IOAS has no domain yet
+ *	(ioas_call_pinned())
+ * @idev: the device
+ * @replace: replace (hwpt_switch_group()) instead of attach
+ *	(hwpt_attach_dev())
+ * @old: see hwpt_switch_group()
+ * @num: see hwpt_switch_group()
+ *
+ * A hw_pagetable made before it could be filled is filled now, with the
+ * device brought in first.
+ *
+ * Return: 0, -EAGAIN if memory needs pinning first, or an errno of
+ * attaching.
+ */
+int hwpt_paging_join(struct iommufd_hwpt_paging *hwpt_paging,
+		     struct iommufd_device *idev, bool replace,
+		     struct iommufd_hw_pagetable **old, unsigned int *num)
+{
+	struct iommufd_hw_pagetable *hwpt = &hwpt_paging->base;
+
+	lockdep_assert_held(&hwpt_paging->ioas->mutex);
+	/* On the list exactly while the domain is in the io_pagetable. */
+	if (list_empty(&hwpt_paging->ioas_link))
+		return hwpt_paging_join_fill(hwpt_paging, idev,
+					     replace ? HWPT_JOIN_REPLACE :
+						       HWPT_JOIN_ATTACH,
+					     old, num);
+	return replace ? hwpt_switch_group(idev, hwpt, old, num) :
+			 hwpt_attach_dev(hwpt, idev);
 }
 
 void hwpt_nested_destroy(struct iommufd_object *obj)
@@ -728,7 +800,9 @@ hwpt_nested_create(struct iommufd_device *idev,
 
 	if ((flags & ~IOMMU_HWPT_FAULT_ID_VALID) || !user_data)
 		return ERR_PTR(-EOPNOTSUPP);
-	if (!parent->nest_parent)
+	/* The parent must be a nest parent of the same driver. */
+	if (!parent->nest_parent ||
+	    parent->base.domain->owner != dev_iommu_ops(idev->dev))
 		return ERR_PTR(-EINVAL);
 
 	hwpt_nested = iommufd_object_new_at(idev->ictx,
@@ -772,36 +846,48 @@ hwpt_nested_create(struct iommufd_device *idev,
 
 /* What hwpt_paging_alloc_locked() works on and makes. */
 struct hwpt_paging_alloc {
-	struct iommufd_device *idev;
+	struct iommufd_ctx *ictx;
+	u32 dev_id;
 	struct iommufd_ioas *ioas;
 	u32 flags;
 	const struct iommu_user_data *user_data;
 	struct iommufd_hwpt_paging *made;
 };
 
+/*
+ * The device is looked up here, after ioas_call_pinned() pinned what the
+ * domain needs: a user whose pinning stalls must not hold the device, whose
+ * unbind would wait for it.
+ */
 static int hwpt_paging_alloc_locked(void *arg)
 {
 	struct hwpt_paging_alloc *a = arg;
 	struct iommufd_hwpt_paging *hwpt_paging;
+	struct iommufd_device *idev;
 
+	idev = iommufd_device_get(a->ictx, a->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
 	mutex_lock(&a->ioas->mutex);
-	hwpt_paging = hwpt_paging_create(a->idev->ictx, a->ioas, a->idev,
-					 a->flags, a->user_data,
-					 HWPT_JOIN_NONE, NULL, NULL);
+	hwpt_paging = hwpt_paging_create(a->ictx, a->ioas, idev, a->flags,
+					 a->user_data, HWPT_JOIN_NONE, NULL,
+					 NULL);
 	mutex_unlock(&a->ioas->mutex);
+	iommufd_obj_put(a->ictx, &idev->obj);
 	if (IS_ERR(hwpt_paging))
 		return PTR_ERR(hwpt_paging);
 	a->made = hwpt_paging;
 	return 0;
 }
 
-/* An explicit paging hw_pagetable on @ioas, for @idev's IOMMU. */
+/* An explicit paging hw_pagetable on @ioas, for device @dev_id's IOMMU. */
 static struct iommufd_hw_pagetable *
-hwpt_paging_alloc(struct iommufd_device *idev, struct iommufd_ioas *ioas,
-		  u32 flags, const struct iommu_user_data *user_data)
+hwpt_paging_alloc(struct iommufd_ctx *ictx, u32 dev_id,
+		  struct iommufd_ioas *ioas, u32 flags,
+		  const struct iommu_user_data *user_data)
 {
 	struct hwpt_paging_alloc a = {
-		.idev = idev, .ioas = ioas, .flags = flags,
+		.ictx = ictx, .dev_id = dev_id, .ioas = ioas, .flags = flags,
 		.user_data = user_data,
 	};
 	int rc;
@@ -822,33 +908,41 @@ hwpt_alloc_once(struct iommufd_ctx *ictx, struct iommu_hwpt_alloc *cmd,
 	struct iommufd_object *pt_obj;
 	struct iommufd_device *idev;
 
+	/* A missing device is reported before a wrong pt_id. */
 	idev = iommufd_device_get(ictx, cmd->dev_id);
 	if (IS_ERR(idev))
 		return ERR_CAST(idev);
 	pt_obj = iommufd_obj_get(ictx, cmd->pt_id, IOMMUFD_OBJ_ANY);
 	if (IS_ERR(pt_obj)) {
-		hwpt = ERR_CAST(pt_obj);
-		goto out_put_idev;
+		iommufd_obj_put(ictx, &idev->obj);
+		return ERR_CAST(pt_obj);
 	}
-	if (pt_obj->type == IOMMUFD_OBJ_IOAS)
-		hwpt = hwpt_paging_alloc(idev,
+	if (pt_obj->type == IOMMUFD_OBJ_IOAS) {
+		/* Pinning may be needed: not while holding the device. */
+		iommufd_obj_put(ictx, &idev->obj);
+		idev = NULL;
+		hwpt = hwpt_paging_alloc(ictx, cmd->dev_id,
 					 container_of(pt_obj,
 						      struct iommufd_ioas, obj),
 					 cmd->flags, user_data);
-	else if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING)
+	} else if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING) {
 		hwpt = hwpt_nested_create(idev,
 					  container_of(pt_obj,
 						       struct iommufd_hwpt_paging,
 						       base.obj),
 					  cmd->flags, cmd->fault_id, user_data);
+	}
 	iommufd_obj_put(ictx, pt_obj);
-out_put_idev:
-	iommufd_obj_put(ictx, &idev->obj);
+	if (idev)
+		iommufd_obj_put(ictx, &idev->obj);
 	return hwpt;
 }
 
-/* How often a driver's read of the user data may lose its page. */
-#define HWPT_ALLOC_TRIES 3
+/*
+ * How often a driver's read of the user data may fail on a page that was
+ * readable just before (reclaimed, migrating) before we give up.
+ */
+#define HWPT_ALLOC_TRIES 16
 
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 {
@@ -873,9 +967,10 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 			fault_in_readable(user_data.uptr, user_data.len);
 		hwpt = hwpt_alloc_once(ucmd->ictx, cmd, data);
 		if (PTR_ERR_OR_ZERO(hwpt) != -EFAULT || !data ||
-		    ++tries == HWPT_ALLOC_TRIES ||
+		    ++tries == HWPT_ALLOC_TRIES || fatal_signal_pending(current) ||
 		    fault_in_readable(user_data.uptr, user_data.len))
 			break;
+		cond_resched();
 	}
 	if (IS_ERR(hwpt))
 		return PTR_ERR(hwpt);

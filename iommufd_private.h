@@ -358,6 +358,9 @@ hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		   struct iommufd_device *idev, u32 flags,
 		   const struct iommu_user_data *user_data, enum hwpt_join join,
 		   struct iommufd_hw_pagetable **old, unsigned int *num);
+int hwpt_paging_join(struct iommufd_hwpt_paging *hwpt_paging,
+		     struct iommufd_device *idev, bool replace,
+		     struct iommufd_hw_pagetable **old, unsigned int *num);
 void hwpt_paging_destroy(struct iommufd_object *obj);
 void hwpt_nested_destroy(struct iommufd_object *obj);
 iommufd_ioctl_fn iommufd_hwpt_alloc, iommufd_hwpt_invalidate;
