@@ -24,12 +24,14 @@ else
 #   make test ONLY=iommufd-access ARGS="-r FIXTURE.VARIANT.TEST"
 #   make test IOMMU=amd      the VM's IOMMU: intel (default), amd, virtio,
 #                            or smmuv3 (the arm64 kernel)
-#   make run FLAVOUR=debug IOMMU=virtio    (FLAVOUR: normal, debug, arm64)
+#   make run FLAVOUR=debug IOMMU=virtio    (FLAVOUR: normal, debug, arm64,
+#                     upstream: the package's own iommufd; make test takes it too)
 FLAVOUR ?= normal
-export ONLY ARGS IOMMU
+export ONLY ARGS IOMMU FLAVOUR
 
 .PHONY: all check test check-quick run run-debug kernel kernel-debug \
-	kernel-arm64 selftests selftests-arm64 lint selftest-harness realworld \
+	kernel-arm64 kernel-upstream selftests selftests-arm64 lint \
+	selftest-harness realworld \
 	clean distclean
 
 all: check
@@ -57,6 +59,10 @@ kernel-debug:
 kernel-arm64:
 	@scripts/deps.sh
 	@scripts/kernel.sh arm64
+
+kernel-upstream:
+	@scripts/deps.sh
+	@scripts/kernel.sh upstream
 
 selftests:
 	@scripts/deps.sh

@@ -301,6 +301,12 @@ check "flavour_iommu: no smmuv3 on x86" dies flavour_iommu normal smmuv3
 check "flavour_iommu: no amd on arm64" dies flavour_iommu arm64 amd
 check "flavour_iommu: no such IOMMU" dies flavour_iommu normal foo
 check "flavour_arch: no such flavour" dies flavour_arch sparc
+check "flavour_tree: upstream is built from the package's own tree" \
+	[ "$(flavour_tree upstream):$(tree_src upstream)" = "upstream:$KSRC_UPSTREAM" ]
+check "flavour_tree: normal, debug, arm64 and l2 from ours" \
+	[ "$(flavour_tree normal)$(flavour_tree debug)$(flavour_tree arm64)$(flavour_tree l2)" = oursoursoursours ]
+check "flavour_frags: upstream has normal's config" [ "$(flavour_frags upstream)" = "$(flavour_frags normal)" ]
+check "flavour_frags: l2 is config/l2.config alone" [ "$(flavour_frags l2)" = "$REPO/config/l2.config" ]
 
 # --- boot.sh: a stalled boot is tried once more, nothing else ---------------
 
