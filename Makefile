@@ -82,7 +82,7 @@ selftest-harness:
 	@scripts/selftest-harness.sh
 
 realworld:
-	@scripts/realworld.sh
+	@scripts/testpmd.sh
 
 clean:
 	@scripts/clean.sh
