@@ -26,6 +26,8 @@ else
 #                            or smmuv3 (the arm64 kernel)
 #   make run FLAVOUR=debug IOMMU=virtio    (FLAVOUR: normal, debug, arm64,
 #                     upstream: the package's own iommufd; make test takes it too)
+#   make realworld    DPDK testpmd on /dev/vfio/vfio, QEMU 10 on /dev/iommu
+#                     (ONLY=testpmd|vmm, IOMMU=intel|amd, FLAVOUR=upstream)
 FLAVOUR ?= normal
 export ONLY ARGS IOMMU FLAVOUR
 
@@ -82,7 +84,7 @@ selftest-harness:
 	@scripts/selftest-harness.sh
 
 realworld:
-	@scripts/testpmd.sh
+	@scripts/realworld.sh $(FLAVOUR)
 
 clean:
 	@scripts/clean.sh
