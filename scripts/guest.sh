@@ -94,6 +94,7 @@ problem() { bad+=("$*"); }
 # $clean, which the checks read; a missing or empty log is a problem.
 judge_start() {
 	[ -s "$log" ] && [ -s "$console" ] || problem "$log or $console is missing or empty"
+	mkdir -p "$(dirname "$clean")"
 	tr -d '\r' < "$log" > "$clean" 2>/dev/null || : > "$clean"
 }
 
