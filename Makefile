@@ -4,6 +4,7 @@ ifneq ($(KERNELRELEASE),)
 iommufd-y := \
 	access.o \
 	device.o \
+	fault.o \
 	hw_pagetable.o \
 	io_pagetable.o \
 	ioas.o \

@@ -32,6 +32,7 @@
  */
 #include <linux/iommu.h>
 #include <linux/pagemap.h>
+#include <linux/slab.h>
 
 #include "../iommu-priv.h"
 #include "iommufd_private.h"
@@ -221,6 +222,124 @@ static struct io_pagetable *hwpt_iopt(struct iommufd_hw_pagetable *hwpt)
 	return &hwpt_to_paging(hwpt)->ioas->iopt;
 }
 
+/*
+ * A group's attachment to a hw_pagetable with a fault queue: the handle
+ * the fault handler finds the queue and the device by, and the device's
+ * IOPF turned on (unless it is on already, from the attachment this one
+ * replaces).
+ */
+static struct iommufd_attach_handle *
+hwpt_fault_handle_new(struct iommufd_hw_pagetable *hwpt,
+		      struct iommufd_device *idev, bool enable_iopf)
+{
+	struct iommufd_attach_handle *handle;
+	int rc;
+
+	handle = kzalloc(sizeof(*handle), GFP_KERNEL);
+	if (!handle)
+		return ERR_PTR(-ENOMEM);
+	handle->fault = hwpt->fault;
+	handle->idev = idev;
+	if (enable_iopf) {
+		rc = iommu_dev_enable_feature(idev->dev, IOMMU_DEV_FEAT_IOPF);
+		if (rc) {
+			kfree(handle);
+			return ERR_PTR(rc);
+		}
+	}
+	return handle;
+}
+
+/*
+ * The core routes no more faults through @handle: answer what came
+ * through it, then turn the device's IOPF off (which drops what the core
+ * still has pending) unless the attachment that replaced it needs it.
+ */
+static void hwpt_fault_handle_free(struct iommufd_attach_handle *handle,
+				   bool disable_iopf)
+{
+	iommufd_fault_respond_handle(handle);
+	if (disable_iopf)
+		iommu_dev_disable_feature(handle->idev->dev,
+					  IOMMU_DEV_FEAT_IOPF);
+	kfree(handle);
+}
+
+/*
+ * The records of a fault name the device that attached; so a group
+ * attaches to a hw_pagetable with a fault queue only through its one
+ * bound device.
+ */
+static int hwpt_fault_suits_group(struct iommufd_hw_pagetable *hwpt,
+				  struct iommufd_group *igroup)
+{
+	if (hwpt->fault && atomic_read(&igroup->bound) != 1)
+		return -EINVAL;
+	return 0;
+}
+
+/* The first device of the group attaches the group. */
+static int hwpt_group_attach(struct iommufd_hw_pagetable *hwpt,
+			     struct iommufd_device *idev)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_attach_handle *handle;
+	int rc;
+
+	if (!hwpt->fault)
+		return iommu_attach_group(hwpt->domain, igroup->iommu_group);
+	handle = hwpt_fault_handle_new(hwpt, idev, true);
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	rc = iommu_attach_group_handle(hwpt->domain, igroup->iommu_group,
+				       &handle->handle);
+	if (rc) {
+		hwpt_fault_handle_free(handle, true);
+		return rc;
+	}
+	igroup->handle = handle;
+	return 0;
+}
+
+/* The last device of the group detaches the group. */
+static void hwpt_group_detach(struct iommufd_hw_pagetable *hwpt,
+			      struct iommufd_group *igroup)
+{
+	if (!igroup->handle) {
+		iommu_detach_group(hwpt->domain, igroup->iommu_group);
+		return;
+	}
+	iommu_detach_group_handle(hwpt->domain, igroup->iommu_group);
+	hwpt_fault_handle_free(igroup->handle, true);
+	igroup->handle = NULL;
+}
+
+/* Move the attached group to @hwpt's domain, with or without a handle. */
+static int hwpt_group_replace(struct iommufd_hw_pagetable *hwpt,
+			      struct iommufd_device *idev)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_attach_handle *old = igroup->handle, *handle = NULL;
+	int rc;
+
+	if (hwpt->fault) {
+		handle = hwpt_fault_handle_new(hwpt, idev, !old);
+		if (IS_ERR(handle))
+			return PTR_ERR(handle);
+	}
+	rc = iommu_replace_group_handle(igroup->iommu_group, hwpt->domain,
+					handle ? &handle->handle : NULL);
+	if (rc) {
+		if (handle)
+			hwpt_fault_handle_free(handle, !old);
+		return rc;
+	}
+	igroup->handle = handle;
+	if (old)
+		hwpt_fault_handle_free(old, !handle);
+	return 0;
+}
+
 /**
  * hwpt_attach_dev() - attach a device to a hw_pagetable
  * @hwpt: the hw_pagetable
@@ -247,13 +366,15 @@ int hwpt_attach_dev(struct iommufd_hw_pagetable *hwpt,
 		goto out_unlock;
 	}
 	rc = hwpt_suits_group(hwpt, igroup, idev->dev, idev->needs_snoop);
+	if (!rc)
+		rc = hwpt_fault_suits_group(hwpt, igroup);
 	if (rc)
 		goto out_unlock;
 	rc = iopt_reserve_dev_regions(iopt, idev->dev);
 	if (rc)
 		goto out_unlock;
 	if (list_empty(&igroup->attached_devs)) {
-		rc = iommu_attach_group(hwpt->domain, igroup->iommu_group);
+		rc = hwpt_group_attach(hwpt, idev);
 		if (rc) {
 			iopt_unreserve_owner(iopt, idev->dev);
 			goto out_unlock;
@@ -290,7 +411,7 @@ struct iommufd_hw_pagetable *hwpt_detach_dev(struct iommufd_device *idev)
 	iopt = hwpt_iopt(hwpt);
 	list_del_init(&idev->igroup_link);
 	if (list_empty(&igroup->attached_devs)) {
-		iommu_detach_group(hwpt->domain, igroup->iommu_group);
+		hwpt_group_detach(hwpt, igroup);
 		igroup->hwpt = NULL;
 	}
 	iopt_unreserve_owner(iopt, idev->dev);
@@ -339,6 +460,8 @@ int hwpt_switch_group(struct iommufd_device *idev,
 
 	rc = hwpt_suits_group(hwpt, igroup, idev->dev,
 			      igroup_needs_snoop(igroup));
+	if (!rc)
+		rc = hwpt_fault_suits_group(hwpt, igroup);
 	if (rc)
 		goto out_unlock;
 	if (move_regions) {
@@ -346,7 +469,7 @@ int hwpt_switch_group(struct iommufd_device *idev,
 		if (rc)
 			goto out_unlock;
 	}
-	rc = iommu_group_replace_domain(igroup->iommu_group, hwpt->domain);
+	rc = hwpt_group_replace(hwpt, idev);
 	if (rc) {
 		if (move_regions)
 			igroup_unreserve(igroup, new_iopt);
@@ -589,6 +712,8 @@ void hwpt_nested_destroy(struct iommufd_object *obj)
 
 	if (hwpt_nested->base.domain)
 		iommu_domain_free(hwpt_nested->base.domain);
+	if (hwpt_nested->base.fault)
+		refcount_dec(&hwpt_nested->base.fault->obj.refs);
 	refcount_dec(&hwpt_nested->parent->base.obj.refs);
 }
 
@@ -596,7 +721,7 @@ void hwpt_nested_destroy(struct iommufd_object *obj)
 static struct iommufd_hw_pagetable *
 hwpt_nested_create(struct iommufd_device *idev,
 		   struct iommufd_hwpt_paging *parent, u32 flags,
-		   const struct iommu_user_data *user_data)
+		   u32 fault_id, const struct iommu_user_data *user_data)
 {
 	struct iommufd_hwpt_nested *hwpt_nested;
 	struct iommu_domain *domain;
@@ -605,9 +730,6 @@ hwpt_nested_create(struct iommufd_device *idev,
 		return ERR_PTR(-EOPNOTSUPP);
 	if (!parent->nest_parent)
 		return ERR_PTR(-EINVAL);
-	/* No fault queue exists yet that an ID could name. */
-	if (flags & IOMMU_HWPT_FAULT_ID_VALID)
-		return ERR_PTR(-ENOENT);
 
 	hwpt_nested = iommufd_object_new_at(idev->ictx,
 					    struct iommufd_hwpt_nested,
@@ -616,6 +738,21 @@ hwpt_nested_create(struct iommufd_device *idev,
 		return ERR_CAST(hwpt_nested);
 	refcount_inc(&parent->base.obj.refs);
 	hwpt_nested->parent = parent;
+	if (flags & IOMMU_HWPT_FAULT_ID_VALID) {
+		struct iommufd_object *obj;
+
+		obj = iommufd_obj_get(idev->ictx, fault_id, IOMMUFD_OBJ_FAULT);
+		if (IS_ERR(obj)) {
+			iommufd_object_undo(idev->ictx,
+					    &hwpt_nested->base.obj);
+			return ERR_CAST(obj);
+		}
+		/* Held for the hw_pagetable's life. */
+		refcount_inc(&obj->refs);
+		hwpt_nested->base.fault =
+			container_of(obj, struct iommufd_fault, obj);
+		iommufd_obj_put(idev->ictx, obj);
+	}
 
 	domain = hwpt_domain_alloc_user(idev->dev, 0, parent->base.domain,
 					user_data);
@@ -628,6 +765,8 @@ hwpt_nested_create(struct iommufd_device *idev,
 		return ERR_CAST(domain);
 	}
 	hwpt_nested->base.domain = domain;
+	if (hwpt_nested->base.fault)
+		domain->iopf_handler = iommufd_fault_iopf_handler;
 	return &hwpt_nested->base;
 }
 
@@ -701,7 +840,7 @@ hwpt_alloc_once(struct iommufd_ctx *ictx, struct iommu_hwpt_alloc *cmd,
 					  container_of(pt_obj,
 						       struct iommufd_hwpt_paging,
 						       base.obj),
-					  cmd->flags, user_data);
+					  cmd->flags, cmd->fault_id, user_data);
 	iommufd_obj_put(ictx, pt_obj);
 out_put_idev:
 	iommufd_obj_put(ictx, &idev->obj);

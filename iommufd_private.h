@@ -57,6 +57,7 @@
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
 
+#include <linux/iommu.h>
 #include <linux/iommufd.h>
 #include <linux/kref.h>
 #include <linux/refcount.h>
@@ -69,6 +70,8 @@
 #include "io_pagetable.h"
 
 struct iommufd_ioas;
+struct iommufd_fault;
+struct iommufd_attach_handle;
 struct iommu_user_data;
 
 /* How pinned pages are charged against RLIMIT_MEMLOCK (IOMMU_OPTION_RLIMIT_MODE). */
@@ -273,10 +276,13 @@ static inline struct iommufd_ioas *iommufd_ioas_get(struct iommufd_ctx *ictx,
  * struct iommufd_hw_pagetable - an iommu_domain userspace can name
  * @obj: object header; @obj.refs counts the attached devices
  * @domain: the domain
+ * @fault: the queue the domain's I/O page faults go to, or NULL;
+ *	referenced
  */
 struct iommufd_hw_pagetable {
 	struct iommufd_object obj;
 	struct iommu_domain *domain;
+	struct iommufd_fault *fault;
 };
 
 /**
@@ -380,6 +386,7 @@ void hwpt_drop_devs(struct iommufd_ctx *ictx,
  * @mutex: protects @hwpt and @attached_devs
  * @attached_devs: the attached devices of the group (igroup_link)
  * @hwpt: the hw_pagetable the group is attached to, or NULL
+ * @handle: the attachment to @hwpt if it has a fault queue, else NULL
  *
  * The MSI window is set when the igroup is made, by its first device.
  */
@@ -393,6 +400,7 @@ struct iommufd_group {
 	struct mutex mutex;		/* see the kernel-doc above */
 	struct list_head attached_devs;
 	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_attach_handle *handle;
 };
 
 /**
@@ -428,6 +436,51 @@ iommufd_device_get(struct iommufd_ctx *ictx, u32 id)
 	return IS_ERR(obj) ? ERR_CAST(obj) :
 			     container_of(obj, struct iommufd_device, obj);
 }
+
+/* fault.c */
+/**
+ * struct iommufd_fault - a fault queue (see fault.c)
+ * @obj: object header; the open file holds an extra ref
+ * @ictx: the context; referenced by the open file
+ * @mutex: protects @deliver, @response and @closed
+ * @deliver: page request groups not read yet (iopf_group.node)
+ * @response: read groups awaiting an answer, by cookie
+ * @closed: the file is closed; new faults are refused
+ * @wait: poll() waits here for @deliver
+ * @filep: the file, until its descriptor is installed
+ * @abort_fd: the descriptor reserved for it, until installed
+ */
+struct iommufd_fault {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct mutex mutex;		/* see the kernel-doc above */
+	struct list_head deliver;
+	struct xarray response;
+	bool closed;
+	wait_queue_head_t wait;
+	struct file *filep;
+	int abort_fd;
+};
+
+/**
+ * struct iommufd_attach_handle - a group's attachment to a fault-capable
+ *	hw_pagetable, which the IOMMU core hands to the fault handler
+ * @handle: the core's part
+ * @fault: the queue of the hw_pagetable
+ * @idev: the device that attached the group, its only attached device
+ */
+struct iommufd_attach_handle {
+	struct iommu_attach_handle handle;
+	struct iommufd_fault *fault;
+	struct iommufd_device *idev;
+};
+
+struct iopf_group;
+iommufd_ioctl_fn iommufd_fault_alloc;
+void iommufd_fault_destroy(struct iommufd_object *obj);
+void iommufd_fault_abort(struct iommufd_object *obj);
+int iommufd_fault_iopf_handler(struct iopf_group *group);
+void iommufd_fault_respond_handle(struct iommufd_attach_handle *handle);
 
 /* vfio_compat.c */
 iommufd_ioctl_fn iommufd_vfio_ioas;

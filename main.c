@@ -42,6 +42,8 @@ static const struct iommufd_object_ops iommufd_object_ops[] = {
 	[IOMMUFD_OBJ_HWPT_PAGING] = { .destroy = hwpt_paging_destroy },
 	[IOMMUFD_OBJ_HWPT_NESTED] = { .destroy = hwpt_nested_destroy },
 	[IOMMUFD_OBJ_ACCESS] = { .destroy = iommufd_access_destroy_obj },
+	[IOMMUFD_OBJ_FAULT] = { .destroy = iommufd_fault_destroy,
+				.abort = iommufd_fault_abort },
 #ifdef CONFIG_IOMMUFD_TEST
 	[IOMMUFD_OBJ_SELFTEST] = { .destroy = iommufd_selftest_destroy },
 #endif
@@ -301,15 +303,6 @@ static int iommufd_option(struct iommufd_ucmd *ucmd)
 	return rc ? rc : iommufd_ucmd_reply(ucmd, sizeof(*cmd));
 }
 
-/*
- * Commands whose objects are not implemented yet: the generic size checks
- * still apply, then the command is refused.
- */
-static int iommufd_not_supported(struct iommufd_ucmd *ucmd)
-{
-	return -EOPNOTSUPP;
-}
-
 /* Room for the kernel's copy of any command struct (checked per command). */
 #define IOMMUFD_CMD_BUF_SIZE 80
 
@@ -369,7 +362,7 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 	IOMMUFD_IOCTL(HWPT_INVALIDATE, struct iommu_hwpt_invalidate,
 		      __reserved, iommufd_hwpt_invalidate),
 	IOMMUFD_IOCTL(FAULT_QUEUE_ALLOC, struct iommu_fault_alloc,
-		      out_fault_fd, iommufd_not_supported),
+		      out_fault_fd, iommufd_fault_alloc),
 #ifdef CONFIG_IOMMUFD_TEST
 	IOMMUFD_IOCTL(TEST_CMD, struct iommu_test_cmd, last, iommufd_test),
 #endif
