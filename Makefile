@@ -25,12 +25,16 @@ else
 #   make test ONLY=iommufd-access ARGS="-r FIXTURE.VARIANT.TEST"
 #   make test IOMMU=amd      the VM's IOMMU: intel (default), amd, virtio,
 #                            or smmuv3 (the arm64 kernel)
-#   make run FLAVOUR=debug IOMMU=virtio    (FLAVOUR: normal, debug, arm64)
+#   make run FLAVOUR=debug IOMMU=virtio    (FLAVOUR: normal, debug, arm64,
+#                     upstream: the package's own iommufd; make test takes it too)
+#   make realworld    DPDK testpmd on /dev/vfio/vfio, QEMU 10 on /dev/iommu
+#                     (ONLY=testpmd|vmm, IOMMU=intel|amd, FLAVOUR=upstream)
 FLAVOUR ?= normal
-export ONLY ARGS IOMMU
+export ONLY ARGS IOMMU FLAVOUR
 
 .PHONY: all check test check-quick run run-debug kernel kernel-debug \
-	kernel-arm64 selftests selftests-arm64 lint selftest-harness realworld \
+	kernel-arm64 kernel-upstream selftests selftests-arm64 lint \
+	selftest-harness realworld \
 	clean distclean
 
 all: check
@@ -59,6 +63,10 @@ kernel-arm64:
 	@scripts/deps.sh
 	@scripts/kernel.sh arm64
 
+kernel-upstream:
+	@scripts/deps.sh
+	@scripts/kernel.sh upstream
+
 selftests:
 	@scripts/deps.sh
 	@scripts/kernel.sh normal
@@ -77,7 +85,7 @@ selftest-harness:
 	@scripts/selftest-harness.sh
 
 realworld:
-	@scripts/realworld.sh
+	@scripts/realworld.sh $(FLAVOUR)
 
 clean:
 	@scripts/clean.sh
