@@ -31,6 +31,7 @@
  * Locks: see iommufd_private.h.
  */
 #include <linux/iommu.h>
+#include <linux/pagemap.h>
 
 #include "../iommu-priv.h"
 #include "iommufd_private.h"
@@ -134,15 +135,21 @@ static int hwpt_paging_take_msi(struct iommufd_hwpt_paging *hwpt_paging,
  * MSI window need a domain that maps doorbells in that very window; a
  * device whose IOMMU can block non-snooped DMA needs a domain that does,
  * and a domain that does is not shared with a device whose IOMMU cannot,
- * for then VFIO_DMA_CC_IOMMU would claim all DMA through it snooped.
+ * for then VFIO_DMA_CC_IOMMU would claim all DMA through it snooped.  A
+ * domain that tracks dirty pages takes only devices (@dev, of the group)
+ * whose IOMMU can do that.
  */
 static int hwpt_suits_group(struct iommufd_hw_pagetable *hwpt,
-			    struct iommufd_group *igroup, bool needs_snoop)
+			    struct iommufd_group *igroup, struct device *dev,
+			    bool needs_snoop)
 {
 	struct iommufd_hwpt_paging *hwpt_paging;
 
 	if (!hwpt_is_paging(hwpt))
 		return 0;
+	if (hwpt->domain->dirty_ops &&
+	    !device_iommu_capable(dev, IOMMU_CAP_DIRTY_TRACKING))
+		return -EINVAL;
 	hwpt_paging = hwpt_to_paging(hwpt);
 	if (igroup->msi_start != PHYS_ADDR_MAX &&
 	    (hwpt_paging->msi_start != igroup->msi_start ||
@@ -202,9 +209,16 @@ static bool igroup_needs_snoop(struct iommufd_group *igroup)
 	return false;
 }
 
+/*
+ * The IOAS whose IOVA the device's DMA ends up in: a nested domain's
+ * output goes through its parent, so the device's reserved regions are
+ * reserved there.
+ */
 static struct io_pagetable *hwpt_iopt(struct iommufd_hw_pagetable *hwpt)
 {
-	return hwpt_is_paging(hwpt) ? &hwpt_to_paging(hwpt)->ioas->iopt : NULL;
+	if (!hwpt_is_paging(hwpt))
+		hwpt = &hwpt_to_nested(hwpt)->parent->base;
+	return &hwpt_to_paging(hwpt)->ioas->iopt;
 }
 
 /**
@@ -232,19 +246,16 @@ int hwpt_attach_dev(struct iommufd_hw_pagetable *hwpt,
 		rc = -EINVAL;
 		goto out_unlock;
 	}
-	rc = hwpt_suits_group(hwpt, igroup, idev->needs_snoop);
+	rc = hwpt_suits_group(hwpt, igroup, idev->dev, idev->needs_snoop);
 	if (rc)
 		goto out_unlock;
-	if (iopt) {
-		rc = iopt_reserve_dev_regions(iopt, idev->dev);
-		if (rc)
-			goto out_unlock;
-	}
+	rc = iopt_reserve_dev_regions(iopt, idev->dev);
+	if (rc)
+		goto out_unlock;
 	if (list_empty(&igroup->attached_devs)) {
 		rc = iommu_attach_group(hwpt->domain, igroup->iommu_group);
 		if (rc) {
-			if (iopt)
-				iopt_unreserve_owner(iopt, idev->dev);
+			iopt_unreserve_owner(iopt, idev->dev);
 			goto out_unlock;
 		}
 		igroup->hwpt = hwpt;
@@ -282,8 +293,7 @@ struct iommufd_hw_pagetable *hwpt_detach_dev(struct iommufd_device *idev)
 		iommu_detach_group(hwpt->domain, igroup->iommu_group);
 		igroup->hwpt = NULL;
 	}
-	if (iopt)
-		iopt_unreserve_owner(iopt, idev->dev);
+	iopt_unreserve_owner(iopt, idev->dev);
 out_unlock:
 	mutex_unlock(&igroup->mutex);
 	return hwpt;
@@ -327,21 +337,22 @@ int hwpt_switch_group(struct iommufd_device *idev,
 	old_iopt = hwpt_iopt(igroup->hwpt);
 	move_regions = new_iopt != old_iopt;
 
-	rc = hwpt_suits_group(hwpt, igroup, igroup_needs_snoop(igroup));
+	rc = hwpt_suits_group(hwpt, igroup, idev->dev,
+			      igroup_needs_snoop(igroup));
 	if (rc)
 		goto out_unlock;
-	if (move_regions && new_iopt) {
+	if (move_regions) {
 		rc = igroup_reserve(igroup, new_iopt);
 		if (rc)
 			goto out_unlock;
 	}
 	rc = iommu_group_replace_domain(igroup->iommu_group, hwpt->domain);
 	if (rc) {
-		if (move_regions && new_iopt)
+		if (move_regions)
 			igroup_unreserve(igroup, new_iopt);
 		goto out_unlock;
 	}
-	if (move_regions && old_iopt)
+	if (move_regions)
 		igroup_unreserve(igroup, old_iopt);
 
 	n = list_count_nodes(&igroup->attached_devs);
@@ -379,20 +390,64 @@ void hwpt_drop_devs(struct iommufd_ctx *ictx,
 		refcount_dec(&hwpt->obj.refs);
 }
 
-/* A paging domain from the device's IOMMU driver. */
-static struct iommu_domain *hwpt_paging_domain_alloc(struct device *dev)
+/*
+ * The driver's domain_alloc_user.  A driver reads @user_data from user
+ * memory while the caller holds the device, whose unbind waits for it, and
+ * maybe ioas->mutex.  So that a user cannot stall those paths by stalling
+ * the read (userfaultfd, FUSE), the call runs with page faults disabled:
+ * the caller faulted the data in before taking anything, and a page that
+ * went away since makes the driver fail with -EFAULT; the caller faults it
+ * in again and retries (iommufd_hwpt_alloc()).
+ */
+static struct iommu_domain *
+hwpt_domain_alloc_user(struct device *dev, u32 flags,
+		       struct iommu_domain *parent,
+		       const struct iommu_user_data *user_data)
 {
 	const struct iommu_ops *ops = dev_iommu_ops(dev);
 	struct iommu_domain *domain;
 
 	if (!ops->domain_alloc_user)
-		return iommu_paging_domain_alloc(dev);
-
-	domain = ops->domain_alloc_user(dev, 0, NULL, NULL);
+		return ERR_PTR(-EOPNOTSUPP);
+	if (user_data)
+		pagefault_disable();
+	domain = ops->domain_alloc_user(dev, flags, parent, user_data);
+	if (user_data)
+		pagefault_enable();
 	if (IS_ERR(domain))
 		return domain;
+	if (WARN_ON(!domain))
+		return ERR_PTR(-ENOMEM);
 	/* The core sets this for the domains it allocates itself. */
 	domain->owner = ops;
+	return domain;
+}
+
+/* A paging domain from the device's IOMMU driver. */
+static struct iommu_domain *
+hwpt_paging_domain_alloc(struct device *dev, u32 flags,
+			 const struct iommu_user_data *user_data)
+{
+	const struct iommu_ops *ops = dev_iommu_ops(dev);
+	struct iommu_domain *domain;
+
+	if (!ops->domain_alloc_user) {
+		if (flags || user_data)
+			return ERR_PTR(-EOPNOTSUPP);
+		return iommu_paging_domain_alloc(dev);
+	}
+	if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
+	    !device_iommu_capable(dev, IOMMU_CAP_DIRTY_TRACKING))
+		return ERR_PTR(-EOPNOTSUPP);
+	domain = hwpt_domain_alloc_user(dev, flags, NULL, user_data);
+	if (IS_ERR(domain))
+		return domain;
+	if (WARN_ON(!(domain->type & __IOMMU_DOMAIN_PAGING)) ||
+	    ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
+	     WARN_ON(!domain->dirty_ops))) {
+		iommu_domain_free(domain);
+		return ERR_PTR(-EOPNOTSUPP);
+	}
 	return domain;
 }
 
@@ -428,7 +483,11 @@ static void hwpt_switch_back(struct iommufd_device *idev,
  * @ictx: the context
  * @ioas: the IOAS; the caller holds ioas->mutex
  * @idev: the device the domain is made for
- * @join: HWPT_JOIN_ATTACH attaches @idev before the domain is filled;
+ * @flags: IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_ALLOC_DIRTY_TRACKING
+ * @user_data: driver data for the domain, or NULL
+ * @join: HWPT_JOIN_NONE leaves attaching to the caller (drivers that only
+ *	finish a domain at its first attach cannot do that: -EOPNOTSUPP);
+ *	HWPT_JOIN_ATTACH attaches @idev before the domain is filled;
  *	HWPT_JOIN_REPLACE moves @idev's group onto it, before filling it
  *	where the driver only finishes domains at their first attach
  *	(which is not hitless: DMA faults until the fill is done), else
@@ -445,7 +504,8 @@ static void hwpt_switch_back(struct iommufd_device *idev,
  */
 struct iommufd_hwpt_paging *
 hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-		   struct iommufd_device *idev, enum hwpt_join join,
+		   struct iommufd_device *idev, u32 flags,
+		   const struct iommu_user_data *user_data, enum hwpt_join join,
 		   struct iommufd_hw_pagetable **old, unsigned int *num)
 {
 	bool replace_first = join == HWPT_JOIN_REPLACE &&
@@ -457,6 +517,8 @@ hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 
 	lockdep_assert_held(&ioas->mutex);
 
+	if (join == HWPT_JOIN_NONE && domain_done_at_attach(idev->dev))
+		return ERR_PTR(-EOPNOTSUPP);
 	hwpt_paging = iommufd_object_new_at(ictx, struct iommufd_hwpt_paging,
 					    base.obj,
 					    IOMMUFD_OBJ_HWPT_PAGING);
@@ -468,8 +530,9 @@ hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	hwpt_paging->msi_last = PHYS_ADDR_MAX;
 	refcount_inc(&ioas->obj.refs);
 	hwpt_paging->ioas = ioas;
+	hwpt_paging->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
 
-	domain = hwpt_paging_domain_alloc(idev->dev);
+	domain = hwpt_paging_domain_alloc(idev->dev, flags, user_data);
 	if (IS_ERR(domain)) {
 		rc = PTR_ERR(domain);
 		goto out_abort;
@@ -517,4 +580,216 @@ out_detach:
 out_abort:
 	hwpt_paging_discard_locked(ictx, hwpt_paging);
 	return ERR_PTR(rc);
+}
+
+void hwpt_nested_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_hwpt_nested *hwpt_nested =
+		container_of(obj, struct iommufd_hwpt_nested, base.obj);
+
+	if (hwpt_nested->base.domain)
+		iommu_domain_free(hwpt_nested->base.domain);
+	refcount_dec(&hwpt_nested->parent->base.obj.refs);
+}
+
+/* A nested hw_pagetable of @idev's IOMMU on @parent, from @user_data. */
+static struct iommufd_hw_pagetable *
+hwpt_nested_create(struct iommufd_device *idev,
+		   struct iommufd_hwpt_paging *parent, u32 flags,
+		   const struct iommu_user_data *user_data)
+{
+	struct iommufd_hwpt_nested *hwpt_nested;
+	struct iommu_domain *domain;
+
+	if ((flags & ~IOMMU_HWPT_FAULT_ID_VALID) || !user_data)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (!parent->nest_parent)
+		return ERR_PTR(-EINVAL);
+	/* No fault queue exists yet that an ID could name. */
+	if (flags & IOMMU_HWPT_FAULT_ID_VALID)
+		return ERR_PTR(-ENOENT);
+
+	hwpt_nested = iommufd_object_new_at(idev->ictx,
+					    struct iommufd_hwpt_nested,
+					    base.obj, IOMMUFD_OBJ_HWPT_NESTED);
+	if (IS_ERR(hwpt_nested))
+		return ERR_CAST(hwpt_nested);
+	refcount_inc(&parent->base.obj.refs);
+	hwpt_nested->parent = parent;
+
+	domain = hwpt_domain_alloc_user(idev->dev, 0, parent->base.domain,
+					user_data);
+	if (!IS_ERR(domain) && WARN_ON(domain->type != IOMMU_DOMAIN_NESTED)) {
+		iommu_domain_free(domain);
+		domain = ERR_PTR(-EINVAL);
+	}
+	if (IS_ERR(domain)) {
+		iommufd_object_undo(idev->ictx, &hwpt_nested->base.obj);
+		return ERR_CAST(domain);
+	}
+	hwpt_nested->base.domain = domain;
+	return &hwpt_nested->base;
+}
+
+/* What hwpt_paging_alloc_locked() works on and makes. */
+struct hwpt_paging_alloc {
+	struct iommufd_device *idev;
+	struct iommufd_ioas *ioas;
+	u32 flags;
+	const struct iommu_user_data *user_data;
+	struct iommufd_hwpt_paging *made;
+};
+
+static int hwpt_paging_alloc_locked(void *arg)
+{
+	struct hwpt_paging_alloc *a = arg;
+	struct iommufd_hwpt_paging *hwpt_paging;
+
+	mutex_lock(&a->ioas->mutex);
+	hwpt_paging = hwpt_paging_create(a->idev->ictx, a->ioas, a->idev,
+					 a->flags, a->user_data,
+					 HWPT_JOIN_NONE, NULL, NULL);
+	mutex_unlock(&a->ioas->mutex);
+	if (IS_ERR(hwpt_paging))
+		return PTR_ERR(hwpt_paging);
+	a->made = hwpt_paging;
+	return 0;
+}
+
+/* An explicit paging hw_pagetable on @ioas, for @idev's IOMMU. */
+static struct iommufd_hw_pagetable *
+hwpt_paging_alloc(struct iommufd_device *idev, struct iommufd_ioas *ioas,
+		  u32 flags, const struct iommu_user_data *user_data)
+{
+	struct hwpt_paging_alloc a = {
+		.idev = idev, .ioas = ioas, .flags = flags,
+		.user_data = user_data,
+	};
+	int rc;
+
+	if (flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT |
+		      IOMMU_HWPT_ALLOC_DIRTY_TRACKING))
+		return ERR_PTR(-EOPNOTSUPP);
+	rc = ioas_call_pinned(ioas, hwpt_paging_alloc_locked, &a);
+	return rc ? ERR_PTR(rc) : &a.made->base;
+}
+
+/* One attempt of IOMMU_HWPT_ALLOC: the hw_pagetable, unpublished. */
+static struct iommufd_hw_pagetable *
+hwpt_alloc_once(struct iommufd_ctx *ictx, struct iommu_hwpt_alloc *cmd,
+		const struct iommu_user_data *user_data)
+{
+	struct iommufd_hw_pagetable *hwpt = ERR_PTR(-EINVAL);
+	struct iommufd_object *pt_obj;
+	struct iommufd_device *idev;
+
+	idev = iommufd_device_get(ictx, cmd->dev_id);
+	if (IS_ERR(idev))
+		return ERR_CAST(idev);
+	pt_obj = iommufd_obj_get(ictx, cmd->pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(pt_obj)) {
+		hwpt = ERR_CAST(pt_obj);
+		goto out_put_idev;
+	}
+	if (pt_obj->type == IOMMUFD_OBJ_IOAS)
+		hwpt = hwpt_paging_alloc(idev,
+					 container_of(pt_obj,
+						      struct iommufd_ioas, obj),
+					 cmd->flags, user_data);
+	else if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING)
+		hwpt = hwpt_nested_create(idev,
+					  container_of(pt_obj,
+						       struct iommufd_hwpt_paging,
+						       base.obj),
+					  cmd->flags, user_data);
+	iommufd_obj_put(ictx, pt_obj);
+out_put_idev:
+	iommufd_obj_put(ictx, &idev->obj);
+	return hwpt;
+}
+
+/* How often a driver's read of the user data may lose its page. */
+#define HWPT_ALLOC_TRIES 3
+
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
+	const struct iommu_user_data user_data = {
+		.type = cmd->data_type,
+		.uptr = u64_to_user_ptr(cmd->data_uptr),
+		.len = cmd->data_len,
+	};
+	const struct iommu_user_data *data = cmd->data_len ? &user_data : NULL;
+	struct iommufd_hw_pagetable *hwpt;
+	int tries = 0;
+
+	if (cmd->__reserved || cmd->__reserved2)
+		return -EOPNOTSUPP;
+	if (!cmd->data_type != !cmd->data_len)
+		return -EINVAL;
+
+	/* See hwpt_domain_alloc_user(). */
+	for (;;) {
+		if (data)
+			fault_in_readable(user_data.uptr, user_data.len);
+		hwpt = hwpt_alloc_once(ucmd->ictx, cmd, data);
+		if (PTR_ERR_OR_ZERO(hwpt) != -EFAULT || !data ||
+		    ++tries == HWPT_ALLOC_TRIES ||
+		    fault_in_readable(user_data.uptr, user_data.len))
+			break;
+	}
+	if (IS_ERR(hwpt))
+		return PTR_ERR(hwpt);
+	return iommufd_ucmd_reply_publish(ucmd, &hwpt->obj, &cmd->out_hwpt_id,
+					  sizeof(*cmd));
+}
+
+/*
+ * The driver reads the entries from user memory: nothing waits for a
+ * lookup of a nested hw_pagetable but a user's destroy, so a stalled read
+ * stalls no driver.
+ */
+int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
+	struct iommu_user_data_array array = {
+		.type = cmd->data_type,
+		.uptr = u64_to_user_ptr(cmd->data_uptr),
+		.entry_len = cmd->entry_len,
+		.entry_num = cmd->entry_num,
+	};
+	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_object *obj;
+	u32 done = 0;
+	int rc;
+
+	if (cmd->__reserved) {
+		rc = -EOPNOTSUPP;
+		goto out;
+	}
+	if (cmd->entry_num && (!cmd->data_uptr || !cmd->entry_len)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	obj = iommufd_obj_get(ucmd->ictx, cmd->hwpt_id,
+			      IOMMUFD_OBJ_HWPT_NESTED);
+	if (IS_ERR(obj)) {
+		rc = PTR_ERR(obj);
+		goto out;
+	}
+	hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
+	if (hwpt->domain->ops->cache_invalidate_user) {
+		rc = hwpt->domain->ops->cache_invalidate_user(hwpt->domain,
+							      &array);
+		/* The driver says how many entries it carried out. */
+		done = min(array.entry_num, cmd->entry_num);
+	} else {
+		rc = -EOPNOTSUPP;
+	}
+	iommufd_obj_put(ucmd->ictx, obj);
+out:
+	cmd->entry_num = done;
+	if (iommufd_ucmd_reply(ucmd, sizeof(*cmd)))
+		return -EFAULT;
+	return rc;
 }

@@ -69,6 +69,7 @@
 #include "io_pagetable.h"
 
 struct iommufd_ioas;
+struct iommu_user_data;
 
 /* How pinned pages are charged against RLIMIT_MEMLOCK (IOMMU_OPTION_RLIMIT_MODE). */
 enum iommufd_account_mode {
@@ -254,6 +255,8 @@ void iommufd_ioas_destroy(struct iommufd_object *obj);
 iommufd_ioctl_fn iommufd_ioas_alloc_ioctl, iommufd_ioas_iova_ranges;
 iommufd_ioctl_fn iommufd_ioas_allow_iovas, iommufd_ioas_option;
 iommufd_ioctl_fn iommufd_ioas_map, iommufd_ioas_copy, iommufd_ioas_unmap;
+int ioas_call_pinned(struct iommufd_ioas *ioas, int (*fn)(void *arg),
+		     void *arg);
 
 static inline struct iommufd_ioas *iommufd_ioas_get(struct iommufd_ctx *ictx,
 						    u32 id)
@@ -281,6 +284,9 @@ struct iommufd_hw_pagetable {
  * @base: the hw_pagetable
  * @auto_made: made by attaching a device to the IOAS; destroyed when the
  *	last device leaves
+ * @nest_parent: made with IOMMU_HWPT_ALLOC_NEST_PARENT: nested
+ *	hw_pagetables may be built on it, and attaching never picks it
+ *	automatically
  * @snoop_enforced: the domain blocks non-snooped DMA
  * @msi_start: first IOVA of the software MSI window the domain maps MSI
  *	doorbells in (it has the MSI cookie), or PHYS_ADDR_MAX; reserved in
@@ -295,6 +301,7 @@ struct iommufd_hw_pagetable {
 struct iommufd_hwpt_paging {
 	struct iommufd_hw_pagetable base;
 	bool auto_made;
+	bool nest_parent;
 	bool snoop_enforced;
 	phys_addr_t msi_start;
 	phys_addr_t msi_last;
@@ -313,6 +320,24 @@ static inline bool hwpt_is_paging(struct iommufd_hw_pagetable *hwpt)
 	return hwpt->obj.type == IOMMUFD_OBJ_HWPT_PAGING;
 }
 
+/**
+ * struct iommufd_hwpt_nested - a user-managed stage-1 table on a parent
+ * @base: the hw_pagetable; its domain is IOMMU_DOMAIN_NESTED, the format
+ *	of its table is the driver's (the data type it was made with)
+ * @parent: the paging hw_pagetable translating what the stage-1 table
+ *	outputs; referenced, so it outlives its nested hw_pagetables
+ */
+struct iommufd_hwpt_nested {
+	struct iommufd_hw_pagetable base;
+	struct iommufd_hwpt_paging *parent;
+};
+
+static inline struct iommufd_hwpt_nested *
+hwpt_to_nested(struct iommufd_hw_pagetable *hwpt)
+{
+	return container_of(hwpt, struct iommufd_hwpt_nested, base);
+}
+
 struct iommufd_device;
 
 /* How hwpt_paging_create() brings in the device it makes a domain for. */
@@ -324,9 +349,12 @@ enum hwpt_join {
 
 struct iommufd_hwpt_paging *
 hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-		   struct iommufd_device *idev, enum hwpt_join join,
+		   struct iommufd_device *idev, u32 flags,
+		   const struct iommu_user_data *user_data, enum hwpt_join join,
 		   struct iommufd_hw_pagetable **old, unsigned int *num);
 void hwpt_paging_destroy(struct iommufd_object *obj);
+void hwpt_nested_destroy(struct iommufd_object *obj);
+iommufd_ioctl_fn iommufd_hwpt_alloc, iommufd_hwpt_invalidate;
 void hwpt_paging_discard_locked(struct iommufd_ctx *ictx,
 				struct iommufd_hwpt_paging *hwpt_paging);
 int hwpt_attach_dev(struct iommufd_hw_pagetable *hwpt,
@@ -388,6 +416,17 @@ struct iommufd_device {
 
 void iommufd_device_destroy(struct iommufd_object *obj);
 void __iommufd_device_unbind(struct iommufd_device *idev);
+iommufd_ioctl_fn iommufd_get_hw_info;
+
+static inline struct iommufd_device *
+iommufd_device_get(struct iommufd_ctx *ictx, u32 id)
+{
+	struct iommufd_object *obj = iommufd_obj_get(ictx, id,
+						     IOMMUFD_OBJ_DEVICE);
+
+	return IS_ERR(obj) ? ERR_CAST(obj) :
+			     container_of(obj, struct iommufd_device, obj);
+}
 
 /* vfio_compat.c */
 iommufd_ioctl_fn iommufd_vfio_ioas;

@@ -452,6 +452,7 @@ static inline long buf_diff(const struct buf *b)
 struct edu {
 	char bdf[16];
 	int fd;
+	__u32 devid;	/* the iommufd device ID, once bound (cdev_bind()) */
 	void *bar;
 	size_t bar_size;
 };
@@ -710,7 +711,7 @@ static inline int cdev_bind(struct edu *e, int iommufd)
 	e->fd = cdev_open(e->bdf);
 	if (e->fd < 0)
 		return -1;
-	return vfio_bind(e->fd, iommufd, NULL);
+	return vfio_bind(e->fd, iommufd, &e->devid);
 }
 
 /* VFIO type1 container ioctls, as a DPDK-style program issues them. */
