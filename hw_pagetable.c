@@ -793,3 +793,95 @@ out:
 		return -EFAULT;
 	return rc;
 }
+
+/*
+ * The paging hw_pagetable @id, if it tracks dirty pages; held (put with
+ * iommufd_obj_put()).  Only hw_pagetables allocated with
+ * IOMMU_HWPT_ALLOC_DIRTY_TRACKING do, which only a user destroys: so the
+ * hold may be kept while the user's bitmap is faulted in.
+ */
+static struct iommufd_hwpt_paging *hwpt_get_dirty(struct iommufd_ctx *ictx,
+						  u32 id)
+{
+	struct iommufd_hwpt_paging *hwpt_paging;
+	struct iommufd_object *obj;
+
+	obj = iommufd_obj_get(ictx, id, IOMMUFD_OBJ_HWPT_PAGING);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	hwpt_paging = container_of(obj, struct iommufd_hwpt_paging, base.obj);
+	if (!hwpt_paging->base.domain->dirty_ops || hwpt_paging->auto_made) {
+		iommufd_obj_put(ictx, obj);
+		return ERR_PTR(-EOPNOTSUPP);
+	}
+	return hwpt_paging;
+}
+
+int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_set_dirty_tracking *cmd = ucmd->cmd;
+	struct iommufd_hwpt_paging *hwpt_paging;
+	int rc;
+
+	if ((cmd->flags & ~IOMMU_HWPT_DIRTY_TRACKING_ENABLE) || cmd->__reserved)
+		return -EOPNOTSUPP;
+	hwpt_paging = hwpt_get_dirty(ucmd->ictx, cmd->hwpt_id);
+	if (IS_ERR(hwpt_paging))
+		return PTR_ERR(hwpt_paging);
+	rc = iopt_set_dirty_tracking(&hwpt_paging->ioas->iopt,
+				     hwpt_paging->base.domain,
+				     cmd->flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
+	iommufd_obj_put(ucmd->ictx, &hwpt_paging->base.obj);
+	return rc;
+}
+
+/*
+ * The range must be whole IOMMU pages of the IOAS and whole bitmap pages;
+ * the IOAS's alignment may change, so this is a snapshot, as the range's
+ * contents are.
+ */
+static int dirty_range_check(struct io_pagetable *iopt,
+			     struct iommu_hwpt_get_dirty_bitmap *cmd)
+{
+	unsigned long align;
+	u64 last;
+
+	if (check_add_overflow(cmd->iova, cmd->length - 1, &last) ||
+	    last > ULONG_MAX)
+		return -EOVERFLOW;
+	if (!cmd->length || !cmd->page_size ||
+	    !is_power_of_2(cmd->page_size) || cmd->page_size > ULONG_MAX)
+		return -EINVAL;
+	down_read(&iopt->iova_rwsem);
+	align = iopt->align;
+	up_read(&iopt->iova_rwsem);
+	if ((cmd->iova | (last + 1)) & (max_t(u64, align, cmd->page_size) - 1))
+		return -EINVAL;
+	return 0;
+}
+
+int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_get_dirty_bitmap *cmd = ucmd->cmd;
+	struct iommufd_hwpt_paging *hwpt_paging;
+	struct io_pagetable *iopt;
+	int rc;
+
+	if ((cmd->flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) ||
+	    cmd->__reserved)
+		return -EOPNOTSUPP;
+	hwpt_paging = hwpt_get_dirty(ucmd->ictx, cmd->hwpt_id);
+	if (IS_ERR(hwpt_paging))
+		return PTR_ERR(hwpt_paging);
+	iopt = &hwpt_paging->ioas->iopt;
+	rc = dirty_range_check(iopt, cmd);
+	if (!rc)
+		rc = iopt_read_dirty(iopt, hwpt_paging->base.domain, cmd->iova,
+				     cmd->length, cmd->page_size,
+				     u64_to_user_ptr(cmd->data),
+				     (cmd->flags &
+				      IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) ?
+					     IOMMU_DIRTY_NO_CLEAR : 0);
+	iommufd_obj_put(ucmd->ictx, &hwpt_paging->base.obj);
+	return rc;
+}

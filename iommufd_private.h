@@ -355,6 +355,7 @@ hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 void hwpt_paging_destroy(struct iommufd_object *obj);
 void hwpt_nested_destroy(struct iommufd_object *obj);
 iommufd_ioctl_fn iommufd_hwpt_alloc, iommufd_hwpt_invalidate;
+iommufd_ioctl_fn iommufd_hwpt_set_dirty_tracking, iommufd_hwpt_get_dirty_bitmap;
 void hwpt_paging_discard_locked(struct iommufd_ctx *ictx,
 				struct iommufd_hwpt_paging *hwpt_paging);
 int hwpt_attach_dev(struct iommufd_hw_pagetable *hwpt,

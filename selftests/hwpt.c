@@ -369,4 +369,61 @@ TEST_F(hwpt, invalidate_refusals)
 	EXPECT_EQ(0, cmd.entry_num);
 }
 
+/*
+ * Dirty tracking needs a hw_pagetable allocated for it; the flags and
+ * reserved fields are checked first.
+ */
+TEST_F(hwpt, dirty_refusals)
+{
+	struct iommu_hwpt_set_dirty_tracking set = {
+		.size = sizeof(set),
+		.flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE,
+		.hwpt_id = self->auto_hwpt_id,
+	};
+	__u64 bitmap[4] = {};
+	struct iommu_hwpt_get_dirty_bitmap get = {
+		.size = sizeof(get),
+		.hwpt_id = self->auto_hwpt_id,
+		.iova = IOVA,
+		.length = 64 * PSZ,
+		.page_size = PSZ,
+		.data = (uintptr_t)bitmap,
+	};
+	__u32 hwpt_id;
+
+	ASSERT_EQ(0, hwpt_alloc(self->fd, self->idev_id, self->ioas_id, 0,
+				&hwpt_id));
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_HWPT_SET_DIRTY_TRACKING,
+				       &set));
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_HWPT_GET_DIRTY_BITMAP,
+				       &get));
+	set.hwpt_id = hwpt_id;
+	get.hwpt_id = hwpt_id;
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_HWPT_SET_DIRTY_TRACKING,
+				       &set));
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_HWPT_GET_DIRTY_BITMAP,
+				       &get));
+	set.hwpt_id = self->ioas_id;
+	get.hwpt_id = self->ioas_id;
+	EXPECT_ERRNO(ENOENT, ioctl(self->fd, IOMMU_HWPT_SET_DIRTY_TRACKING,
+				   &set));
+	EXPECT_ERRNO(ENOENT, ioctl(self->fd, IOMMU_HWPT_GET_DIRTY_BITMAP,
+				   &get));
+	set.flags = 2;
+	get.flags = 2;
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_HWPT_SET_DIRTY_TRACKING,
+				       &set));
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_HWPT_GET_DIRTY_BITMAP,
+				       &get));
+	set.flags = 0;
+	get.flags = 0;
+	set.__reserved = 1;
+	get.__reserved = 1;
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_HWPT_SET_DIRTY_TRACKING,
+				       &set));
+	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_HWPT_GET_DIRTY_BITMAP,
+				       &get));
+	ASSERT_EQ(0, object_destroy(self->fd, hwpt_id));
+}
+
 TEST_HARNESS_MAIN
