@@ -5,8 +5,11 @@
  * Fault queues (IOMMU_FAULT_QUEUE_ALLOC) on their own: the object and its
  * file, the read/write/poll rules of the file with nothing pending, and
  * the life of the two (the file keeps the object and the context; the
- * object goes after the file).  Faults delivered through mock devices are
- * in hwpt_mock.
+ * object goes after the file).  Then faults of mock devices attached to a
+ * nested hw_pagetable with a queue (IOMMU_TEST_OP_TRIGGER_IOPF): records
+ * read and answered, grouped reads, and every way a fault can lose its
+ * reader: answered for it when its device leaves the hw_pagetable, when
+ * the file closes, when everything is torn down in any order.
  */
 #include <poll.h>
 #include <sys/mman.h>
@@ -131,6 +134,326 @@ TEST(many_queues_go_with_the_context)
 	ASSERT_EQ(0, close(fd));
 	for (i = 1; i < 64; i += 2)
 		ASSERT_EQ(0, close(fds[i]));
+}
+
+/* A mock nested hw_pagetable on @parent whose faults go to @fault_id. */
+static int hwpt_alloc_iopf(int fd, __u32 dev_id, __u32 parent, __u32 fault_id,
+			   __u32 *hwpt_id)
+{
+	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.flags = IOMMU_HWPT_FAULT_ID_VALID,
+		.dev_id = dev_id,
+		.pt_id = parent,
+		.data_type = IOMMU_HWPT_DATA_SELFTEST,
+		.data_len = sizeof(data),
+		.data_uptr = (uintptr_t)&data,
+		.fault_id = fault_id,
+	};
+	int rc = ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
+
+	if (!rc)
+		*hwpt_id = cmd.out_hwpt_id;
+	return rc;
+}
+
+/* The mock device bound as @dev_id sends one page request. */
+static int trigger_iopf(int fd, __u32 dev_id, __u32 pasid, __u32 grpid,
+			__u64 addr)
+{
+	struct iommu_test_cmd cmd = {
+		.op = IOMMU_TEST_OP_TRIGGER_IOPF,
+		.trigger_iopf = {
+			.dev_id = dev_id,
+			.pasid = pasid,
+			.grpid = grpid,
+			.perm = IOMMU_PGFAULT_PERM_READ |
+				IOMMU_PGFAULT_PERM_WRITE,
+			.addr = addr,
+		},
+	};
+
+	return test_cmd(fd, &cmd);
+}
+
+static int answer(int fault_fd, __u32 cookie, __u32 code)
+{
+	struct iommu_hwpt_page_response resp = {
+		.cookie = cookie,
+		.code = code,
+	};
+	ssize_t n = write(fault_fd, &resp, sizeof(resp));
+
+	return n == sizeof(resp) ? 0 : -1;
+}
+
+static bool readable(int fault_fd)
+{
+	struct pollfd pfd = { .fd = fault_fd, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
+}
+
+#define ADDR 0xdead0000ULL
+
+/* A mock device attached to a nested hw_pagetable with a fault queue. */
+FIXTURE(iopf) {
+	int fd;
+	__u32 ioas_id;
+	__u32 stdev_id;
+	__u32 idev_id;
+	__u32 parent_id;
+	__u32 fault_id;
+	int fault_fd;
+	__u32 hwpt_id;
+};
+
+FIXTURE_SETUP(iopf)
+{
+	__u32 pt_id;
+
+	self->fd = open(IOMMU_DEV, O_RDWR);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &self->ioas_id));
+	ASSERT_EQ(0, mock_domain(self->fd, self->ioas_id, &self->stdev_id,
+				 NULL, &self->idev_id));
+	ASSERT_EQ(0, hwpt_alloc(self->fd, self->idev_id, self->ioas_id,
+				IOMMU_HWPT_ALLOC_NEST_PARENT,
+				&self->parent_id));
+	ASSERT_EQ(0, fault_alloc(self->fd, &self->fault_id, &self->fault_fd));
+	ASSERT_EQ(0, hwpt_alloc_iopf(self->fd, self->idev_id, self->parent_id,
+				     self->fault_id, &self->hwpt_id));
+	pt_id = self->hwpt_id;
+	ASSERT_EQ(0, mock_domain_replace(self->fd, self->stdev_id, &pt_id));
+	ASSERT_EQ(self->hwpt_id, pt_id);
+}
+
+FIXTURE_TEARDOWN(iopf)
+{
+	if (self->fault_fd >= 0)
+		close(self->fault_fd);
+	close(self->fd);
+}
+
+/* One fault: its record, then its answer; a second answer finds nothing. */
+TEST_F(iopf, round_trip)
+{
+	struct iommu_hwpt_pgfault rec[4];
+
+	EXPECT_FALSE(readable(self->fault_fd));
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, 1, 2, ADDR));
+	EXPECT_TRUE(readable(self->fault_fd));
+	memset(rec, 0xa5, sizeof(rec));
+	ASSERT_EQ(sizeof(rec[0]), read(self->fault_fd, rec, sizeof(rec)));
+	EXPECT_EQ(IOMMU_PGFAULT_FLAGS_PASID_VALID |
+		  IOMMU_PGFAULT_FLAGS_LAST_PAGE, rec[0].flags);
+	EXPECT_EQ(self->idev_id, rec[0].dev_id);
+	EXPECT_EQ(1, rec[0].pasid);
+	EXPECT_EQ(2, rec[0].grpid);
+	EXPECT_EQ(IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE,
+		  rec[0].perm);
+	EXPECT_EQ(0, rec[0].__reserved);
+	EXPECT_EQ(ADDR, rec[0].addr);
+	EXPECT_EQ(0, rec[0].length);
+	/* Only the one record was written. */
+	EXPECT_EQ(0xa5a5a5a5, rec[1].flags);
+	EXPECT_FALSE(readable(self->fault_fd));
+	EXPECT_EQ(0, read(self->fault_fd, rec, sizeof(rec)));
+
+	EXPECT_EQ(0, answer(self->fault_fd, rec[0].cookie,
+			    IOMMUFD_PAGE_RESP_SUCCESS));
+	EXPECT_ERRNO(EINVAL, answer(self->fault_fd, rec[0].cookie,
+				    IOMMUFD_PAGE_RESP_SUCCESS));
+
+	/* PASID 0 is none: no PASID flag. */
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, 0,
+				  3, ADDR + 4096));
+	ASSERT_EQ(sizeof(rec[0]), read(self->fault_fd, rec, sizeof(rec)));
+	EXPECT_EQ(IOMMU_PGFAULT_FLAGS_LAST_PAGE, rec[0].flags);
+	EXPECT_EQ(3, rec[0].grpid);
+	EXPECT_EQ(0, answer(self->fault_fd, rec[0].cookie,
+			    IOMMUFD_PAGE_RESP_INVALID));
+}
+
+/* Reads take whole groups as they fit, in order; answers in one write. */
+TEST_F(iopf, reads_and_answers_in_batches)
+{
+	struct iommu_hwpt_page_response resp[3];
+	struct iommu_hwpt_pgfault rec[4];
+	int i;
+
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, 1, 10 + i,
+					  ADDR));
+	ASSERT_EQ(2 * sizeof(rec[0]), read(self->fault_fd, rec,
+					   2 * sizeof(rec[0])));
+	ASSERT_EQ(sizeof(rec[0]), read(self->fault_fd, &rec[2],
+				       2 * sizeof(rec[0])));
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(10 + i, rec[i].grpid);
+		resp[i].cookie = rec[i].cookie;
+		resp[i].code = IOMMUFD_PAGE_RESP_SUCCESS;
+	}
+	EXPECT_NE(rec[0].cookie, rec[1].cookie);
+	EXPECT_NE(rec[1].cookie, rec[2].cookie);
+	/* A bad answer in the middle: the ones before it are taken. */
+	resp[1].code = 9;
+	EXPECT_EQ(sizeof(resp[0]), write(self->fault_fd, resp, sizeof(resp)));
+	resp[1].code = IOMMUFD_PAGE_RESP_SUCCESS;
+	EXPECT_EQ(2 * sizeof(resp[0]), write(self->fault_fd, &resp[1],
+					     2 * sizeof(resp[0])));
+}
+
+/* A read into memory that cannot take it leaves the fault to read again. */
+TEST_F(iopf, failed_read_keeps_the_fault)
+{
+	struct iommu_hwpt_pgfault rec;
+
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, 1, 4, ADDR));
+	EXPECT_ERRNO(EFAULT, read(self->fault_fd, bad_ptr(), sizeof(rec)));
+	EXPECT_TRUE(readable(self->fault_fd));
+	ASSERT_EQ(sizeof(rec), read(self->fault_fd, &rec, sizeof(rec)));
+	EXPECT_EQ(4, rec.grpid);
+	EXPECT_EQ(0, answer(self->fault_fd, rec.cookie,
+			    IOMMUFD_PAGE_RESP_SUCCESS));
+}
+
+/*
+ * Leaving the hw_pagetable answers the device's faults, read or not; the
+ * parent has no queue, so a fault there is refused; back on a queue,
+ * faults arrive again.
+ */
+TEST_F(iopf, leaving_answers_pending_faults)
+{
+	struct iommu_hwpt_pgfault rec;
+	__u32 pt_id = self->parent_id;
+
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, 1, 5, ADDR));
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, 1, 6, ADDR));
+	ASSERT_EQ(sizeof(rec), read(self->fault_fd, &rec, sizeof(rec)));
+	EXPECT_ERRNO(EBUSY, object_destroy(self->fd, self->hwpt_id));
+	ASSERT_EQ(0, mock_domain_replace(self->fd, self->stdev_id, &pt_id));
+	EXPECT_FALSE(readable(self->fault_fd));
+	EXPECT_ERRNO(EINVAL, answer(self->fault_fd, rec.cookie,
+				    IOMMUFD_PAGE_RESP_SUCCESS));
+	EXPECT_ERRNO(EINVAL, trigger_iopf(self->fd, self->idev_id, 1, 7,
+					  ADDR));
+
+	pt_id = self->hwpt_id;
+	ASSERT_EQ(0, mock_domain_replace(self->fd, self->stdev_id, &pt_id));
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, 1, 8, ADDR));
+	ASSERT_EQ(sizeof(rec), read(self->fault_fd, &rec, sizeof(rec)));
+	EXPECT_EQ(8, rec.grpid);
+	EXPECT_EQ(0, answer(self->fault_fd, rec.cookie,
+			    IOMMUFD_PAGE_RESP_SUCCESS));
+}
+
+/* Moving between two hw_pagetables of one queue keeps later faults coming. */
+TEST_F(iopf, replace_between_queues)
+{
+	struct iommu_hwpt_pgfault rec;
+	__u32 hwpt2, pt_id;
+
+	ASSERT_EQ(0, hwpt_alloc_iopf(self->fd, self->idev_id, self->parent_id,
+				     self->fault_id, &hwpt2));
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, 1, 1, ADDR));
+	pt_id = hwpt2;
+	ASSERT_EQ(0, mock_domain_replace(self->fd, self->stdev_id, &pt_id));
+	/* The one that came through the first attachment was answered. */
+	EXPECT_FALSE(readable(self->fault_fd));
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, 1, 2, ADDR));
+	ASSERT_EQ(sizeof(rec), read(self->fault_fd, &rec, sizeof(rec)));
+	EXPECT_EQ(2, rec.grpid);
+	EXPECT_EQ(0, answer(self->fault_fd, rec.cookie,
+			    IOMMUFD_PAGE_RESP_SUCCESS));
+	EXPECT_EQ(0, object_destroy(self->fd, self->hwpt_id));
+	EXPECT_ERRNO(EBUSY, object_destroy(self->fd, hwpt2));
+}
+
+/*
+ * Closing the file answers what it had; later faults are answered at once.
+ * The queue stays while a hw_pagetable names it.
+ */
+TEST_F(iopf, close_answers_pending_faults)
+{
+	struct iommu_hwpt_pgfault rec;
+	__u32 pt_id = self->ioas_id;
+
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, 1, 1, ADDR));
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, 1, 2, ADDR));
+	ASSERT_EQ(sizeof(rec), read(self->fault_fd, &rec, sizeof(rec)));
+	ASSERT_EQ(0, close(self->fault_fd));
+	self->fault_fd = -1;
+	EXPECT_EQ(0, trigger_iopf(self->fd, self->idev_id, 1, 3, ADDR));
+	EXPECT_ERRNO(EBUSY, object_destroy(self->fd, self->fault_id));
+	ASSERT_EQ(0, mock_domain_replace(self->fd, self->stdev_id, &pt_id));
+	EXPECT_EQ(0, object_destroy(self->fd, self->hwpt_id));
+	EXPECT_EQ(0, object_destroy(self->fd, self->fault_id));
+}
+
+/* Everything goes, with faults pending, whatever goes first. */
+FIXTURE(iopf_teardown) {};
+
+FIXTURE_VARIANT(iopf_teardown) {
+	bool close_iommufd_first;
+	bool destroy_device_first;
+};
+
+FIXTURE_VARIANT_ADD(iopf_teardown, iommufd_then_queue) {
+	.close_iommufd_first = true,
+};
+
+FIXTURE_VARIANT_ADD(iopf_teardown, queue_then_iommufd) {
+	.close_iommufd_first = false,
+};
+
+FIXTURE_VARIANT_ADD(iopf_teardown, device_then_queue) {
+	.destroy_device_first = true,
+	.close_iommufd_first = true,
+};
+
+FIXTURE_SETUP(iopf_teardown)
+{
+}
+
+FIXTURE_TEARDOWN(iopf_teardown)
+{
+}
+
+TEST_F(iopf_teardown, with_faults_pending)
+{
+	struct iommu_hwpt_pgfault rec;
+	int fd, fault_fd;
+	__u32 ioas_id, stdev_id, idev_id, parent_id, fault_id, hwpt_id, pt_id;
+
+	fd = open(IOMMU_DEV, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas_id));
+	ASSERT_EQ(0, mock_domain(fd, ioas_id, &stdev_id, NULL, &idev_id));
+	ASSERT_EQ(0, hwpt_alloc(fd, idev_id, ioas_id,
+				IOMMU_HWPT_ALLOC_NEST_PARENT, &parent_id));
+	ASSERT_EQ(0, fault_alloc(fd, &fault_id, &fault_fd));
+	ASSERT_EQ(0, hwpt_alloc_iopf(fd, idev_id, parent_id, fault_id,
+				     &hwpt_id));
+	pt_id = hwpt_id;
+	ASSERT_EQ(0, mock_domain_replace(fd, stdev_id, &pt_id));
+	ASSERT_EQ(0, trigger_iopf(fd, idev_id, 1, 1, ADDR));
+	ASSERT_EQ(0, trigger_iopf(fd, idev_id, 1, 2, ADDR));
+	ASSERT_EQ(sizeof(rec), read(fault_fd, &rec, sizeof(rec)));
+
+	if (variant->destroy_device_first)
+		ASSERT_EQ(0, object_destroy(fd, stdev_id));
+	if (variant->close_iommufd_first) {
+		ASSERT_EQ(0, close(fd));
+		/* The queue's file still works; the fault is still there. */
+		if (!variant->destroy_device_first)
+			EXPECT_TRUE(readable(fault_fd));
+		ASSERT_EQ(0, close(fault_fd));
+	} else {
+		ASSERT_EQ(0, close(fault_fd));
+		ASSERT_EQ(0, close(fd));
+	}
 }
 
 TEST_HARNESS_MAIN
