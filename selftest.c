@@ -43,8 +43,9 @@
  * CONFIG_IOMMU_IOPF).  IOMMU_TEST_OP_TRIGGER_IOPF reports a page request
  * group of one request, as if the device had sent it.  A request with a
  * PASID is routed to the domain attached to the device's RID, as on an
- * IOMMU whose PASID table the user owns (user_pasid_table).  Page responses
- * are ignored: the mock device retries nothing.
+ * IOMMU whose PASID table the user owns (user_pasid_table).  A page
+ * response only ends the request, as the mock device retries nothing; the
+ * responses are counted for the tests (debugfs, below).
  *
  * The locks of the mock driver are its own and innermost: the xarray lock
  * of a domain's PTEs (a spinlock, held for single entries or for splitting
@@ -78,6 +79,10 @@
  *  - buggy_driver (1) plays a driver with bugs: destroying the mock device
  *    unbinds it without detaching it if it is attached, and detaches it
  *    anyway if it is only bound.
+ * Two read-only files tell what the mock IOMMU saw: iopf_responses counts
+ * the page responses it got (from userspace through a fault queue, or from
+ * the core answering for it), iopf_last_response holds the code of the
+ * last one (enum iommu_page_response_code).
  *
  * Mock accesses are handed to userspace as file descriptors: closing one
  * unpins what the access still holds and destroys it, as a driver's close
@@ -146,6 +151,9 @@ static DEFINE_IDA(mock_dev_ida);
 /* The page request queue of the mock IOMMU; NULL without IOMMU_IOPF. */
 static struct iopf_queue *mock_iopf_queue;
 static DEFINE_MUTEX(mock_iopf_lock);
+/* Page responses the mock IOMMU got, and the code of the last one. */
+static atomic_t mock_iopf_responses;
+static u32 mock_iopf_last_response;
 
 static const struct bus_type mock_bus_type = {
 	.name = "iommufd_mock",
@@ -795,10 +803,16 @@ static void mock_release_device(struct device *dev)
 		mock_dev_disable_iopf(mdev);
 }
 
-/* The mock device retries nothing, so a response only ends the request. */
+/*
+ * The mock device retries nothing, so a response only ends the request;
+ * it is counted for the debugfs files iopf_responses and
+ * iopf_last_response.
+ */
 static void mock_page_response(struct device *dev, struct iopf_fault *evt,
 			       struct iommu_page_response *msg)
 {
+	WRITE_ONCE(mock_iopf_last_response, msg->code);
+	atomic_inc(&mock_iopf_responses);
 }
 
 static const struct iommu_ops mock_ops = {
@@ -1910,6 +1924,10 @@ int iommufd_test_init(void)
 			    &mock_bind_only);
 	debugfs_create_bool("buggy_driver", 0600, mock_debugfs_dir,
 			    &mock_buggy_driver);
+	debugfs_create_atomic_t("iopf_responses", 0400, mock_debugfs_dir,
+				&mock_iopf_responses);
+	debugfs_create_u32("iopf_last_response", 0400, mock_debugfs_dir,
+			   &mock_iopf_last_response);
 
 	rc = -ENOMEM;
 	mock_msi_fwnode = irq_domain_alloc_named_fwnode("iommufd-mock-msi");
