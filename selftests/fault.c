@@ -9,7 +9,8 @@
  * nested hw_pagetable with a queue (IOMMU_TEST_OP_TRIGGER_IOPF): records
  * read and answered, grouped reads, and every way a fault can lose its
  * reader: answered for it when its device leaves the hw_pagetable, when
- * the file closes, when everything is torn down in any order.
+ * the file closes, when everything is torn down in any order; the mock
+ * IOMMU's count of page responses shows each fault answered exactly once.
  */
 #include <poll.h>
 #include <sys/mman.h>
@@ -159,8 +160,8 @@ static int hwpt_alloc_iopf(int fd, __u32 dev_id, __u32 parent, __u32 fault_id,
 }
 
 /* The mock device bound as @dev_id sends one page request. */
-static int trigger_iopf(int fd, __u32 dev_id, __u32 pasid, __u32 grpid,
-			__u64 addr)
+static int trigger_iopf_perm(int fd, __u32 dev_id, __u32 pasid, __u32 grpid,
+			     __u32 perm, __u64 addr)
 {
 	struct iommu_test_cmd cmd = {
 		.op = IOMMU_TEST_OP_TRIGGER_IOPF,
@@ -168,13 +169,55 @@ static int trigger_iopf(int fd, __u32 dev_id, __u32 pasid, __u32 grpid,
 			.dev_id = dev_id,
 			.pasid = pasid,
 			.grpid = grpid,
-			.perm = IOMMU_PGFAULT_PERM_READ |
-				IOMMU_PGFAULT_PERM_WRITE,
+			.perm = perm,
 			.addr = addr,
 		},
 	};
 
 	return test_cmd(fd, &cmd);
+}
+
+/* The same, for reading and writing. */
+static int trigger_iopf(int fd, __u32 dev_id, __u32 pasid, __u32 grpid,
+			__u64 addr)
+{
+	return trigger_iopf_perm(fd, dev_id, pasid, grpid,
+				 IOMMU_PGFAULT_PERM_READ |
+					 IOMMU_PGFAULT_PERM_WRITE,
+				 addr);
+}
+
+/* A file of the mock's debugfs directory as a number, or -1. */
+static long mock_stat(const char *name)
+{
+	char path[96], text[24] = "";
+	long val = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/iommufd_mock/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fgets(text, sizeof(text), f))
+		val = strtol(text, NULL, 0);
+	fclose(f);
+	return val;
+}
+
+/*
+ * Did the mock IOMMU get @n page responses since *@seen, the last with
+ * @code (enum iommu_page_response_code: 0 success, 1 invalid)?  0 if so.
+ */
+static int got_responses(long *seen, long n, long code)
+{
+	long now = mock_stat("iopf_responses");
+
+	if (now != *seen + n)
+		return now < 0 ? -1 : now - *seen;
+	*seen = now;
+	if (n && mock_stat("iopf_last_response") != code)
+		return -1000 - mock_stat("iopf_last_response");
+	return 0;
 }
 
 static int answer(int fault_fd, __u32 cookie, __u32 code)
@@ -390,6 +433,105 @@ TEST_F(iopf, close_answers_pending_faults)
 	ASSERT_EQ(0, mock_domain_replace(self->fd, self->stdev_id, &pt_id));
 	EXPECT_EQ(0, object_destroy(self->fd, self->hwpt_id));
 	EXPECT_EQ(0, object_destroy(self->fd, self->fault_id));
+}
+
+/* The record says what the device asked for, whatever it was. */
+TEST_F(iopf, records_what_the_device_asked)
+{
+	const __u32 all = IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE |
+			  IOMMU_PGFAULT_PERM_EXEC | IOMMU_PGFAULT_PERM_PRIV;
+	const __u32 perms[] = { IOMMU_PGFAULT_PERM_READ,
+				IOMMU_PGFAULT_PERM_WRITE,
+				IOMMU_PGFAULT_PERM_EXEC | IOMMU_PGFAULT_PERM_PRIV,
+				all };
+	struct iommu_hwpt_pgfault rec;
+	unsigned int i;
+
+	for (i = 0; i != ARRAY_SIZE(perms); i++) {
+		ASSERT_EQ(0, trigger_iopf_perm(self->fd, self->idev_id,
+					       0xfffff - i, 0x1ff - i,
+					       perms[i], ~0ULL << (12 + i)));
+		ASSERT_EQ(sizeof(rec), read(self->fault_fd, &rec,
+					    sizeof(rec)));
+		EXPECT_EQ(0xfffff - i, rec.pasid);
+		EXPECT_EQ(0x1ff - i, rec.grpid);
+		EXPECT_EQ(perms[i], rec.perm);
+		EXPECT_EQ(~0ULL << (12 + i), rec.addr);
+		EXPECT_EQ(0, answer(self->fault_fd, rec.cookie,
+				    IOMMUFD_PAGE_RESP_SUCCESS));
+	}
+	/* Permissions the uAPI does not have; only devices fault. */
+	EXPECT_ERRNO(EOPNOTSUPP, trigger_iopf_perm(self->fd, self->idev_id, 1,
+						   1, all << 1, ADDR));
+	EXPECT_ERRNO(ENOENT, trigger_iopf(self->fd, self->stdev_id, 1, 1,
+					  ADDR));
+	EXPECT_ERRNO(ENOENT, trigger_iopf(self->fd, self->hwpt_id, 1, 1,
+					  ADDR));
+	EXPECT_ERRNO(ENOENT, trigger_iopf(self->fd, 0, 1, 1, ADDR));
+	EXPECT_FALSE(readable(self->fault_fd));
+}
+
+/*
+ * Every fault gets exactly one page response at the IOMMU: userspace's
+ * answer, or the core's when there is no one to answer (no queue, the
+ * device left, the file closed, the device went away).
+ */
+TEST_F(iopf, each_fault_answered_once_at_the_iommu)
+{
+	long seen = mock_stat("iopf_responses");
+	struct iommu_hwpt_pgfault rec;
+	__u32 pt_id, hwpt2;
+	int i;
+
+	ASSERT_LE(0, seen);
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, 1, 1, ADDR));
+	ASSERT_EQ(sizeof(rec), read(self->fault_fd, &rec, sizeof(rec)));
+	EXPECT_EQ(0, got_responses(&seen, 0, 0));
+	EXPECT_EQ(0, answer(self->fault_fd, rec.cookie,
+			    IOMMUFD_PAGE_RESP_SUCCESS));
+	EXPECT_EQ(0, got_responses(&seen, 1, 0));
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, 0, 2, ADDR));
+	ASSERT_EQ(sizeof(rec), read(self->fault_fd, &rec, sizeof(rec)));
+	EXPECT_EQ(0, answer(self->fault_fd, rec.cookie,
+			    IOMMUFD_PAGE_RESP_INVALID));
+	EXPECT_EQ(0, got_responses(&seen, 1, 1));
+
+	/* Leaving: read or not, each pending fault is answered. */
+	for (i = 0; i < 3; i++)
+		ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, i, i,
+					  ADDR));
+	ASSERT_EQ(sizeof(rec), read(self->fault_fd, &rec, sizeof(rec)));
+	pt_id = self->parent_id;
+	ASSERT_EQ(0, mock_domain_replace(self->fd, self->stdev_id, &pt_id));
+	EXPECT_EQ(0, got_responses(&seen, 3, 1));
+	/* No queue there: answered at once. */
+	EXPECT_ERRNO(EINVAL, trigger_iopf(self->fd, self->idev_id, 1, 4,
+					  ADDR));
+	EXPECT_EQ(0, got_responses(&seen, 1, 1));
+
+	/* Moving to another hw_pagetable of the queue. */
+	pt_id = self->hwpt_id;
+	ASSERT_EQ(0, mock_domain_replace(self->fd, self->stdev_id, &pt_id));
+	ASSERT_EQ(0, hwpt_alloc_iopf(self->fd, self->idev_id, self->parent_id,
+				     self->fault_id, &hwpt2));
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, 1, 5, ADDR));
+	pt_id = hwpt2;
+	ASSERT_EQ(0, mock_domain_replace(self->fd, self->stdev_id, &pt_id));
+	EXPECT_EQ(0, got_responses(&seen, 1, 1));
+
+	/* Closing the file. */
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, 1, 6, ADDR));
+	ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, 1, 7, ADDR));
+	EXPECT_EQ(0, got_responses(&seen, 0, 0));
+	ASSERT_EQ(0, close(self->fault_fd));
+	self->fault_fd = -1;
+	EXPECT_EQ(0, got_responses(&seen, 2, 1));
+	EXPECT_EQ(0, trigger_iopf(self->fd, self->idev_id, 1, 8, ADDR));
+	EXPECT_EQ(0, got_responses(&seen, 1, 1));
+
+	/* The device going away. */
+	EXPECT_EQ(0, object_destroy(self->fd, self->stdev_id));
+	EXPECT_EQ(0, got_responses(&seen, 0, 0));
 }
 
 /* Everything goes, with faults pending, whatever goes first. */

@@ -10,7 +10,8 @@
  * entries one by one or all, partial progress, bad entries; and dirty
  * bitmaps compared bit by bit against what IOMMU_TEST_OP_DIRTY marked, for
  * several IOPTE, marking and bitmap page sizes, with NO_CLEAR, holes and
- * sub-ranges, and the test op's own refusals.
+ * sub-ranges, and the test op's own refusals.  Page faults of mock
+ * devices are in fault.c.
  */
 #include <sys/mman.h>
 
