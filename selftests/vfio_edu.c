@@ -34,9 +34,6 @@
  * device's 4 KiB buffer: edu_dma() refuses those).  Without edu in the VM
  * the tests skip.
  */
-#include <poll.h>
-#include <sys/eventfd.h>
-
 #include "vfio_edu.h"
 
 /*
@@ -124,33 +121,6 @@ static void env_check(struct __test_metadata *_metadata, struct edu_env *env)
 	EXPECT_EQ(0, locked_vm_is(env->locked));
 	/* The next test finds it where this one did. */
 	EXPECT_EQ(0, bind_vfio_pci(env->bdf));
-}
-
-/*
- * Copy @len bytes from @src + @so to @dst + @dof through edu's buffer, by
- * IOVA: RAM to device, then device to RAM.  The second transfer must land
- * (@lands) or be dropped; either way every byte of both buffers must be
- * what it should.  @dst->mem may be NULL: an IOVA with no memory behind it.
- */
-static void dma_copy(struct __test_metadata *_metadata, struct edu *e,
-		     struct buf *src, size_t so, struct buf *dst, size_t dof,
-		     size_t len, bool lands)
-{
-	size_t eo = so & 1023;
-
-	ASSERT_EQ(0, edu_dma(e, src->iova + so, eo, len, false));
-	if (!lands && dst->mem) {
-		/* Else the check below could not fail. */
-		ASSERT_NE(0, memcmp(dst->mem + dof, src->mem + so, len));
-	}
-	ASSERT_EQ(0, edu_dma(e, dst->iova + dof, eo, len, true));
-	if (lands)
-		memcpy(dst->want + dof, src->mem + so, len);
-	else
-		note_fault();
-	EXPECT_EQ(-1, buf_diff(src));
-	if (dst->mem)
-		EXPECT_EQ(-1, buf_diff(dst));
 }
 
 /* The cdev path: edu bound to a context, attached, buffers a and b mapped. */
@@ -325,52 +295,6 @@ TEST_F_TIMEOUT(edu_cdev, detach_blocks_dma, EDU_TIMEOUT_S)
 	ASSERT_EQ(0, vfio_attach(c->dev.fd, &pt_id));
 	EXPECT_PINNED(&c->env, 2 * BUF_PAGES);
 	dma_copy(_metadata, &c->dev, &c->a, 0, &c->b, 0, 512, true);
-}
-
-/*
- * Remove the open device through sysfs, as a hot unplug: vfio-pci asks for
- * it back through the request eventfd and waits; we close it and the
- * removal ends.  A child writes "remove", holding no reference to the
- * device (a blocked removal would wait for it).  Then rescan the bus and
- * bind the new device to vfio-pci.
- */
-static void remove_and_rescan(struct __test_metadata *_metadata,
-			      struct edu *e)
-{
-	char buf[sizeof(struct vfio_irq_set) + sizeof(int)];
-	struct vfio_irq_set *irq = (struct vfio_irq_set *)buf;
-	struct pollfd pfd = { .events = POLLIN };
-	char path[128];
-	int status;
-	pid_t pid;
-
-	pfd.fd = eventfd(0, EFD_CLOEXEC);
-	ASSERT_LE(0, pfd.fd);
-	*irq = (struct vfio_irq_set){
-		.argsz = sizeof(buf),
-		.flags = VFIO_IRQ_SET_DATA_EVENTFD |
-			 VFIO_IRQ_SET_ACTION_TRIGGER,
-		.index = VFIO_PCI_REQ_IRQ_INDEX,
-		.count = 1,
-	};
-	memcpy(irq->data, &pfd.fd, sizeof(int));
-	ASSERT_EQ(0, ioctl(e->fd, VFIO_DEVICE_SET_IRQS, irq));
-	snprintf(path, sizeof(path), PCI_DEVICES "/%.15s/remove", e->bdf);
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (!pid) {
-		munmap(e->bar, e->bar_size);
-		close_range(3, ~0U, 0);
-		_exit(write_file(path, "1") ? 1 : 0);
-	}
-	EXPECT_EQ(1, poll(&pfd, 1, 10000));
-	edu_close(e);
-	close(pfd.fd);
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
-	EXPECT_FALSE(pci_present(e->bdf));
-	ASSERT_EQ(0, write_file("/sys/bus/pci/rescan", "1"));
-	ASSERT_EQ(0, bind_vfio_pci(e->bdf));
 }
 
 enum step { END, DETACH, UNBIND, CLOSE_IOMMUFD, REMOVE };
