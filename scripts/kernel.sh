@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # kernel.sh FLAVOUR [TARGET...]: configure and build the test kernel.
 # FLAVOUR is "normal" (x86_64: tinyconfig + config/base.config +
-# config/x86.config), "debug" (adds config/debug.config) or "arm64"
-# (cross-built: tinyconfig + config/base.config + config/arm64.config).  The
+# config/x86.config), "debug" (adds config/debug.config), "type1" (adds
+# config/type1.config) or "arm64" (cross-built: tinyconfig +
+# config/base.config + config/arm64.config).  The
 # build lives in .cache/build/FLAVOUR and goes through ccache, so a rebuild
 # after editing one of our files is quick.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-flavour=${1:?usage: kernel.sh normal|debug|arm64 [target...]}
+flavour=${1:?usage: kernel.sh normal|debug|type1|arm64 [target...]}
 shift
 out=$CACHE/build/$flavour
 frags=$(flavour_frags "$flavour")
@@ -22,19 +23,26 @@ kmake() {
 	make -C "$KSRC" O="$out" -j"$JOBS" "${KBUILD_VARS[@]}" "$@"
 }
 
-# Every option a fragment asks for must survive olddefconfig.
+# Every option the fragments ask for must survive olddefconfig; a later
+# fragment's value of an option wins, as in merge_config.sh.
 check_config() {
-	local line sym val bad=0
+	local line sym bad=0
+	local -A want=()
+	local -a order=()
 	while IFS= read -r line; do
 		case "$line" in CONFIG_*=*) ;; *) continue ;; esac
 		sym=${line%%=*}
-		val=${line#*=}
-		if [ "$val" = n ]; then
+		[ -n "${want[$sym]+set}" ] || order+=("$sym")
+		want[$sym]=${line#*=}
+	done < <(cat $frags)
+	for sym in "${order[@]}"; do
+		if [ "${want[$sym]}" = n ]; then
 			grep -q "^$sym=" "$out/.config" && { echo "  $sym is set"; bad=1; }
 		else
-			grep -qx "$line" "$out/.config" || { echo "  $line missing"; bad=1; }
+			grep -qx "$sym=${want[$sym]}" "$out/.config" ||
+				{ echo "  $sym=${want[$sym]} missing"; bad=1; }
 		fi
-	done < <(cat $frags)
+	done
 	[ $bad = 0 ] || die "options dropped from $out/.config (missing dependencies?)"
 }
 

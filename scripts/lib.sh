@@ -37,13 +37,15 @@ timed() {
 }
 
 # The kernel flavours: "normal" and "debug" (x86_64, the debug one with
-# the checkers of config/debug.config) and "arm64" (cross-built, normal
+# the checkers of config/debug.config), "type1" (x86_64 with VFIO's own
+# container and type1 IOMMU driver instead of iommufd's: config/type1.config;
+# make type1, not part of make check) and "arm64" (cross-built, normal
 # config).  flavour_arch FLAVOUR: x86 or arm64.
 flavour_arch() {
 	case "$1" in
-	normal | debug) echo x86 ;;
+	normal | debug | type1) echo x86 ;;
 	arm64) echo arm64 ;;
-	*) die "unknown flavour '$1' (normal, debug or arm64)" ;;
+	*) die "unknown flavour '$1' (normal, debug, type1 or arm64)" ;;
 	esac
 }
 
@@ -53,8 +55,9 @@ flavour_frags() {
 	case "$1" in
 	normal) echo "$c/base.config $c/x86.config" ;;
 	debug) echo "$c/base.config $c/x86.config $c/debug.config" ;;
+	type1) echo "$c/base.config $c/x86.config $c/type1.config" ;;
 	arm64) echo "$c/base.config $c/arm64.config" ;;
-	*) die "unknown flavour '$1' (normal, debug or arm64)" ;;
+	*) die "unknown flavour '$1' (normal, debug, type1 or arm64)" ;;
 	esac
 }
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# run.sh [FLAVOUR [IOMMU]]: build the FLAVOUR kernel (normal, debug or
-# arm64) and the test programs, boot them in a VM with IOMMU (see boot.sh)
+# run.sh [FLAVOUR [IOMMU]]: build the FLAVOUR kernel (normal, debug, type1
+# or arm64) and the test programs, boot them in a VM with IOMMU (see boot.sh)
 # and show the /dev/iommu demo.  With a terminal on stdin you then get a
 # shell in the VM (x86 only; Ctrl-A X quits QEMU); otherwise the VM powers
 # off after the demo.
@@ -15,7 +15,8 @@ iommu=$(flavour_iommu "$flavour" "${2:-}")
 lock_cache
 "$REPO/scripts/kernel.sh" "$flavour"
 # The x86 selftests are built against the normal kernel's headers.
-[ "$flavour" != debug ] || "$REPO/scripts/kernel.sh" normal
+[ "$arch" != x86 ] || [ "$flavour" = normal ] ||
+	"$REPO/scripts/kernel.sh" normal
 "$REPO/scripts/selftests.sh" "$arch"
 if [ -t 0 ]; then
 	exec "$REPO/scripts/boot.sh" "$flavour" shell "$iommu"

@@ -1,25 +1,32 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# test.sh: the edit-run loop.  Build the normal kernel and the selftests,
-# boot, run the tests, judge the logs; no lint, no debug kernel.  IOMMU
-# picks the VM's IOMMU: intel (the default), amd or virtio on the normal
-# kernel, smmuv3 on the arm64 kernel.  ONLY and ARGS (see initramfs.sh) pick
-# one program and its kselftest options, e.g.
+# test.sh [FLAVOUR]: the edit-run loop.  Build a kernel and the selftests,
+# boot, run the tests, judge the logs; no lint, no debug kernel.  FLAVOUR
+# is normal (the default) or type1 (make type1: VFIO's own container, see
+# config/type1.config); IOMMU picks the VM's IOMMU: intel (the default),
+# amd or virtio on those, smmuv3 on the arm64 kernel.  ONLY and ARGS (see
+# initramfs.sh) pick one program and its kselftest options, e.g.
 # ONLY=iommufd-access ARGS="-r mock_access.no_domain.pin_errors".
 # The last line is "N passed, N failed, N skipped".
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 t_start=$SECONDS
-flavour=normal
-[ "${IOMMU:-}" = smmuv3 ] && flavour=arm64
-arch=$(flavour_arch $flavour)
+flavour=${1:-normal}
+[ "${IOMMU:-}" = smmuv3 ] && [ "$flavour" = normal ] && flavour=arm64
+arch=$(flavour_arch $flavour) || exit 1
 iommu=$(flavour_iommu $flavour "${IOMMU:-}") || exit 1
 "$REPO/scripts/deps.sh" || die "cannot install dependencies"
 lock_cache
 mkdir -p "$LOGS"
-say "$flavour kernel under $iommu only${ONLY:+, ONLY=$ONLY}${ARGS:+, ARGS=$ARGS}"
-if build "build $flavour kernel" "$REPO/scripts/kernel.sh" $flavour &&
+say "$flavour kernel under $iommu${ONLY:+, ONLY=$ONLY}${ARGS:+, ARGS=$ARGS}"
+ok=1
+build "build $flavour kernel" "$REPO/scripts/kernel.sh" $flavour || ok=0
+# The x86 selftests are built against the normal kernel's headers.
+if [ $ok = 1 ] && [ "$flavour" = type1 ]; then
+	build "build normal kernel" "$REPO/scripts/kernel.sh" normal || ok=0
+fi
+if [ $ok = 1 ] &&
    build "build $arch selftests" "$REPO/scripts/selftests.sh" "$arch"; then
 	vm_run $flavour "$iommu"
 fi
