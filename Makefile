@@ -4,6 +4,7 @@ ifneq ($(KERNELRELEASE),)
 iommufd-y := \
 	access.o \
 	device.o \
+	fault.o \
 	hw_pagetable.o \
 	io_pagetable.o \
 	ioas.o \
@@ -27,13 +28,16 @@ else
 #   make type1        the whole suite on a kernel with VFIO's own container
 #                     and type1 driver (config/type1.config), under intel
 #   make run FLAVOUR=debug IOMMU=virtio    (FLAVOUR: normal, debug, type1,
-#                                           arm64)
+#                     arm64, upstream: the package's own iommufd; make test
+#                     takes them too, but arm64: IOMMU=smmuv3)
+#   make realworld    DPDK testpmd on /dev/vfio/vfio, QEMU 10 on /dev/iommu
+#                     (ONLY=testpmd|vmm, IOMMU=intel|amd, FLAVOUR=upstream)
 FLAVOUR ?= normal
-export ONLY ARGS IOMMU
+export ONLY ARGS IOMMU FLAVOUR
 
 .PHONY: all check test check-quick type1 run run-debug kernel kernel-debug \
-	kernel-type1 kernel-arm64 selftests selftests-arm64 lint \
-	selftest-harness realworld clean distclean
+	kernel-type1 kernel-arm64 kernel-upstream selftests selftests-arm64 \
+	lint selftest-harness realworld clean distclean
 
 all: check
 
@@ -68,6 +72,10 @@ kernel-arm64:
 	@scripts/deps.sh
 	@scripts/kernel.sh arm64
 
+kernel-upstream:
+	@scripts/deps.sh
+	@scripts/kernel.sh upstream
+
 selftests:
 	@scripts/deps.sh
 	@scripts/kernel.sh normal
@@ -86,7 +94,7 @@ selftest-harness:
 	@scripts/selftest-harness.sh
 
 realworld:
-	@scripts/realworld.sh
+	@scripts/realworld.sh $(FLAVOUR)
 
 clean:
 	@scripts/clean.sh

@@ -24,7 +24,6 @@
  */
 #include <linux/iommu.h>
 #include <linux/module.h>
-#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include "../iommu-priv.h"
@@ -325,11 +324,20 @@ void iommufd_device_destroy(struct iommufd_object *obj)
 	igroup_put(idev->igroup);
 }
 
-/* Attach or replace onto an automatic hw_pagetable of @ioas. */
-static int idev_auto_attach_locked(struct iommufd_device *idev,
-				   struct iommufd_ioas *ioas, u32 *pt_id,
-				   bool replace)
+/* What idev_auto_attach_locked() works on. */
+struct idev_auto_attach {
+	struct iommufd_device *idev;
+	struct iommufd_ioas *ioas;
+	u32 *pt_id;
+	bool replace;
+};
+
+/* Attach or replace onto an automatic hw_pagetable of the IOAS. */
+static int idev_auto_attach_locked(void *arg)
 {
+	struct idev_auto_attach *a = arg;
+	struct iommufd_device *idev = a->idev;
+	struct iommufd_ioas *ioas = a->ioas;
 	struct iommufd_hwpt_paging *hwpt_paging;
 	struct iommufd_hw_pagetable *hwpt, *old = NULL;
 	unsigned int num = 0;
@@ -342,7 +350,7 @@ static int idev_auto_attach_locked(struct iommufd_device *idev,
 		hwpt = &hwpt_paging->base;
 		if (!iommufd_obj_hold(&hwpt->obj))
 			continue;
-		if (replace)
+		if (a->replace)
 			rc = hwpt_switch_group(idev, hwpt, &old, &num);
 		else
 			rc = hwpt_attach_dev(hwpt, idev);
@@ -351,13 +359,13 @@ static int idev_auto_attach_locked(struct iommufd_device *idev,
 		if (rc == -EINVAL)
 			continue;
 		if (!rc)
-			*pt_id = hwpt->obj.id;
+			*a->pt_id = hwpt->obj.id;
 		goto out_unlock;
 	}
 
-	hwpt_paging = hwpt_paging_create(idev->ictx, ioas, idev,
-					 replace ? HWPT_JOIN_REPLACE :
-						   HWPT_JOIN_ATTACH,
+	hwpt_paging = hwpt_paging_create(idev->ictx, ioas, idev, 0, NULL,
+					 a->replace ? HWPT_JOIN_REPLACE :
+						      HWPT_JOIN_ATTACH,
 					 &old, &num);
 	if (IS_ERR(hwpt_paging)) {
 		rc = PTR_ERR(hwpt_paging);
@@ -365,7 +373,7 @@ static int idev_auto_attach_locked(struct iommufd_device *idev,
 	}
 	hwpt = &hwpt_paging->base;
 	hwpt_paging->auto_made = true;
-	*pt_id = hwpt->obj.id;
+	*a->pt_id = hwpt->obj.id;
 	iommufd_object_publish(idev->ictx, &hwpt->obj);
 	rc = 0;
 out_unlock:
@@ -374,34 +382,37 @@ out_unlock:
 	return rc;
 }
 
-/*
- * A first domain of the IOAS needs its memory pinned, which may fault:
- * that happens here, before ioas->mutex is taken, and again if maps came
- * in between (-EAGAIN).
- */
 static int idev_auto_attach(struct iommufd_device *idev,
 			    struct iommufd_ioas *ioas, u32 *pt_id,
 			    bool replace)
 {
-	LIST_HEAD(holds);
+	struct idev_auto_attach a = {
+		.idev = idev, .ioas = ioas, .pt_id = pt_id, .replace = replace,
+	};
+
+	return ioas_call_pinned(ioas, idev_auto_attach_locked, &a);
+}
+
+/* What idev_join_paging_locked() works on and gives back. */
+struct idev_join_paging {
+	struct iommufd_device *idev;
+	struct iommufd_hwpt_paging *hwpt_paging;
+	bool replace;
+	struct iommufd_hw_pagetable *old;
+	unsigned int num;
+};
+
+/* What a paging domain enforces is set under its IOAS's lock. */
+static int idev_join_paging_locked(void *arg)
+{
+	struct idev_join_paging *j = arg;
+	struct mutex *ioas_mutex = &j->hwpt_paging->ioas->mutex;
 	int rc;
 
-	for (;;) {
-		/* A hint: with a domain there, nothing needs pinning. */
-		rc = data_race(xa_empty(&ioas->iopt.domains)) ?
-			     iopt_hold_unpinned(&ioas->iopt, &holds) : 0;
-		if (!rc)
-			rc = idev_auto_attach_locked(idev, ioas, pt_id,
-						     replace);
-		if (rc != -EAGAIN)
-			break;
-		if (fatal_signal_pending(current)) {
-			rc = -EINTR;
-			break;
-		}
-		cond_resched();
-	}
-	iopt_drop_holds(&holds);
+	mutex_lock(ioas_mutex);
+	rc = hwpt_paging_join(j->hwpt_paging, j->idev, j->replace, &j->old,
+			      &j->num);
+	mutex_unlock(ioas_mutex);
 	return rc;
 }
 
@@ -425,20 +436,30 @@ static int idev_set_pt(struct iommufd_device *idev, u32 *pt_id, bool replace)
 			container_of(pt_obj, struct iommufd_ioas, obj);
 
 		rc = idev_auto_attach(idev, ioas, pt_id, replace);
-	} else if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING ||
-		   pt_obj->type == IOMMUFD_OBJ_HWPT_NESTED) {
+	} else if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING) {
+		struct idev_join_paging j = {
+			.idev = idev,
+			.hwpt_paging = container_of(pt_obj,
+						    struct iommufd_hwpt_paging,
+						    base.obj),
+			.replace = replace,
+		};
+
+		rc = ioas_call_pinned(j.hwpt_paging->ioas,
+				      idev_join_paging_locked, &j);
+		old = j.old;
+		num = j.num;
+	} else if (pt_obj->type == IOMMUFD_OBJ_HWPT_NESTED) {
 		struct iommufd_hw_pagetable *hwpt =
 			container_of(pt_obj, struct iommufd_hw_pagetable, obj);
-		struct mutex *ioas_mutex = hwpt_is_paging(hwpt) ?
-			&hwpt_to_paging(hwpt)->ioas->mutex : NULL;
+		struct mutex *ioas_mutex =
+			&hwpt_to_nested(hwpt)->parent->ioas->mutex;
 
-		/* What a paging domain enforces is set under its IOAS's lock. */
-		if (ioas_mutex)
-			mutex_lock(ioas_mutex);
+		/* What the parent enforces is set under its IOAS's lock. */
+		mutex_lock(ioas_mutex);
 		rc = replace ? hwpt_switch_group(idev, hwpt, &old, &num) :
 			       hwpt_attach_dev(hwpt, idev);
-		if (ioas_mutex)
-			mutex_unlock(ioas_mutex);
+		mutex_unlock(ioas_mutex);
 	}
 	iommufd_obj_put(idev->ictx, pt_obj);
 	hwpt_drop_devs(idev->ictx, old, num);
@@ -505,3 +526,55 @@ void iommufd_device_detach(struct iommufd_device *idev)
 	refcount_dec(&idev->obj.refs);
 }
 EXPORT_SYMBOL_NS_GPL(iommufd_device_detach, IOMMUFD);
+
+/*
+ * IOMMU_GET_HW_INFO: what the device's IOMMU is and can do.  The driver's
+ * data is taken while the device is held, and copied out after: a stalled
+ * copy must not hold up the device's unbind.
+ */
+int iommufd_get_hw_info(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hw_info *cmd = ucmd->cmd;
+	void __user *uptr = u64_to_user_ptr(cmd->data_uptr);
+	const struct iommu_ops *ops;
+	struct iommufd_device *idev;
+	u32 len = 0, copy;
+	void *data = NULL;
+	int rc = 0;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EOPNOTSUPP;
+	idev = iommufd_device_get(ucmd->ictx, cmd->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	ops = dev_iommu_ops(idev->dev);
+	cmd->out_data_type = IOMMU_HW_INFO_TYPE_NONE;
+	if (ops->hw_info) {
+		data = ops->hw_info(idev->dev, &len, &cmd->out_data_type);
+		if (IS_ERR(data))
+			rc = PTR_ERR(data);
+		else if (WARN_ON_ONCE(cmd->out_data_type ==
+				      IOMMU_HW_INFO_TYPE_NONE))
+			rc = -EOPNOTSUPP;
+	}
+	cmd->out_capabilities = 0;
+	if (device_iommu_capable(idev->dev, IOMMU_CAP_DIRTY_TRACKING))
+		cmd->out_capabilities |= IOMMU_HW_CAP_DIRTY_TRACKING;
+	iommufd_obj_put(ucmd->ictx, &idev->obj);
+	if (rc)
+		goto out_free;
+
+	/* As much as fits; what the buffer has beyond the data is zeroed. */
+	copy = min(len, cmd->data_len);
+	if (copy_to_user(uptr, data, copy) ||
+	    clear_user(uptr + copy, cmd->data_len - copy)) {
+		rc = -EFAULT;
+		goto out_free;
+	}
+	cmd->data_len = len;
+	rc = iommufd_ucmd_reply(ucmd, sizeof(*cmd));
+out_free:
+	if (!IS_ERR(data))
+		kfree(data);
+	return rc;
+}

@@ -31,6 +31,10 @@
  * Locks: see iommufd_private.h.
  */
 #include <linux/iommu.h>
+#include <linux/pagemap.h>
+#include <linux/pci.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
 
 #include "../iommu-priv.h"
 #include "iommufd_private.h"
@@ -134,15 +138,22 @@ static int hwpt_paging_take_msi(struct iommufd_hwpt_paging *hwpt_paging,
  * MSI window need a domain that maps doorbells in that very window; a
  * device whose IOMMU can block non-snooped DMA needs a domain that does,
  * and a domain that does is not shared with a device whose IOMMU cannot,
- * for then VFIO_DMA_CC_IOMMU would claim all DMA through it snooped.
+ * for then VFIO_DMA_CC_IOMMU would claim all DMA through it snooped.  A
+ * domain that tracks dirty pages takes only devices (@dev, of the group)
+ * whose IOMMU can do that.
  */
 static int hwpt_suits_group(struct iommufd_hw_pagetable *hwpt,
-			    struct iommufd_group *igroup, bool needs_snoop)
+			    struct iommufd_group *igroup, struct device *dev,
+			    bool needs_snoop)
 {
 	struct iommufd_hwpt_paging *hwpt_paging;
 
+	/* A nested domain's DMA goes on through its parent. */
 	if (!hwpt_is_paging(hwpt))
-		return 0;
+		hwpt = &hwpt_to_nested(hwpt)->parent->base;
+	if (hwpt->domain->dirty_ops &&
+	    !device_iommu_capable(dev, IOMMU_CAP_DIRTY_TRACKING))
+		return -EINVAL;
 	hwpt_paging = hwpt_to_paging(hwpt);
 	if (igroup->msi_start != PHYS_ADDR_MAX &&
 	    (hwpt_paging->msi_start != igroup->msi_start ||
@@ -202,9 +213,142 @@ static bool igroup_needs_snoop(struct iommufd_group *igroup)
 	return false;
 }
 
+/*
+ * The IOAS whose IOVA the device's DMA ends up in: a nested domain's
+ * output goes through its parent, so the device's reserved regions are
+ * reserved there.
+ */
 static struct io_pagetable *hwpt_iopt(struct iommufd_hw_pagetable *hwpt)
 {
-	return hwpt_is_paging(hwpt) ? &hwpt_to_paging(hwpt)->ioas->iopt : NULL;
+	if (!hwpt_is_paging(hwpt))
+		hwpt = &hwpt_to_nested(hwpt)->parent->base;
+	return &hwpt_to_paging(hwpt)->ioas->iopt;
+}
+
+/*
+ * A group's attachment to a hw_pagetable with a fault queue: the handle
+ * the fault handler finds the queue and the device by, and the device's
+ * IOPF turned on (unless it is on already, from the attachment this one
+ * replaces).
+ */
+static struct iommufd_attach_handle *
+hwpt_fault_handle_new(struct iommufd_hw_pagetable *hwpt,
+		      struct iommufd_device *idev, bool enable_iopf)
+{
+	struct iommufd_attach_handle *handle;
+	int rc;
+
+	handle = kzalloc(sizeof(*handle), GFP_KERNEL);
+	if (!handle)
+		return ERR_PTR(-ENOMEM);
+	handle->fault = hwpt->fault;
+	handle->idev = idev;
+	/*
+	 * A VF shares PRI with its PF: a failure answered for one would
+	 * stop the others' page requests.
+	 */
+	if (dev_is_pci(idev->dev) && to_pci_dev(idev->dev)->is_virtfn) {
+		kfree(handle);
+		return ERR_PTR(-EINVAL);
+	}
+	if (enable_iopf) {
+		rc = iommu_dev_enable_feature(idev->dev, IOMMU_DEV_FEAT_IOPF);
+		if (rc) {
+			kfree(handle);
+			return ERR_PTR(rc);
+		}
+	}
+	return handle;
+}
+
+/*
+ * The core routes no more faults through @handle: answer what came
+ * through it, then turn the device's IOPF off (which drops what the core
+ * still has pending) unless the attachment that replaced it needs it.
+ */
+static void hwpt_fault_handle_free(struct iommufd_attach_handle *handle,
+				   bool disable_iopf)
+{
+	iommufd_fault_respond_handle(handle);
+	if (disable_iopf)
+		iommu_dev_disable_feature(handle->idev->dev,
+					  IOMMU_DEV_FEAT_IOPF);
+	kfree(handle);
+}
+
+/*
+ * The records of a fault name the device that attached; so a group
+ * attaches to a hw_pagetable with a fault queue only through its one
+ * bound device.
+ */
+static int hwpt_fault_suits_group(struct iommufd_hw_pagetable *hwpt,
+				  struct iommufd_group *igroup)
+{
+	if (hwpt->fault && atomic_read(&igroup->bound) != 1)
+		return -EINVAL;
+	return 0;
+}
+
+/* The first device of the group attaches the group. */
+static int hwpt_group_attach(struct iommufd_hw_pagetable *hwpt,
+			     struct iommufd_device *idev)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_attach_handle *handle;
+	int rc;
+
+	if (!hwpt->fault)
+		return iommu_attach_group(hwpt->domain, igroup->iommu_group);
+	handle = hwpt_fault_handle_new(hwpt, idev, true);
+	if (IS_ERR(handle))
+		return PTR_ERR(handle);
+	rc = iommu_attach_group_handle(hwpt->domain, igroup->iommu_group,
+				       &handle->handle);
+	if (rc) {
+		hwpt_fault_handle_free(handle, true);
+		return rc;
+	}
+	igroup->handle = handle;
+	return 0;
+}
+
+/* The last device of the group detaches the group. */
+static void hwpt_group_detach(struct iommufd_hw_pagetable *hwpt,
+			      struct iommufd_group *igroup)
+{
+	if (!igroup->handle) {
+		iommu_detach_group(hwpt->domain, igroup->iommu_group);
+		return;
+	}
+	iommu_detach_group_handle(hwpt->domain, igroup->iommu_group);
+	hwpt_fault_handle_free(igroup->handle, true);
+	igroup->handle = NULL;
+}
+
+/* Move the attached group to @hwpt's domain, with or without a handle. */
+static int hwpt_group_replace(struct iommufd_hw_pagetable *hwpt,
+			      struct iommufd_device *idev)
+{
+	struct iommufd_group *igroup = idev->igroup;
+	struct iommufd_attach_handle *old = igroup->handle, *handle = NULL;
+	int rc;
+
+	if (hwpt->fault) {
+		handle = hwpt_fault_handle_new(hwpt, idev, !old);
+		if (IS_ERR(handle))
+			return PTR_ERR(handle);
+	}
+	rc = iommu_replace_group_handle(igroup->iommu_group, hwpt->domain,
+					handle ? &handle->handle : NULL);
+	if (rc) {
+		if (handle)
+			hwpt_fault_handle_free(handle, !old);
+		return rc;
+	}
+	igroup->handle = handle;
+	if (old)
+		hwpt_fault_handle_free(old, !handle);
+	return 0;
 }
 
 /**
@@ -232,19 +376,18 @@ int hwpt_attach_dev(struct iommufd_hw_pagetable *hwpt,
 		rc = -EINVAL;
 		goto out_unlock;
 	}
-	rc = hwpt_suits_group(hwpt, igroup, idev->needs_snoop);
+	rc = hwpt_suits_group(hwpt, igroup, idev->dev, idev->needs_snoop);
+	if (!rc)
+		rc = hwpt_fault_suits_group(hwpt, igroup);
 	if (rc)
 		goto out_unlock;
-	if (iopt) {
-		rc = iopt_reserve_dev_regions(iopt, idev->dev);
-		if (rc)
-			goto out_unlock;
-	}
+	rc = iopt_reserve_dev_regions(iopt, idev->dev);
+	if (rc)
+		goto out_unlock;
 	if (list_empty(&igroup->attached_devs)) {
-		rc = iommu_attach_group(hwpt->domain, igroup->iommu_group);
+		rc = hwpt_group_attach(hwpt, idev);
 		if (rc) {
-			if (iopt)
-				iopt_unreserve_owner(iopt, idev->dev);
+			iopt_unreserve_owner(iopt, idev->dev);
 			goto out_unlock;
 		}
 		igroup->hwpt = hwpt;
@@ -279,11 +422,10 @@ struct iommufd_hw_pagetable *hwpt_detach_dev(struct iommufd_device *idev)
 	iopt = hwpt_iopt(hwpt);
 	list_del_init(&idev->igroup_link);
 	if (list_empty(&igroup->attached_devs)) {
-		iommu_detach_group(hwpt->domain, igroup->iommu_group);
+		hwpt_group_detach(hwpt, igroup);
 		igroup->hwpt = NULL;
 	}
-	if (iopt)
-		iopt_unreserve_owner(iopt, idev->dev);
+	iopt_unreserve_owner(iopt, idev->dev);
 out_unlock:
 	mutex_unlock(&igroup->mutex);
 	return hwpt;
@@ -327,21 +469,24 @@ int hwpt_switch_group(struct iommufd_device *idev,
 	old_iopt = hwpt_iopt(igroup->hwpt);
 	move_regions = new_iopt != old_iopt;
 
-	rc = hwpt_suits_group(hwpt, igroup, igroup_needs_snoop(igroup));
+	rc = hwpt_suits_group(hwpt, igroup, idev->dev,
+			      igroup_needs_snoop(igroup));
+	if (!rc)
+		rc = hwpt_fault_suits_group(hwpt, igroup);
 	if (rc)
 		goto out_unlock;
-	if (move_regions && new_iopt) {
+	if (move_regions) {
 		rc = igroup_reserve(igroup, new_iopt);
 		if (rc)
 			goto out_unlock;
 	}
-	rc = iommu_group_replace_domain(igroup->iommu_group, hwpt->domain);
+	rc = hwpt_group_replace(hwpt, idev);
 	if (rc) {
-		if (move_regions && new_iopt)
+		if (move_regions)
 			igroup_unreserve(igroup, new_iopt);
 		goto out_unlock;
 	}
-	if (move_regions && old_iopt)
+	if (move_regions)
 		igroup_unreserve(igroup, old_iopt);
 
 	n = list_count_nodes(&igroup->attached_devs);
@@ -379,20 +524,64 @@ void hwpt_drop_devs(struct iommufd_ctx *ictx,
 		refcount_dec(&hwpt->obj.refs);
 }
 
-/* A paging domain from the device's IOMMU driver. */
-static struct iommu_domain *hwpt_paging_domain_alloc(struct device *dev)
+/*
+ * The driver's domain_alloc_user.  A driver reads @user_data from user
+ * memory while the caller holds the device, whose unbind waits for it, and
+ * maybe ioas->mutex.  So that a user cannot stall those paths by stalling
+ * the read (userfaultfd, FUSE), the call runs with page faults disabled:
+ * the caller faulted the data in before taking anything, and a page that
+ * went away since makes the driver fail with -EFAULT; the caller faults it
+ * in again and retries (iommufd_hwpt_alloc()).
+ */
+static struct iommu_domain *
+hwpt_domain_alloc_user(struct device *dev, u32 flags,
+		       struct iommu_domain *parent,
+		       const struct iommu_user_data *user_data)
 {
 	const struct iommu_ops *ops = dev_iommu_ops(dev);
 	struct iommu_domain *domain;
 
 	if (!ops->domain_alloc_user)
-		return iommu_paging_domain_alloc(dev);
-
-	domain = ops->domain_alloc_user(dev, 0, NULL, NULL);
+		return ERR_PTR(-EOPNOTSUPP);
+	if (user_data)
+		pagefault_disable();
+	domain = ops->domain_alloc_user(dev, flags, parent, user_data);
+	if (user_data)
+		pagefault_enable();
 	if (IS_ERR(domain))
 		return domain;
+	if (WARN_ON(!domain))
+		return ERR_PTR(-ENOMEM);
 	/* The core sets this for the domains it allocates itself. */
 	domain->owner = ops;
+	return domain;
+}
+
+/* A paging domain from the device's IOMMU driver. */
+static struct iommu_domain *
+hwpt_paging_domain_alloc(struct device *dev, u32 flags,
+			 const struct iommu_user_data *user_data)
+{
+	const struct iommu_ops *ops = dev_iommu_ops(dev);
+	struct iommu_domain *domain;
+
+	if (!ops->domain_alloc_user) {
+		if (flags || user_data)
+			return ERR_PTR(-EOPNOTSUPP);
+		return iommu_paging_domain_alloc(dev);
+	}
+	if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
+	    !device_iommu_capable(dev, IOMMU_CAP_DIRTY_TRACKING))
+		return ERR_PTR(-EOPNOTSUPP);
+	domain = hwpt_domain_alloc_user(dev, flags, NULL, user_data);
+	if (IS_ERR(domain))
+		return domain;
+	if (WARN_ON(!(domain->type & __IOMMU_DOMAIN_PAGING)) ||
+	    ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) &&
+	     WARN_ON(!domain->dirty_ops))) {
+		iommu_domain_free(domain);
+		return ERR_PTR(-EOPNOTSUPP);
+	}
 	return domain;
 }
 
@@ -423,12 +612,66 @@ static void hwpt_switch_back(struct iommufd_device *idev,
 	WARN_ON(refcount_sub_and_test(n, &hwpt->obj.refs));
 }
 
+/*
+ * Bring @idev in as @join says (see hwpt_paging_create()) and fill the
+ * domain from the IOAS.  On failure the join is undone, and the domain is
+ * left out of the IOAS.
+ */
+static int hwpt_paging_join_fill(struct iommufd_hwpt_paging *hwpt_paging,
+				 struct iommufd_device *idev,
+				 enum hwpt_join join,
+				 struct iommufd_hw_pagetable **old,
+				 unsigned int *num)
+{
+	bool replace_first = join == HWPT_JOIN_REPLACE &&
+			     domain_done_at_attach(idev->dev);
+	struct iommufd_hw_pagetable *hwpt = &hwpt_paging->base;
+	struct iommufd_ioas *ioas = hwpt_paging->ioas;
+	int rc = 0;
+
+	lockdep_assert_held(&ioas->mutex);
+	/*
+	 * The device is attached before the domain is filled: a driver may
+	 * only learn the domain's final geometry from its first device.
+	 */
+	if (join == HWPT_JOIN_ATTACH)
+		rc = hwpt_attach_dev(hwpt, idev);
+	else if (replace_first)
+		rc = hwpt_switch_group(idev, hwpt, old, num);
+	if (rc)
+		return rc;
+	rc = iopt_add_domain(&ioas->iopt, hwpt->domain);
+	if (rc)
+		goto out_detach;
+	if (join == HWPT_JOIN_REPLACE && !replace_first) {
+		rc = hwpt_switch_group(idev, hwpt, old, num);
+		if (rc)
+			goto out_remove;
+	}
+	list_add_tail(&hwpt_paging->ioas_link, &ioas->hwpt_list);
+	return 0;
+
+out_remove:
+	iopt_remove_domain(&ioas->iopt, hwpt->domain);
+out_detach:
+	if (join == HWPT_JOIN_ATTACH)
+		refcount_dec(&hwpt_detach_dev(idev)->obj.refs);
+	else if (replace_first)
+		hwpt_switch_back(idev, hwpt, *old);
+	return rc;
+}
+
 /**
  * hwpt_paging_create() - make a paging hw_pagetable for an IOAS
  * @ictx: the context
  * @ioas: the IOAS; the caller holds ioas->mutex
  * @idev: the device the domain is made for
- * @join: HWPT_JOIN_ATTACH attaches @idev before the domain is filled;
+ * @flags: IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_ALLOC_DIRTY_TRACKING
+ * @user_data: driver data for the domain, or NULL
+ * @join: HWPT_JOIN_NONE leaves attaching to the caller, and where the
+ *	driver only finishes a domain at its first attach, filling it too
+ *	(hwpt_paging_join() does both then);
+ *	HWPT_JOIN_ATTACH attaches @idev before the domain is filled;
  *	HWPT_JOIN_REPLACE moves @idev's group onto it, before filling it
  *	where the driver only finishes domains at their first attach
  *	(which is not hitless: DMA faults until the fill is done), else
@@ -438,18 +681,17 @@ static void hwpt_switch_back(struct iommufd_device *idev,
  *	when the call fails
  * @num: see @old
  *
- * Return: the new hw_pagetable, on ioas->hwpt_list but not yet published
- * (the caller finalizes it, or aborts it with
+ * Return: the new hw_pagetable, on ioas->hwpt_list once filled, not yet
+ * published (the caller finalizes it, or aborts it with
  * hwpt_paging_discard_locked() after detaching any device), or an
  * ERR_PTR with everything undone.
  */
 struct iommufd_hwpt_paging *
 hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-		   struct iommufd_device *idev, enum hwpt_join join,
+		   struct iommufd_device *idev, u32 flags,
+		   const struct iommu_user_data *user_data, enum hwpt_join join,
 		   struct iommufd_hw_pagetable **old, unsigned int *num)
 {
-	bool replace_first = join == HWPT_JOIN_REPLACE &&
-			     domain_done_at_attach(idev->dev);
 	struct iommufd_hwpt_paging *hwpt_paging;
 	struct iommufd_hw_pagetable *hwpt;
 	struct iommu_domain *domain;
@@ -468,8 +710,9 @@ hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	hwpt_paging->msi_last = PHYS_ADDR_MAX;
 	refcount_inc(&ioas->obj.refs);
 	hwpt_paging->ioas = ioas;
+	hwpt_paging->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
 
-	domain = hwpt_paging_domain_alloc(idev->dev);
+	domain = hwpt_paging_domain_alloc(idev->dev, flags, user_data);
 	if (IS_ERR(domain)) {
 		rc = PTR_ERR(domain);
 		goto out_abort;
@@ -486,35 +729,393 @@ hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 	if (rc)
 		goto out_abort;
 
-	/*
-	 * The device is attached before the domain is filled: a driver may
-	 * only learn the domain's final geometry from its first device.
-	 */
-	if (join == HWPT_JOIN_ATTACH)
-		rc = hwpt_attach_dev(hwpt, idev);
-	else if (replace_first)
-		rc = hwpt_switch_group(idev, hwpt, old, num);
+	/* Such a domain cannot be filled before it has a device. */
+	if (join == HWPT_JOIN_NONE && domain_done_at_attach(idev->dev))
+		return hwpt_paging;
+	rc = hwpt_paging_join_fill(hwpt_paging, idev, join, old, num);
 	if (rc)
 		goto out_abort;
-	rc = iopt_add_domain(&ioas->iopt, domain);
-	if (rc)
-		goto out_detach;
-	if (join == HWPT_JOIN_REPLACE && !replace_first) {
-		rc = hwpt_switch_group(idev, hwpt, old, num);
-		if (rc)
-			goto out_remove;
-	}
-	list_add_tail(&hwpt_paging->ioas_link, &ioas->hwpt_list);
 	return hwpt_paging;
 
-out_remove:
-	iopt_remove_domain(&ioas->iopt, domain);
-out_detach:
-	if (join == HWPT_JOIN_ATTACH)
-		refcount_dec(&hwpt_detach_dev(idev)->obj.refs);
-	else if (replace_first)
-		hwpt_switch_back(idev, hwpt, *old);
 out_abort:
 	hwpt_paging_discard_locked(ictx, hwpt_paging);
 	return ERR_PTR(rc);
+}
+
+/**
+ * hwpt_paging_join() - attach a device to, or replace it onto, an explicit
+ *	paging hw_pagetable
+ * @hwpt_paging: the hw_pagetable; the caller holds its ioas->mutex, and
+ *	holds the IOAS's memory pinned if the IOAS has no domain yet
+ *	(ioas_call_pinned())
+ * @idev: the device
+ * @replace: replace (hwpt_switch_group()) instead of attach
+ *	(hwpt_attach_dev())
+ * @old: see hwpt_switch_group()
+ * @num: see hwpt_switch_group()
+ *
+ * A hw_pagetable made before it could be filled is filled now, with the
+ * device brought in first.
+ *
+ * Return: 0, -EAGAIN if memory needs pinning first, or an errno of
+ * attaching.
+ */
+int hwpt_paging_join(struct iommufd_hwpt_paging *hwpt_paging,
+		     struct iommufd_device *idev, bool replace,
+		     struct iommufd_hw_pagetable **old, unsigned int *num)
+{
+	struct iommufd_hw_pagetable *hwpt = &hwpt_paging->base;
+
+	lockdep_assert_held(&hwpt_paging->ioas->mutex);
+	/* On the list exactly while the domain is in the io_pagetable. */
+	if (list_empty(&hwpt_paging->ioas_link))
+		return hwpt_paging_join_fill(hwpt_paging, idev,
+					     replace ? HWPT_JOIN_REPLACE :
+						       HWPT_JOIN_ATTACH,
+					     old, num);
+	return replace ? hwpt_switch_group(idev, hwpt, old, num) :
+			 hwpt_attach_dev(hwpt, idev);
+}
+
+void hwpt_nested_destroy(struct iommufd_object *obj)
+{
+	struct iommufd_hwpt_nested *hwpt_nested =
+		container_of(obj, struct iommufd_hwpt_nested, base.obj);
+
+	if (hwpt_nested->base.domain)
+		iommu_domain_free(hwpt_nested->base.domain);
+	if (hwpt_nested->base.fault)
+		refcount_dec(&hwpt_nested->base.fault->obj.refs);
+	refcount_dec(&hwpt_nested->parent->base.obj.refs);
+}
+
+/* A nested hw_pagetable of @idev's IOMMU on @parent, from @user_data. */
+static struct iommufd_hw_pagetable *
+hwpt_nested_create(struct iommufd_device *idev,
+		   struct iommufd_hwpt_paging *parent, u32 flags,
+		   u32 fault_id, const struct iommu_user_data *user_data)
+{
+	struct iommufd_hwpt_nested *hwpt_nested;
+	struct iommu_domain *domain;
+
+	if ((flags & ~IOMMU_HWPT_FAULT_ID_VALID) || !user_data)
+		return ERR_PTR(-EOPNOTSUPP);
+	/* The parent must be a nest parent of the same driver. */
+	if (!parent->nest_parent ||
+	    parent->base.domain->owner != dev_iommu_ops(idev->dev))
+		return ERR_PTR(-EINVAL);
+
+	hwpt_nested = iommufd_object_new_at(idev->ictx,
+					    struct iommufd_hwpt_nested,
+					    base.obj, IOMMUFD_OBJ_HWPT_NESTED);
+	if (IS_ERR(hwpt_nested))
+		return ERR_CAST(hwpt_nested);
+	refcount_inc(&parent->base.obj.refs);
+	hwpt_nested->parent = parent;
+	if (flags & IOMMU_HWPT_FAULT_ID_VALID) {
+		struct iommufd_object *obj;
+
+		obj = iommufd_obj_get(idev->ictx, fault_id, IOMMUFD_OBJ_FAULT);
+		if (IS_ERR(obj)) {
+			iommufd_object_undo(idev->ictx,
+					    &hwpt_nested->base.obj);
+			return ERR_CAST(obj);
+		}
+		/* Held for the hw_pagetable's life. */
+		refcount_inc(&obj->refs);
+		hwpt_nested->base.fault =
+			container_of(obj, struct iommufd_fault, obj);
+		iommufd_obj_put(idev->ictx, obj);
+	}
+
+	domain = hwpt_domain_alloc_user(idev->dev, 0, parent->base.domain,
+					user_data);
+	if (!IS_ERR(domain) && WARN_ON(domain->type != IOMMU_DOMAIN_NESTED)) {
+		iommu_domain_free(domain);
+		domain = ERR_PTR(-EINVAL);
+	}
+	if (IS_ERR(domain)) {
+		iommufd_object_undo(idev->ictx, &hwpt_nested->base.obj);
+		return ERR_CAST(domain);
+	}
+	hwpt_nested->base.domain = domain;
+	if (hwpt_nested->base.fault)
+		domain->iopf_handler = iommufd_fault_iopf_handler;
+	return &hwpt_nested->base;
+}
+
+/* What hwpt_paging_alloc_locked() works on and makes. */
+struct hwpt_paging_alloc {
+	struct iommufd_ctx *ictx;
+	u32 dev_id;
+	struct iommufd_ioas *ioas;
+	u32 flags;
+	const struct iommu_user_data *user_data;
+	struct iommufd_hwpt_paging *made;
+};
+
+/*
+ * The device is looked up here, after ioas_call_pinned() pinned what the
+ * domain needs: a user whose pinning stalls must not hold the device, whose
+ * unbind would wait for it.
+ */
+static int hwpt_paging_alloc_locked(void *arg)
+{
+	struct hwpt_paging_alloc *a = arg;
+	struct iommufd_hwpt_paging *hwpt_paging;
+	struct iommufd_device *idev;
+
+	idev = iommufd_device_get(a->ictx, a->dev_id);
+	if (IS_ERR(idev))
+		return PTR_ERR(idev);
+	mutex_lock(&a->ioas->mutex);
+	hwpt_paging = hwpt_paging_create(a->ictx, a->ioas, idev, a->flags,
+					 a->user_data, HWPT_JOIN_NONE, NULL,
+					 NULL);
+	mutex_unlock(&a->ioas->mutex);
+	iommufd_obj_put(a->ictx, &idev->obj);
+	if (IS_ERR(hwpt_paging))
+		return PTR_ERR(hwpt_paging);
+	a->made = hwpt_paging;
+	return 0;
+}
+
+/* An explicit paging hw_pagetable on @ioas, for device @dev_id's IOMMU. */
+static struct iommufd_hw_pagetable *
+hwpt_paging_alloc(struct iommufd_ctx *ictx, u32 dev_id,
+		  struct iommufd_ioas *ioas, u32 flags,
+		  const struct iommu_user_data *user_data)
+{
+	struct hwpt_paging_alloc a = {
+		.ictx = ictx, .dev_id = dev_id, .ioas = ioas, .flags = flags,
+		.user_data = user_data,
+	};
+	int rc;
+
+	if (flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT |
+		      IOMMU_HWPT_ALLOC_DIRTY_TRACKING))
+		return ERR_PTR(-EOPNOTSUPP);
+	rc = ioas_call_pinned(ioas, hwpt_paging_alloc_locked, &a);
+	return rc ? ERR_PTR(rc) : &a.made->base;
+}
+
+/* One attempt of IOMMU_HWPT_ALLOC: the hw_pagetable, unpublished. */
+static struct iommufd_hw_pagetable *
+hwpt_alloc_once(struct iommufd_ctx *ictx, struct iommu_hwpt_alloc *cmd,
+		const struct iommu_user_data *user_data)
+{
+	struct iommufd_hw_pagetable *hwpt = ERR_PTR(-EINVAL);
+	struct iommufd_object *pt_obj;
+	struct iommufd_device *idev;
+
+	/* A missing device is reported before a wrong pt_id. */
+	idev = iommufd_device_get(ictx, cmd->dev_id);
+	if (IS_ERR(idev))
+		return ERR_CAST(idev);
+	pt_obj = iommufd_obj_get(ictx, cmd->pt_id, IOMMUFD_OBJ_ANY);
+	if (IS_ERR(pt_obj)) {
+		iommufd_obj_put(ictx, &idev->obj);
+		return ERR_CAST(pt_obj);
+	}
+	if (pt_obj->type == IOMMUFD_OBJ_IOAS) {
+		/* Pinning may be needed: not while holding the device. */
+		iommufd_obj_put(ictx, &idev->obj);
+		idev = NULL;
+		hwpt = hwpt_paging_alloc(ictx, cmd->dev_id,
+					 container_of(pt_obj,
+						      struct iommufd_ioas, obj),
+					 cmd->flags, user_data);
+	} else if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING) {
+		hwpt = hwpt_nested_create(idev,
+					  container_of(pt_obj,
+						       struct iommufd_hwpt_paging,
+						       base.obj),
+					  cmd->flags, cmd->fault_id, user_data);
+	}
+	iommufd_obj_put(ictx, pt_obj);
+	if (idev)
+		iommufd_obj_put(ictx, &idev->obj);
+	return hwpt;
+}
+
+/*
+ * How often a driver's read of the user data may fail on a page that was
+ * readable just before (reclaimed, migrating) before we give up.
+ */
+#define HWPT_ALLOC_TRIES 16
+
+int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
+	const struct iommu_user_data user_data = {
+		.type = cmd->data_type,
+		.uptr = u64_to_user_ptr(cmd->data_uptr),
+		.len = cmd->data_len,
+	};
+	const struct iommu_user_data *data = cmd->data_len ? &user_data : NULL;
+	struct iommufd_hw_pagetable *hwpt;
+	int tries = 0;
+
+	if (cmd->__reserved || cmd->__reserved2)
+		return -EOPNOTSUPP;
+	if (!cmd->data_type != !cmd->data_len)
+		return -EINVAL;
+
+	/* See hwpt_domain_alloc_user(). */
+	for (;;) {
+		if (data)
+			fault_in_readable(user_data.uptr, user_data.len);
+		hwpt = hwpt_alloc_once(ucmd->ictx, cmd, data);
+		if (PTR_ERR_OR_ZERO(hwpt) != -EFAULT || !data ||
+		    ++tries == HWPT_ALLOC_TRIES || fatal_signal_pending(current) ||
+		    fault_in_readable(user_data.uptr, user_data.len))
+			break;
+		cond_resched();
+	}
+	if (IS_ERR(hwpt))
+		return PTR_ERR(hwpt);
+	return iommufd_ucmd_reply_publish(ucmd, &hwpt->obj, &cmd->out_hwpt_id,
+					  sizeof(*cmd));
+}
+
+/*
+ * The driver reads the entries from user memory: nothing waits for a
+ * lookup of a nested hw_pagetable but a user's destroy, so a stalled read
+ * stalls no driver.
+ */
+int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_invalidate *cmd = ucmd->cmd;
+	struct iommu_user_data_array array = {
+		.type = cmd->data_type,
+		.uptr = u64_to_user_ptr(cmd->data_uptr),
+		.entry_len = cmd->entry_len,
+		.entry_num = cmd->entry_num,
+	};
+	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_object *obj;
+	u32 done = 0;
+	int rc;
+
+	if (cmd->__reserved) {
+		rc = -EOPNOTSUPP;
+		goto out;
+	}
+	if (cmd->entry_num && (!cmd->data_uptr || !cmd->entry_len)) {
+		rc = -EINVAL;
+		goto out;
+	}
+	obj = iommufd_obj_get(ucmd->ictx, cmd->hwpt_id,
+			      IOMMUFD_OBJ_HWPT_NESTED);
+	if (IS_ERR(obj)) {
+		rc = PTR_ERR(obj);
+		goto out;
+	}
+	hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
+	if (hwpt->domain->ops->cache_invalidate_user) {
+		rc = hwpt->domain->ops->cache_invalidate_user(hwpt->domain,
+							      &array);
+		/* The driver says how many entries it carried out. */
+		done = min(array.entry_num, cmd->entry_num);
+	} else {
+		rc = -EOPNOTSUPP;
+	}
+	iommufd_obj_put(ucmd->ictx, obj);
+out:
+	cmd->entry_num = done;
+	if (iommufd_ucmd_reply(ucmd, sizeof(*cmd)))
+		return -EFAULT;
+	return rc;
+}
+
+/*
+ * The paging hw_pagetable @id, if it tracks dirty pages; held (put with
+ * iommufd_obj_put()).  Only hw_pagetables allocated with
+ * IOMMU_HWPT_ALLOC_DIRTY_TRACKING do, which only a user destroys: so the
+ * hold may be kept while the user's bitmap is faulted in.
+ */
+static struct iommufd_hwpt_paging *hwpt_get_dirty(struct iommufd_ctx *ictx,
+						  u32 id)
+{
+	struct iommufd_hwpt_paging *hwpt_paging;
+	struct iommufd_object *obj;
+
+	obj = iommufd_obj_get(ictx, id, IOMMUFD_OBJ_HWPT_PAGING);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	hwpt_paging = container_of(obj, struct iommufd_hwpt_paging, base.obj);
+	if (!hwpt_paging->base.domain->dirty_ops || hwpt_paging->auto_made) {
+		iommufd_obj_put(ictx, obj);
+		return ERR_PTR(-EOPNOTSUPP);
+	}
+	return hwpt_paging;
+}
+
+int iommufd_hwpt_set_dirty_tracking(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_set_dirty_tracking *cmd = ucmd->cmd;
+	struct iommufd_hwpt_paging *hwpt_paging;
+	int rc;
+
+	if ((cmd->flags & ~IOMMU_HWPT_DIRTY_TRACKING_ENABLE) || cmd->__reserved)
+		return -EOPNOTSUPP;
+	hwpt_paging = hwpt_get_dirty(ucmd->ictx, cmd->hwpt_id);
+	if (IS_ERR(hwpt_paging))
+		return PTR_ERR(hwpt_paging);
+	rc = iopt_set_dirty_tracking(&hwpt_paging->ioas->iopt,
+				     hwpt_paging->base.domain,
+				     cmd->flags & IOMMU_HWPT_DIRTY_TRACKING_ENABLE);
+	iommufd_obj_put(ucmd->ictx, &hwpt_paging->base.obj);
+	return rc;
+}
+
+/*
+ * The range must be whole IOMMU pages of the IOAS and whole bitmap pages;
+ * the IOAS's alignment may change, so this is a snapshot, as the range's
+ * contents are.
+ */
+static int dirty_range_check(struct io_pagetable *iopt,
+			     struct iommu_hwpt_get_dirty_bitmap *cmd)
+{
+	unsigned long align;
+	u64 last;
+
+	if (check_add_overflow(cmd->iova, cmd->length - 1, &last) ||
+	    last > ULONG_MAX)
+		return -EOVERFLOW;
+	if (!cmd->length || !cmd->page_size ||
+	    !is_power_of_2(cmd->page_size) || cmd->page_size > ULONG_MAX)
+		return -EINVAL;
+	down_read(&iopt->iova_rwsem);
+	align = iopt->align;
+	up_read(&iopt->iova_rwsem);
+	if ((cmd->iova | (last + 1)) & (max_t(u64, align, cmd->page_size) - 1))
+		return -EINVAL;
+	return 0;
+}
+
+int iommufd_hwpt_get_dirty_bitmap(struct iommufd_ucmd *ucmd)
+{
+	struct iommu_hwpt_get_dirty_bitmap *cmd = ucmd->cmd;
+	struct iommufd_hwpt_paging *hwpt_paging;
+	struct io_pagetable *iopt;
+	int rc;
+
+	if ((cmd->flags & ~IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) ||
+	    cmd->__reserved)
+		return -EOPNOTSUPP;
+	hwpt_paging = hwpt_get_dirty(ucmd->ictx, cmd->hwpt_id);
+	if (IS_ERR(hwpt_paging))
+		return PTR_ERR(hwpt_paging);
+	iopt = &hwpt_paging->ioas->iopt;
+	rc = dirty_range_check(iopt, cmd);
+	if (!rc)
+		rc = iopt_read_dirty(iopt, hwpt_paging->base.domain, cmd->iova,
+				     cmd->length, cmd->page_size,
+				     u64_to_user_ptr(cmd->data),
+				     (cmd->flags &
+				      IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR) ?
+					     IOMMU_DIRTY_NO_CLEAR : 0);
+	iommufd_obj_put(ucmd->ictx, &hwpt_paging->base.obj);
+	return rc;
 }

@@ -35,6 +35,7 @@
  * Accesses are asked to unpin (their unmap op) with none of them held.
  */
 #include <linux/iommu.h>
+#include <linux/iova_bitmap.h>
 #include <linux/rbtree_augmented.h>
 #include <linux/slab.h>
 
@@ -1546,4 +1547,127 @@ void iopt_unregister_access(struct io_pagetable *iopt,
 	down_write(&iopt->domains_sem);
 	WARN_ON(xa_erase(&iopt->accesses, list_id) != access);
 	up_write(&iopt->domains_sem);
+}
+
+/*
+ * Dirty tracking.  The IOMMU records in its page table which IOPTEs DMA
+ * wrote through; reading the records walks the domain's page table.  Only
+ * populated areas are walked, under iova_rwsem: their IOPTEs cannot change
+ * meanwhile, for an unmap or a fill only works on areas that are not
+ * populated.  IOVA nothing maps is never dirty.
+ */
+static int iopt_dirty_areas(struct io_pagetable *iopt,
+			    struct iommu_domain *domain, unsigned long first,
+			    unsigned long last, unsigned long flags,
+			    struct iommu_dirty_bitmap *dirty)
+{
+	const struct iommu_dirty_ops *ops = domain->dirty_ops;
+	struct interval_tree_node *node;
+	int rc = 0;
+
+	lockdep_assert_held(&iopt->iova_rwsem);
+	for (node = interval_tree_iter_first(&iopt->areas, first, last);
+	     node && !rc; node = interval_tree_iter_next(node, first, last)) {
+		struct iopt_area *area = container_of(node, struct iopt_area,
+						      node);
+		unsigned long start = max(first, area_first_iova(area));
+		unsigned long end = min(last, area_last_iova(area));
+
+		if (area->populated)
+			rc = ops->read_and_clear_dirty(domain, start,
+						       end - start + 1, flags,
+						       dirty);
+	}
+	return rc;
+}
+
+/* Read and clear (or only read) the records of [first, last]. */
+static int iopt_dirty_range(struct io_pagetable *iopt,
+			    struct iommu_domain *domain, unsigned long first,
+			    unsigned long last, unsigned long flags,
+			    struct iova_bitmap *bitmap)
+{
+	struct iommu_iotlb_gather gather;
+	struct iommu_dirty_bitmap dirty;
+	int rc;
+
+	iommu_dirty_bitmap_init(&dirty, bitmap, &gather);
+	down_read(&iopt->iova_rwsem);
+	rc = iopt_dirty_areas(iopt, domain, first, last, flags, &dirty);
+	/* The IOTLB may cache IOPTEs whose dirty bit was just cleared. */
+	if (!(flags & IOMMU_DIRTY_NO_CLEAR))
+		iommu_iotlb_sync(domain, &gather);
+	up_read(&iopt->iova_rwsem);
+	return rc;
+}
+
+/**
+ * iopt_set_dirty_tracking() - start or stop the domain's dirty records
+ * @iopt: the table the domain is in
+ * @domain: a domain with dirty_ops
+ * @enable: start, after clearing what it recorded before
+ *
+ * Return: 0 or the driver's errno.
+ */
+int iopt_set_dirty_tracking(struct io_pagetable *iopt,
+			    struct iommu_domain *domain, bool enable)
+{
+	int rc;
+
+	if (enable) {
+		rc = iopt_dirty_range(iopt, domain, 0, ULONG_MAX, 0, NULL);
+		if (rc)
+			return rc;
+	}
+	return domain->dirty_ops->set_dirty_tracking(domain, enable);
+}
+
+struct iopt_dirty_read {
+	struct io_pagetable *iopt;
+	struct iommu_domain *domain;
+	unsigned long flags;
+};
+
+/* One window of the user's bitmap, pinned by iova_bitmap_for_each(). */
+static int iopt_dirty_window(struct iova_bitmap *bitmap, unsigned long iova,
+			     size_t length, void *opaque)
+{
+	struct iopt_dirty_read *r = opaque;
+
+	return iopt_dirty_range(r->iopt, r->domain, iova, iova + length - 1,
+				r->flags, bitmap);
+}
+
+/**
+ * iopt_read_dirty() - report the dirty records of a range into user memory
+ * @iopt: the table the domain is in
+ * @domain: a domain with dirty_ops
+ * @iova: first IOVA
+ * @length: bytes of IOVA
+ * @page_size: IOVA bytes per bit of the bitmap, a power of two
+ * @data: the user bitmap
+ * @flags: IOMMU_DIRTY_NO_CLEAR keeps the records
+ *
+ * The bitmap's pages are pinned a window at a time with no lock held;
+ * the records are written into them under iova_rwsem.
+ *
+ * Return: 0 or an errno; bits already written stay.
+ */
+int iopt_read_dirty(struct io_pagetable *iopt, struct iommu_domain *domain,
+		    unsigned long iova, unsigned long length,
+		    unsigned long page_size, u64 __user *data,
+		    unsigned long flags)
+{
+	struct iopt_dirty_read r = {
+		.iopt = iopt, .domain = domain, .flags = flags,
+	};
+	struct iova_bitmap *bitmap;
+	int rc;
+
+	bitmap = iova_bitmap_alloc(iova, length, page_size, data);
+	if (IS_ERR(bitmap))
+		return PTR_ERR(bitmap);
+	rc = iova_bitmap_for_each(bitmap, &r, iopt_dirty_window);
+	iova_bitmap_free(bitmap);
+	return rc;
 }

@@ -344,6 +344,12 @@ int iopt_add_domain(struct io_pagetable *iopt,
 void iopt_remove_domain(struct io_pagetable *iopt,
 			struct iommu_domain *domain);
 int iopt_reserve_dev_regions(struct io_pagetable *iopt, struct device *dev);
+int iopt_set_dirty_tracking(struct io_pagetable *iopt,
+			    struct iommu_domain *domain, bool enable);
+int iopt_read_dirty(struct io_pagetable *iopt, struct iommu_domain *domain,
+		    unsigned long iova, unsigned long length,
+		    unsigned long page_size, u64 __user *data,
+		    unsigned long flags);
 
 int iopt_register_access(struct io_pagetable *iopt, struct iommufd_access *access,
 			 u32 *list_id);

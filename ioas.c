@@ -11,6 +11,7 @@
  * names through ioas_run(), which holds the IOAS for the duration.
  */
 #include <linux/iommu.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include "iommufd_private.h"
@@ -346,4 +347,42 @@ int iommufd_ioas_unmap(struct iommufd_ucmd *ucmd)
 	struct iommu_ioas_unmap *cmd = ucmd->cmd;
 
 	return ioas_run(ucmd, cmd->ioas_id, ioas_unmap);
+}
+
+/**
+ * ioas_call_pinned() - run a step that adds a domain, with memory pinned
+ * @ioas: the IOAS
+ * @fn: the step; it takes ioas->mutex itself, and returns -EAGAIN when
+ *	iopt_add_domain() found memory that is not pinned
+ * @arg: for @fn
+ *
+ * A first domain of the IOAS needs the IOAS's memory pinned, which may
+ * fault: that happens here, before @fn takes any lock, and again when maps
+ * came in between.
+ *
+ * Return: what @fn returned, or an errno of pinning; -EINTR if the task
+ * was killed while retrying.
+ */
+int ioas_call_pinned(struct iommufd_ioas *ioas, int (*fn)(void *arg),
+		     void *arg)
+{
+	LIST_HEAD(holds);
+	int rc;
+
+	for (;;) {
+		/* A hint: with a domain there, nothing needs pinning. */
+		rc = data_race(xa_empty(&ioas->iopt.domains)) ?
+			     iopt_hold_unpinned(&ioas->iopt, &holds) : 0;
+		if (!rc)
+			rc = fn(arg);
+		if (rc != -EAGAIN)
+			break;
+		if (fatal_signal_pending(current)) {
+			rc = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	iopt_drop_holds(&holds);
+	return rc;
 }

@@ -57,6 +57,7 @@
 #ifndef __IOMMUFD_PRIVATE_H
 #define __IOMMUFD_PRIVATE_H
 
+#include <linux/iommu.h>
 #include <linux/iommufd.h>
 #include <linux/kref.h>
 #include <linux/refcount.h>
@@ -69,6 +70,9 @@
 #include "io_pagetable.h"
 
 struct iommufd_ioas;
+struct iommufd_fault;
+struct iommufd_attach_handle;
+struct iommu_user_data;
 
 /* How pinned pages are charged against RLIMIT_MEMLOCK (IOMMU_OPTION_RLIMIT_MODE). */
 enum iommufd_account_mode {
@@ -254,6 +258,8 @@ void iommufd_ioas_destroy(struct iommufd_object *obj);
 iommufd_ioctl_fn iommufd_ioas_alloc_ioctl, iommufd_ioas_iova_ranges;
 iommufd_ioctl_fn iommufd_ioas_allow_iovas, iommufd_ioas_option;
 iommufd_ioctl_fn iommufd_ioas_map, iommufd_ioas_copy, iommufd_ioas_unmap;
+int ioas_call_pinned(struct iommufd_ioas *ioas, int (*fn)(void *arg),
+		     void *arg);
 
 static inline struct iommufd_ioas *iommufd_ioas_get(struct iommufd_ctx *ictx,
 						    u32 id)
@@ -270,10 +276,13 @@ static inline struct iommufd_ioas *iommufd_ioas_get(struct iommufd_ctx *ictx,
  * struct iommufd_hw_pagetable - an iommu_domain userspace can name
  * @obj: object header; @obj.refs counts the attached devices
  * @domain: the domain
+ * @fault: the queue the domain's I/O page faults go to, or NULL;
+ *	referenced
  */
 struct iommufd_hw_pagetable {
 	struct iommufd_object obj;
 	struct iommu_domain *domain;
+	struct iommufd_fault *fault;
 };
 
 /**
@@ -281,6 +290,9 @@ struct iommufd_hw_pagetable {
  * @base: the hw_pagetable
  * @auto_made: made by attaching a device to the IOAS; destroyed when the
  *	last device leaves
+ * @nest_parent: made with IOMMU_HWPT_ALLOC_NEST_PARENT: nested
+ *	hw_pagetables may be built on it, and attaching never picks it
+ *	automatically
  * @snoop_enforced: the domain blocks non-snooped DMA
  * @msi_start: first IOVA of the software MSI window the domain maps MSI
  *	doorbells in (it has the MSI cookie), or PHYS_ADDR_MAX; reserved in
@@ -295,6 +307,7 @@ struct iommufd_hw_pagetable {
 struct iommufd_hwpt_paging {
 	struct iommufd_hw_pagetable base;
 	bool auto_made;
+	bool nest_parent;
 	bool snoop_enforced;
 	phys_addr_t msi_start;
 	phys_addr_t msi_last;
@@ -313,6 +326,24 @@ static inline bool hwpt_is_paging(struct iommufd_hw_pagetable *hwpt)
 	return hwpt->obj.type == IOMMUFD_OBJ_HWPT_PAGING;
 }
 
+/**
+ * struct iommufd_hwpt_nested - a user-managed stage-1 table on a parent
+ * @base: the hw_pagetable; its domain is IOMMU_DOMAIN_NESTED, the format
+ *	of its table is the driver's (the data type it was made with)
+ * @parent: the paging hw_pagetable translating what the stage-1 table
+ *	outputs; referenced, so it outlives its nested hw_pagetables
+ */
+struct iommufd_hwpt_nested {
+	struct iommufd_hw_pagetable base;
+	struct iommufd_hwpt_paging *parent;
+};
+
+static inline struct iommufd_hwpt_nested *
+hwpt_to_nested(struct iommufd_hw_pagetable *hwpt)
+{
+	return container_of(hwpt, struct iommufd_hwpt_nested, base);
+}
+
 struct iommufd_device;
 
 /* How hwpt_paging_create() brings in the device it makes a domain for. */
@@ -324,9 +355,16 @@ enum hwpt_join {
 
 struct iommufd_hwpt_paging *
 hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
-		   struct iommufd_device *idev, enum hwpt_join join,
+		   struct iommufd_device *idev, u32 flags,
+		   const struct iommu_user_data *user_data, enum hwpt_join join,
 		   struct iommufd_hw_pagetable **old, unsigned int *num);
+int hwpt_paging_join(struct iommufd_hwpt_paging *hwpt_paging,
+		     struct iommufd_device *idev, bool replace,
+		     struct iommufd_hw_pagetable **old, unsigned int *num);
 void hwpt_paging_destroy(struct iommufd_object *obj);
+void hwpt_nested_destroy(struct iommufd_object *obj);
+iommufd_ioctl_fn iommufd_hwpt_alloc, iommufd_hwpt_invalidate;
+iommufd_ioctl_fn iommufd_hwpt_set_dirty_tracking, iommufd_hwpt_get_dirty_bitmap;
 void hwpt_paging_discard_locked(struct iommufd_ctx *ictx,
 				struct iommufd_hwpt_paging *hwpt_paging);
 int hwpt_attach_dev(struct iommufd_hw_pagetable *hwpt,
@@ -351,6 +389,7 @@ void hwpt_drop_devs(struct iommufd_ctx *ictx,
  * @mutex: protects @hwpt and @attached_devs
  * @attached_devs: the attached devices of the group (igroup_link)
  * @hwpt: the hw_pagetable the group is attached to, or NULL
+ * @handle: the attachment to @hwpt if it has a fault queue, else NULL
  *
  * The MSI window is set when the igroup is made, by its first device.
  */
@@ -364,6 +403,7 @@ struct iommufd_group {
 	struct mutex mutex;		/* see the kernel-doc above */
 	struct list_head attached_devs;
 	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_attach_handle *handle;
 };
 
 /**
@@ -388,6 +428,62 @@ struct iommufd_device {
 
 void iommufd_device_destroy(struct iommufd_object *obj);
 void __iommufd_device_unbind(struct iommufd_device *idev);
+iommufd_ioctl_fn iommufd_get_hw_info;
+
+static inline struct iommufd_device *
+iommufd_device_get(struct iommufd_ctx *ictx, u32 id)
+{
+	struct iommufd_object *obj = iommufd_obj_get(ictx, id,
+						     IOMMUFD_OBJ_DEVICE);
+
+	return IS_ERR(obj) ? ERR_CAST(obj) :
+			     container_of(obj, struct iommufd_device, obj);
+}
+
+/* fault.c */
+/**
+ * struct iommufd_fault - a fault queue (see fault.c)
+ * @obj: object header; the open file holds an extra ref
+ * @ictx: the context; referenced by the open file
+ * @mutex: protects @deliver, @response and @closed
+ * @deliver: page request groups not read yet (iopf_group.node)
+ * @response: read groups awaiting an answer, by cookie
+ * @closed: the file is closed; new faults are refused
+ * @wait: poll() waits here for @deliver
+ * @filep: the file, until its descriptor is installed
+ * @abort_fd: the descriptor reserved for it, until installed
+ */
+struct iommufd_fault {
+	struct iommufd_object obj;
+	struct iommufd_ctx *ictx;
+	struct mutex mutex;		/* see the kernel-doc above */
+	struct list_head deliver;
+	struct xarray response;
+	bool closed;
+	wait_queue_head_t wait;
+	struct file *filep;
+	int abort_fd;
+};
+
+/**
+ * struct iommufd_attach_handle - a group's attachment to a fault-capable
+ *	hw_pagetable, which the IOMMU core hands to the fault handler
+ * @handle: the core's part
+ * @fault: the queue of the hw_pagetable
+ * @idev: the device that attached the group, its only attached device
+ */
+struct iommufd_attach_handle {
+	struct iommu_attach_handle handle;
+	struct iommufd_fault *fault;
+	struct iommufd_device *idev;
+};
+
+struct iopf_group;
+iommufd_ioctl_fn iommufd_fault_alloc;
+void iommufd_fault_destroy(struct iommufd_object *obj);
+void iommufd_fault_abort(struct iommufd_object *obj);
+int iommufd_fault_iopf_handler(struct iopf_group *group);
+void iommufd_fault_respond_handle(struct iommufd_attach_handle *handle);
 
 /* vfio_compat.c */
 iommufd_ioctl_fn iommufd_vfio_ioas;

@@ -25,23 +25,36 @@
 #include "iommufd_test.h"
 #endif
 
-/* Each type's destroy op: releases everything the object holds. */
-typedef void iommufd_destroy_fn(struct iommufd_object *obj);
+/*
+ * What each object type does when it goes: @destroy releases everything a
+ * published object holds, after the last lookup drained; @abort undoes a
+ * complete object that was never published (its creating ioctl could not
+ * answer), where that differs from destroying it.
+ */
+struct iommufd_object_ops {
+	void (*destroy)(struct iommufd_object *obj);
+	void (*abort)(struct iommufd_object *obj);
+};
 
-static iommufd_destroy_fn *const iommufd_destroy_ops[IOMMUFD_OBJ_NR_TYPES] = {
-	[IOMMUFD_OBJ_IOAS] = iommufd_ioas_destroy,
-	[IOMMUFD_OBJ_DEVICE] = iommufd_device_destroy,
-	[IOMMUFD_OBJ_HWPT_PAGING] = hwpt_paging_destroy,
-	[IOMMUFD_OBJ_ACCESS] = iommufd_access_destroy_obj,
+static const struct iommufd_object_ops iommufd_object_ops[] = {
+	[IOMMUFD_OBJ_IOAS] = { .destroy = iommufd_ioas_destroy },
+	[IOMMUFD_OBJ_DEVICE] = { .destroy = iommufd_device_destroy },
+	[IOMMUFD_OBJ_HWPT_PAGING] = { .destroy = hwpt_paging_destroy },
+	[IOMMUFD_OBJ_HWPT_NESTED] = { .destroy = hwpt_nested_destroy },
+	[IOMMUFD_OBJ_ACCESS] = { .destroy = iommufd_access_destroy_obj },
+	[IOMMUFD_OBJ_FAULT] = { .destroy = iommufd_fault_destroy,
+				.abort = iommufd_fault_abort },
 #ifdef CONFIG_IOMMUFD_TEST
-	[IOMMUFD_OBJ_SELFTEST] = iommufd_selftest_destroy,
+	[IOMMUFD_OBJ_SELFTEST] = { .destroy = iommufd_selftest_destroy },
 #endif
 };
+
+static_assert(ARRAY_SIZE(iommufd_object_ops) <= IOMMUFD_OBJ_NR_TYPES);
 
 /* Run the destroy op and free the memory; the ID is already gone. */
 static void iommufd_object_free(struct iommufd_object *obj)
 {
-	iommufd_destroy_ops[obj->type](obj);
+	iommufd_object_ops[obj->type].destroy(obj);
 	kfree(obj);
 }
 
@@ -87,7 +100,12 @@ void iommufd_object_discard(struct iommufd_ctx *ictx,
 /* Undo whatever the object's constructor did, then discard it. */
 void iommufd_object_undo(struct iommufd_ctx *ictx, struct iommufd_object *obj)
 {
-	iommufd_destroy_ops[obj->type](obj);
+	const struct iommufd_object_ops *ops = &iommufd_object_ops[obj->type];
+
+	if (ops->abort)
+		ops->abort(obj);
+	else
+		ops->destroy(obj);
 	iommufd_object_discard(ictx, obj);
 }
 
@@ -285,15 +303,6 @@ static int iommufd_option(struct iommufd_ucmd *ucmd)
 	return rc ? rc : iommufd_ucmd_reply(ucmd, sizeof(*cmd));
 }
 
-/*
- * Commands whose objects are not implemented yet: the generic size checks
- * still apply, then the command is refused.
- */
-static int iommufd_not_supported(struct iommufd_ucmd *ucmd)
-{
-	return -EOPNOTSUPP;
-}
-
 /* Room for the kernel's copy of any command struct (checked per command). */
 #define IOMMUFD_CMD_BUF_SIZE 80
 
@@ -342,18 +351,18 @@ static const struct iommufd_ioctl_op iommufd_ioctl_ops[] = {
 	IOMMUFD_IOCTL(VFIO_IOAS, struct iommu_vfio_ioas, __reserved,
 		      iommufd_vfio_ioas),
 	IOMMUFD_IOCTL(HWPT_ALLOC, struct iommu_hwpt_alloc, __reserved,
-		      iommufd_not_supported),
+		      iommufd_hwpt_alloc),
 	IOMMUFD_IOCTL(GET_HW_INFO, struct iommu_hw_info, __reserved,
-		      iommufd_not_supported),
+		      iommufd_get_hw_info),
 	IOMMUFD_IOCTL(HWPT_SET_DIRTY_TRACKING,
 		      struct iommu_hwpt_set_dirty_tracking, __reserved,
-		      iommufd_not_supported),
+		      iommufd_hwpt_set_dirty_tracking),
 	IOMMUFD_IOCTL(HWPT_GET_DIRTY_BITMAP, struct iommu_hwpt_get_dirty_bitmap,
-		      data, iommufd_not_supported),
+		      data, iommufd_hwpt_get_dirty_bitmap),
 	IOMMUFD_IOCTL(HWPT_INVALIDATE, struct iommu_hwpt_invalidate,
-		      __reserved, iommufd_not_supported),
+		      __reserved, iommufd_hwpt_invalidate),
 	IOMMUFD_IOCTL(FAULT_QUEUE_ALLOC, struct iommu_fault_alloc,
-		      out_fault_fd, iommufd_not_supported),
+		      out_fault_fd, iommufd_fault_alloc),
 #ifdef CONFIG_IOMMUFD_TEST
 	IOMMUFD_IOCTL(TEST_CMD, struct iommu_test_cmd, last, iommufd_test),
 #endif

@@ -8,11 +8,48 @@
  * The mock driver registers an iommu_device on a private bus.  Mock
  * devices are created on that bus, so the core IOMMU code probes them,
  * gives each its own group and a blocking default domain; they are bound
- * and attached through the same device.c paths VFIO uses.  A mock paging
- * domain keeps its page table in an xarray: one entry per MOCK_IO_PAGE_SIZE
- * (half a CPU page, so sub-page alignment is exercised) holding the
- * physical address the IOVA translates to; the test ioctl compares it with
- * the user memory that should be mapped there.
+ * and attached through the same device.c paths VFIO uses.
+ *
+ * Paging domains.  A mock paging domain keeps its page table in an xarray
+ * indexed by IOVA / MOCK_IO_PAGE_SIZE (half a CPU page, so sub-page
+ * alignment is exercised).  Each entry, a mock PTE, is an xarray value: the
+ * physical address it translates to, in MOCK_IO_PAGE_SIZE frames, above
+ * two flag bits, MOCK_PTE_DIRTY and MOCK_PTE_HUGE.  The test ioctl compares
+ * the entries with the user memory that should be mapped there.  A domain
+ * made for a MOCK_FLAGS_DEVICE_HUGE_IOVA device also maps IOPTEs of
+ * MOCK_HUGE_PAGE_SIZE: each of their chunks is an entry flagged
+ * MOCK_PTE_HUGE, and the dirty bit of such an IOPTE is kept in its first
+ * chunk only.  Unmapping part of a huge IOPTE first splits it into small
+ * ones, which inherit its dirty bit.  Entries are stored and erased under
+ * the xarray's lock, and their flags change by read-modify-write under it,
+ * so marking an IOPTE dirty never brings back one that an unmap erased.
+ *
+ * domain_alloc_user() makes the same paging domains, optionally as nest
+ * parents (IOMMU_HWPT_ALLOC_NEST_PARENT) or with dirty tracking
+ * (IOMMU_HWPT_ALLOC_DIRTY_TRACKING).  A MOCK_FLAGS_DEVICE_NO_DIRTY device
+ * cannot get or attach to a dirty-tracking domain.  While tracking is on,
+ * IOMMU_TEST_OP_DIRTY plays DMA writes by setting dirty bits, and the
+ * domain's dirty ops report and clear them, a whole IOPTE at a time.
+ *
+ * Nested domains (IOMMU_HWPT_DATA_SELFTEST) sit on a nest parent and
+ * translate nothing themselves.  They emulate an IOTLB of
+ * MOCK_NESTED_DOMAIN_IOTLB_NUM entries, each filled with the value given at
+ * allocation, which IOMMU_HWPT_INVALIDATE resets to 0 (entry by entry, or
+ * all with IOMMU_TEST_INVALIDATE_FLAG_ALL) and IOMMU_TEST_OP_MD_CHECK_IOTLB
+ * reads.
+ *
+ * I/O page faults.  The mock IOMMU has one iopf_queue; enabling
+ * IOMMU_DEV_FEAT_IOPF adds a mock device to it (refused in kernels without
+ * CONFIG_IOMMU_IOPF).  IOMMU_TEST_OP_TRIGGER_IOPF reports a page request
+ * group of one request, as if the device had sent it.  A request with a
+ * PASID is routed to the domain attached to the device's RID, as on an
+ * IOMMU whose PASID table the user owns (user_pasid_table).  Page responses
+ * are ignored: the mock device retries nothing.
+ *
+ * The locks of the mock driver are its own and innermost: the xarray lock
+ * of a domain's PTEs (a spinlock, held for single entries or for splitting
+ * one huge IOPTE) and mock_iopf_lock (a mock device's IOPF state), under
+ * which the iopf_queue takes its own locks.
  *
  * Mock devices behave like the physical devices VFIO binds: they are bound
  * and attached through the exported API, and their MSIs are isolated (they
@@ -56,6 +93,8 @@
 #include <linux/file.h>
 #include <linux/iommu.h>
 #include <linux/irqdomain.h>
+#include <linux/log2.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
@@ -104,6 +143,9 @@ static struct fwnode_handle mock_fwnode;
 static struct iommu_device mock_iommu;
 static struct notifier_block mock_bus_nb;
 static DEFINE_IDA(mock_dev_ida);
+/* The page request queue of the mock IOMMU; NULL without IOMMU_IOPF. */
+static struct iopf_queue *mock_iopf_queue;
+static DEFINE_MUTEX(mock_iopf_lock);
 
 static const struct bus_type mock_bus_type = {
 	.name = "iommufd_mock",
@@ -118,6 +160,7 @@ struct mock_dev {
 	bool shared_group;	/* joins mock_shared_group */
 	bool no_iommu;		/* the mock IOMMU does not probe it */
 	bool enforce_coherency;	/* IOMMU_CAP_ENFORCE_CACHE_COHERENCY */
+	bool iopf_enabled;	/* on mock_iopf_queue; mock_iopf_lock */
 };
 
 static struct mock_dev *to_mock_dev(struct device *dev)
@@ -125,16 +168,86 @@ static struct mock_dev *to_mock_dev(struct device *dev)
 	return container_of(dev, struct mock_dev, dev);
 }
 
+/*
+ * A mock PTE: the physical address, in MOCK_IO_PAGE_SIZE frames, shifted
+ * above the flags, as an xarray value.
+ */
+#define MOCK_PTE_DIRTY	BIT(0)	/* written to since last read and cleared */
+#define MOCK_PTE_HUGE	BIT(1)	/* a chunk of a MOCK_HUGE_PAGE_SIZE IOPTE */
+#define MOCK_PTE_SHIFT	2
+#define MOCK_HUGE_CHUNKS (MOCK_HUGE_PAGE_SIZE / MOCK_IO_PAGE_SIZE)
+
+static void *mock_pte(phys_addr_t paddr, unsigned long flags)
+{
+	return xa_mk_value((paddr / MOCK_IO_PAGE_SIZE) << MOCK_PTE_SHIFT |
+			   flags);
+}
+
+static phys_addr_t mock_pte_paddr(void *pte)
+{
+	return (phys_addr_t)(xa_to_value(pte) >> MOCK_PTE_SHIFT) *
+	       MOCK_IO_PAGE_SIZE;
+}
+
+static bool mock_pte_has(void *pte, unsigned long flag)
+{
+	return xa_to_value(pte) & flag;
+}
+
+/* The index of the first chunk of the IOPTE that has chunk @index. */
+static unsigned long mock_iopte_first(unsigned long index, void *pte)
+{
+	if (mock_pte_has(pte, MOCK_PTE_HUGE))
+		return ALIGN_DOWN(index, MOCK_HUGE_CHUNKS);
+	return index;
+}
+
+static unsigned long mock_iopte_chunks(void *pte)
+{
+	return mock_pte_has(pte, MOCK_PTE_HUGE) ? MOCK_HUGE_CHUNKS : 1;
+}
+
+/**
+ * struct mock_domain - a mock paging domain
+ * @domain: the domain
+ * @ptes: the page table, IOVA / MOCK_IO_PAGE_SIZE -> mock PTE
+ * @enforcing: blocks non-snooped DMA
+ * @nest_parent: made with IOMMU_HWPT_ALLOC_NEST_PARENT
+ * @dirty_tracking: sets dirty bits on DMA writes (only with dirty ops)
+ * @nested: the nested domains on this one
+ */
 struct mock_domain {
 	struct iommu_domain domain;
-	struct xarray ptes;	/* IOVA / MOCK_IO_PAGE_SIZE -> PA / same */
-	bool enforcing;		/* blocks non-snooped DMA */
+	struct xarray ptes;
+	bool enforcing;
+	bool nest_parent;
+	bool dirty_tracking;
+	atomic_t nested;
 };
 
 static struct mock_domain *to_mock_domain(struct iommu_domain *domain)
 {
 	return container_of(domain, struct mock_domain, domain);
 }
+
+/**
+ * struct mock_nested - a mock nested domain (IOMMU_HWPT_DATA_SELFTEST)
+ * @domain: the domain
+ * @parent: the nest parent it sits on
+ * @iotlb: the emulated IOTLB
+ */
+struct mock_nested {
+	struct iommu_domain domain;
+	struct mock_domain *parent;
+	u32 iotlb[MOCK_NESTED_DOMAIN_IOTLB_NUM];
+};
+
+static struct mock_nested *to_mock_nested(struct iommu_domain *domain)
+{
+	return container_of(domain, struct mock_nested, domain);
+}
+
+static const struct iommu_ops mock_ops;
 
 static int mock_blocking_attach(struct iommu_domain *domain,
 				struct device *dev)
@@ -154,14 +267,70 @@ static struct iommu_domain mock_blocking_domain = {
 /*
  * A MOCK_FLAGS_DEVICE_HUGE_IOVA device only works with domains that have
  * the large IOPTE size, other devices only with domains that do not: so a
- * mix of both on one IOAS gives it two domains.
+ * mix of both on one IOAS gives it two domains.  A device without dirty
+ * tracking cannot use a domain that tracks.
  */
 static int mock_domain_attach(struct iommu_domain *domain, struct device *dev)
 {
-	bool huge_dev = to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_HUGE_IOVA;
+	struct mock_dev *mdev = to_mock_dev(dev);
+	bool huge_dev = mdev->flags & MOCK_FLAGS_DEVICE_HUGE_IOVA;
 	bool huge_domain = domain->pgsize_bitmap & MOCK_HUGE_PAGE_SIZE;
 
-	return huge_dev == huge_domain ? 0 : -EINVAL;
+	if (huge_dev != huge_domain)
+		return -EINVAL;
+	if (domain->dirty_ops && (mdev->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Set and clear flags of the PTE at @index, if it is there; return the PTE
+ * as it was, or NULL.
+ */
+static void *mock_pte_change(struct mock_domain *mock, unsigned long index,
+			     unsigned long set, unsigned long clear)
+{
+	unsigned long val;
+	void *pte;
+
+	xa_lock(&mock->ptes);
+	pte = xa_load(&mock->ptes, index);
+	if (pte) {
+		val = (xa_to_value(pte) | set) & ~clear;
+		/* The slot exists: no memory needed. */
+		if (val != xa_to_value(pte))
+			__xa_store(&mock->ptes, index, xa_mk_value(val),
+				   GFP_ATOMIC);
+	}
+	xa_unlock(&mock->ptes);
+	return pte;
+}
+
+/*
+ * Make @index, which an unmap starts or ends at, the edge of an IOPTE: a
+ * huge IOPTE around it becomes small ones, each dirty if it was.
+ */
+static void mock_domain_split_at(struct mock_domain *mock,
+				 unsigned long index)
+{
+	unsigned long first = ALIGN_DOWN(index, MOCK_HUGE_CHUNKS), i;
+	void *pte;
+
+	if (first == index)
+		return;
+	xa_lock(&mock->ptes);
+	pte = xa_load(&mock->ptes, first);
+	if (pte && mock_pte_has(pte, MOCK_PTE_HUGE)) {
+		unsigned long flags = xa_to_value(pte) & MOCK_PTE_DIRTY;
+		phys_addr_t paddr = mock_pte_paddr(pte);
+
+		for (i = 0; i != MOCK_HUGE_CHUNKS; i++)
+			__xa_store(&mock->ptes, first + i,
+				   mock_pte(paddr + i * MOCK_IO_PAGE_SIZE,
+					    flags),
+				   GFP_ATOMIC);
+	}
+	xa_unlock(&mock->ptes);
 }
 
 static void mock_domain_unmap_chunks(struct mock_domain *mock,
@@ -177,13 +346,13 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 				 gfp_t gfp, size_t *mapped)
 {
 	struct mock_domain *mock = to_mock_domain(domain);
+	unsigned long flags = pgsize == MOCK_HUGE_PAGE_SIZE ? MOCK_PTE_HUGE : 0;
 	size_t size = pgsize * pgcount, done;
 	void *old;
 
 	for (done = 0; done != size; done += MOCK_IO_PAGE_SIZE) {
 		old = xa_store(&mock->ptes, (iova + done) / MOCK_IO_PAGE_SIZE,
-			       xa_mk_value((paddr + done) / MOCK_IO_PAGE_SIZE),
-			       gfp);
+			       mock_pte(paddr + done, flags), gfp);
 		if (xa_is_err(old) || WARN_ON(old)) {
 			/* Do not erase what was there before this call. */
 			if (!xa_is_err(old))
@@ -204,6 +373,8 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 	struct mock_domain *mock = to_mock_domain(domain);
 	size_t size = pgsize * pgcount, done;
 
+	mock_domain_split_at(mock, iova / MOCK_IO_PAGE_SIZE);
+	mock_domain_split_at(mock, (iova + size) / MOCK_IO_PAGE_SIZE);
 	for (done = 0; done != size; done += MOCK_IO_PAGE_SIZE) {
 		/* The core never unmaps what was not mapped. */
 		if (WARN_ON(!xa_erase(&mock->ptes,
@@ -221,8 +392,7 @@ static phys_addr_t mock_domain_iova_to_phys(struct iommu_domain *domain,
 
 	if (!pte)
 		return 0;
-	return (phys_addr_t)xa_to_value(pte) * MOCK_IO_PAGE_SIZE +
-	       iova % MOCK_IO_PAGE_SIZE;
+	return mock_pte_paddr(pte) + iova % MOCK_IO_PAGE_SIZE;
 }
 
 static void mock_domain_free(struct iommu_domain *domain)
@@ -230,6 +400,7 @@ static void mock_domain_free(struct iommu_domain *domain)
 	struct mock_domain *mock = to_mock_domain(domain);
 
 	WARN_ON(!xa_empty(&mock->ptes));
+	WARN_ON(atomic_read(&mock->nested));
 	xa_destroy(&mock->ptes);
 	kfree(mock);
 }
@@ -253,14 +424,73 @@ static const struct iommu_domain_ops mock_domain_ops = {
 	.free = mock_domain_free,
 };
 
-static struct iommu_domain *mock_domain_alloc_paging(struct device *dev)
+static int mock_domain_set_dirty_tracking(struct iommu_domain *domain,
+					  bool enable)
+{
+	WRITE_ONCE(to_mock_domain(domain)->dirty_tracking, enable);
+	return 0;
+}
+
+/*
+ * Report the dirty IOPTEs that meet [iova, iova + size), whole, and clear
+ * their dirty bits unless IOMMU_DIRTY_NO_CLEAR.  Without a bitmap (the core
+ * clearing stale bits) this works while tracking is off too.
+ */
+static int mock_domain_read_and_clear_dirty(struct iommu_domain *domain,
+					    unsigned long iova, size_t size,
+					    unsigned long flags,
+					    struct iommu_dirty_bitmap *dirty)
+{
+	struct mock_domain *mock = to_mock_domain(domain);
+	unsigned long clear = flags & IOMMU_DIRTY_NO_CLEAR ? 0 : MOCK_PTE_DIRTY;
+	unsigned long index = iova / MOCK_IO_PAGE_SIZE, max, last, first;
+	void *pte, *head;
+
+	if (!READ_ONCE(mock->dirty_tracking) && dirty->bitmap)
+		return -EINVAL;
+	if (!size)
+		return 0;
+	if (check_add_overflow(iova, size - 1, &last))
+		last = ULONG_MAX;
+	max = last / MOCK_IO_PAGE_SIZE;
+
+	while ((pte = xa_find(&mock->ptes, &index, max, XA_PRESENT))) {
+		first = mock_iopte_first(index, pte);
+		head = first == index ? pte : xa_load(&mock->ptes, first);
+		/* An unmap may take it between the look and the change. */
+		if (head && mock_pte_has(head, MOCK_PTE_DIRTY))
+			head = mock_pte_change(mock, first, 0, clear);
+		if (head && mock_pte_has(head, MOCK_PTE_DIRTY)) {
+			size_t pgsize = mock_iopte_chunks(head) *
+					MOCK_IO_PAGE_SIZE;
+
+			iommu_dirty_bitmap_record(dirty,
+						  first * MOCK_IO_PAGE_SIZE,
+						  pgsize);
+		}
+		/* Past the IOPTE, which has chunk @index whatever happened. */
+		index = first + mock_iopte_chunks(pte);
+		if (index > max)
+			break;
+	}
+	return 0;
+}
+
+static const struct iommu_dirty_ops mock_dirty_ops = {
+	.set_dirty_tracking = mock_domain_set_dirty_tracking,
+	.read_and_clear_dirty = mock_domain_read_and_clear_dirty,
+};
+
+/* @dev is NULL when the core allocates a domain for no device. */
+static struct mock_domain *mock_domain_alloc(struct device *dev)
 {
 	struct mock_domain *mock;
 
 	mock = kzalloc(sizeof(*mock), GFP_KERNEL);
 	if (!mock)
-		return ERR_PTR(-ENOMEM);
+		return NULL;
 	xa_init(&mock->ptes);
+	atomic_set(&mock->nested, 0);
 	mock->domain.type = IOMMU_DOMAIN_UNMANAGED;
 	mock->domain.ops = &mock_domain_ops;
 	mock->domain.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
@@ -269,14 +499,179 @@ static struct iommu_domain *mock_domain_alloc_paging(struct device *dev)
 	mock->domain.geometry.aperture_start = MOCK_APERTURE_START;
 	mock->domain.geometry.aperture_end = MOCK_APERTURE_LAST;
 	mock->domain.geometry.force_aperture = true;
-	return &mock->domain;
+	return mock;
+}
+
+static struct iommu_domain *mock_domain_alloc_paging(struct device *dev)
+{
+	struct mock_domain *mock = mock_domain_alloc(dev);
+
+	return mock ? &mock->domain : ERR_PTR(-ENOMEM);
+}
+
+/* As a nested domain translates nothing, its devices only need the parent's. */
+static int mock_nested_attach(struct iommu_domain *domain, struct device *dev)
+{
+	return mock_domain_attach(&to_mock_nested(domain)->parent->domain, dev);
+}
+
+static void mock_nested_free(struct iommu_domain *domain)
+{
+	struct mock_nested *nested = to_mock_nested(domain);
+
+	atomic_dec(&nested->parent->nested);
+	kfree(nested);
+}
+
+/*
+ * IOMMU_HWPT_INVALIDATE: reset the IOTLB entries the requests name.  On
+ * failure array->entry_num says how many requests were done.
+ */
+static int mock_nested_cache_invalidate_user(struct iommu_domain *domain,
+					     struct iommu_user_data_array *array)
+{
+	struct mock_nested *nested = to_mock_nested(domain);
+	struct iommu_hwpt_invalidate_selftest inv;
+	u32 done = 0;
+	int rc = 0;
+	u32 i;
+
+	if (array->type != IOMMU_HWPT_INVALIDATE_DATA_SELFTEST) {
+		rc = -EINVAL;
+		goto out;
+	}
+	for (; done != array->entry_num; done++) {
+		rc = iommu_copy_struct_from_user_array(&inv, array,
+						       IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+						       done, iotlb_id);
+		if (rc)
+			break;
+		if (inv.flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL) {
+			rc = -EOPNOTSUPP;
+			break;
+		}
+		if (!(inv.flags & IOMMU_TEST_INVALIDATE_FLAG_ALL) &&
+		    inv.iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX) {
+			rc = -EINVAL;
+			break;
+		}
+		for (i = 0; i != MOCK_NESTED_DOMAIN_IOTLB_NUM; i++) {
+			if (i == inv.iotlb_id ||
+			    (inv.flags & IOMMU_TEST_INVALIDATE_FLAG_ALL))
+				WRITE_ONCE(nested->iotlb[i], 0);
+		}
+		cond_resched();
+	}
+out:
+	array->entry_num = done;
+	return rc;
+}
+
+static const struct iommu_domain_ops mock_nested_ops = {
+	.attach_dev = mock_nested_attach,
+	.cache_invalidate_user = mock_nested_cache_invalidate_user,
+	.free = mock_nested_free,
+};
+
+/*
+ * A nested domain on @parent, as VT-d checks one: only the selftest data
+ * type (EOPNOTSUPP), on a mock nest parent (EINVAL), no flags.
+ */
+static struct iommu_domain *
+mock_nested_alloc(u32 flags, struct iommu_domain *parent,
+		  const struct iommu_user_data *user_data)
+{
+	struct iommu_hwpt_selftest data;
+	struct mock_nested *nested;
+	unsigned int i;
+	int rc;
+
+	if (flags)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (!user_data)
+		return ERR_PTR(-EINVAL);
+	if (user_data->type != IOMMU_HWPT_DATA_SELFTEST)
+		return ERR_PTR(-EOPNOTSUPP);
+	if (parent->ops != &mock_domain_ops ||
+	    !to_mock_domain(parent)->nest_parent)
+		return ERR_PTR(-EINVAL);
+	rc = iommu_copy_struct_from_user(&data, user_data,
+					 IOMMU_HWPT_DATA_SELFTEST, iotlb);
+	if (rc)
+		return ERR_PTR(rc);
+
+	nested = kzalloc(sizeof(*nested), GFP_KERNEL_ACCOUNT);
+	if (!nested)
+		return ERR_PTR(-ENOMEM);
+	nested->domain.type = IOMMU_DOMAIN_NESTED;
+	nested->domain.ops = &mock_nested_ops;
+	nested->domain.owner = &mock_ops;
+	nested->parent = to_mock_domain(parent);
+	for (i = 0; i != MOCK_NESTED_DOMAIN_IOTLB_NUM; i++)
+		nested->iotlb[i] = data.iotlb;
+	atomic_inc(&nested->parent->nested);
+	return &nested->domain;
 }
 
 static bool mock_capable(struct device *dev, enum iommu_cap cap)
 {
-	if (cap == IOMMU_CAP_ENFORCE_CACHE_COHERENCY)
+	switch (cap) {
+	case IOMMU_CAP_CACHE_COHERENCY:
+		return true;
+	case IOMMU_CAP_ENFORCE_CACHE_COHERENCY:
 		return to_mock_dev(dev)->enforce_coherency;
-	return cap == IOMMU_CAP_CACHE_COHERENCY;
+	case IOMMU_CAP_DIRTY_TRACKING:
+		return !(to_mock_dev(dev)->flags & MOCK_FLAGS_DEVICE_NO_DIRTY);
+	default:
+		return false;
+	}
+}
+
+/*
+ * IOMMU_HWPT_ALLOC: a paging domain as domain_alloc_paging() makes one,
+ * flagged as nest parent and with dirty ops if asked, or with a parent a
+ * nested one.  Like VT-d: paging domains take no driver data, and unknown
+ * flags or dirty tracking where the device has none are EOPNOTSUPP.
+ */
+static struct iommu_domain *
+mock_domain_alloc_user(struct device *dev, u32 flags,
+		       struct iommu_domain *parent,
+		       const struct iommu_user_data *user_data)
+{
+	bool dirty = flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
+	struct mock_domain *mock;
+
+	if (parent)
+		return mock_nested_alloc(flags, parent, user_data);
+	if (flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT |
+		      IOMMU_HWPT_ALLOC_DIRTY_TRACKING))
+		return ERR_PTR(-EOPNOTSUPP);
+	if (user_data ||
+	    (dirty && !mock_capable(dev, IOMMU_CAP_DIRTY_TRACKING)))
+		return ERR_PTR(-EOPNOTSUPP);
+
+	mock = mock_domain_alloc(dev);
+	if (!mock)
+		return ERR_PTR(-ENOMEM);
+	mock->domain.owner = &mock_ops;
+	mock->nest_parent = flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
+	if (dirty)
+		mock->domain.dirty_ops = &mock_dirty_ops;
+	return &mock->domain;
+}
+
+/* IOMMU_GET_HW_INFO: the fake register; the caller frees the buffer. */
+static void *mock_hw_info(struct device *dev, u32 *length, u32 *type)
+{
+	struct iommu_test_hw_info *info;
+
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return ERR_PTR(-ENOMEM);
+	info->test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL;
+	*length = sizeof(*info);
+	*type = IOMMU_HW_INFO_TYPE_SELFTEST;
+	return info;
 }
 
 static void mock_get_resv_regions(struct device *dev, struct list_head *head)
@@ -342,13 +737,85 @@ static struct iommu_device *mock_probe_device(struct device *dev)
 	return &mock_iommu;
 }
 
+static int mock_dev_enable_iopf(struct mock_dev *mdev)
+{
+	int rc = 0;
+
+	if (!mock_iopf_queue)
+		return -ENODEV;
+	mutex_lock(&mock_iopf_lock);
+	if (mdev->iopf_enabled)
+		rc = -EBUSY;
+	else
+		rc = iopf_queue_add_device(mock_iopf_queue, &mdev->dev);
+	if (!rc)
+		mdev->iopf_enabled = true;
+	mutex_unlock(&mock_iopf_lock);
+	return rc;
+}
+
+/* Answers what is still pending, as a real driver does. */
+static int mock_dev_disable_iopf(struct mock_dev *mdev)
+{
+	int rc = 0;
+
+	mutex_lock(&mock_iopf_lock);
+	if (mdev->iopf_enabled)
+		iopf_queue_remove_device(mock_iopf_queue, &mdev->dev);
+	else
+		rc = -EINVAL;
+	mdev->iopf_enabled = false;
+	mutex_unlock(&mock_iopf_lock);
+	return rc;
+}
+
+/* Like VT-d: enabling twice is EBUSY, disabling what is off EINVAL. */
+static int mock_dev_enable_feat(struct device *dev,
+				enum iommu_dev_features feat)
+{
+	if (feat != IOMMU_DEV_FEAT_IOPF)
+		return -ENODEV;
+	return mock_dev_enable_iopf(to_mock_dev(dev));
+}
+
+static int mock_dev_disable_feat(struct device *dev,
+				 enum iommu_dev_features feat)
+{
+	if (feat != IOMMU_DEV_FEAT_IOPF)
+		return -ENODEV;
+	return mock_dev_disable_iopf(to_mock_dev(dev));
+}
+
+/* The core disables IOPF when the device leaves a fault-capable domain. */
+static void mock_release_device(struct device *dev)
+{
+	struct mock_dev *mdev = to_mock_dev(dev);
+
+	if (WARN_ON(READ_ONCE(mdev->iopf_enabled)))
+		mock_dev_disable_iopf(mdev);
+}
+
+/* The mock device retries nothing, so a response only ends the request. */
+static void mock_page_response(struct device *dev, struct iopf_fault *evt,
+			       struct iommu_page_response *msg)
+{
+}
+
 static const struct iommu_ops mock_ops = {
 	.owner = THIS_MODULE,
 	.capable = mock_capable,
+	.hw_info = mock_hw_info,
 	.probe_device = mock_probe_device,
+	.release_device = mock_release_device,
 	.device_group = mock_device_group,
 	.domain_alloc_paging = mock_domain_alloc_paging,
+	.domain_alloc_user = mock_domain_alloc_user,
 	.get_resv_regions = mock_get_resv_regions,
+	.dev_enable_feat = mock_dev_enable_feat,
+	.dev_disable_feat = mock_dev_disable_feat,
+	.page_response = mock_page_response,
+	/* Faults with a PASID go to the domain of the RID (see the top). */
+	.user_pasid_table = 1,
 	/* Mock devices start out blocked; they have no identity domain. */
 	.default_domain = &mock_blocking_domain,
 	.blocked_domain = &mock_blocking_domain,
@@ -598,32 +1065,48 @@ static struct page *test_user_page(unsigned long uaddr)
 	return page;
 }
 
+/*
+ * The hw_pagetable @id of @type, held by a lookup, if its domain is a mock
+ * one with @ops (EINVAL otherwise).
+ */
+static struct iommufd_hw_pagetable *
+mock_hwpt_get(struct iommufd_ctx *ictx, u32 id, enum iommufd_object_type type,
+	      const struct iommu_domain_ops *ops)
+{
+	struct iommufd_hw_pagetable *hwpt;
+	struct iommufd_object *obj;
+
+	obj = iommufd_obj_get(ictx, id, type);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
+	if (hwpt->domain->ops != ops) {
+		iommufd_obj_put(ictx, obj);
+		return ERR_PTR(-EINVAL);
+	}
+	return hwpt;
+}
+
 /* Does the mock domain map [iova, +length) to the user pages given? */
 static int mock_domain_maps(struct iommufd_ctx *ictx, u32 hwpt_id,
 			    unsigned long iova, unsigned long uptr,
 			    unsigned long length, struct page **upages)
 {
 	struct iommufd_hw_pagetable *hwpt;
-	struct iommufd_object *obj;
 	struct mock_domain *mock;
 	int rc = 0;
 
-	obj = iommufd_obj_get(ictx, hwpt_id, IOMMUFD_OBJ_HWPT_PAGING);
-	if (IS_ERR(obj))
-		return PTR_ERR(obj);
-	hwpt = container_of(obj, struct iommufd_hw_pagetable, obj);
-	if (hwpt->domain->ops != &mock_domain_ops) {
-		rc = -EINVAL;
-		goto out_put;
-	}
+	hwpt = mock_hwpt_get(ictx, hwpt_id, IOMMUFD_OBJ_HWPT_PAGING,
+			     &mock_domain_ops);
+	if (IS_ERR(hwpt))
+		return PTR_ERR(hwpt);
 	mock = to_mock_domain(hwpt->domain);
 	for (; length; length -= MOCK_IO_PAGE_SIZE, iova += MOCK_IO_PAGE_SIZE,
 	     uptr += MOCK_IO_PAGE_SIZE) {
 		void *pte = xa_load(&mock->ptes, iova / MOCK_IO_PAGE_SIZE);
 		phys_addr_t want = page_to_phys(*upages) + uptr % PAGE_SIZE;
 
-		if (!pte || (phys_addr_t)xa_to_value(pte) * MOCK_IO_PAGE_SIZE !=
-				    want) {
+		if (!pte || mock_pte_paddr(pte) != want) {
 			rc = -EINVAL;
 			break;
 		}
@@ -631,7 +1114,6 @@ static int mock_domain_maps(struct iommufd_ctx *ictx, u32 hwpt_id,
 		if ((uptr + MOCK_IO_PAGE_SIZE) % PAGE_SIZE == 0)
 			upages++;
 	}
-out_put:
 	iommufd_obj_put(ictx, &hwpt->obj);
 	return rc;
 }
@@ -706,6 +1188,197 @@ static int iommufd_test_md_check_refs(struct iommufd_ucmd *ucmd,
 			return -EIO;
 	}
 	return 0;
+}
+
+/* Mark the IOPTEs translating [first, last] dirty; false if there are none. */
+static bool mock_domain_mark_dirty(struct mock_domain *mock,
+				   unsigned long first, unsigned long last)
+{
+	unsigned long index = first / MOCK_IO_PAGE_SIZE;
+	unsigned long max = last / MOCK_IO_PAGE_SIZE;
+	bool mapped = false;
+	void *pte;
+
+	while ((pte = xa_find(&mock->ptes, &index, max, XA_PRESENT))) {
+		unsigned long head = mock_iopte_first(index, pte);
+
+		/* Gone meanwhile is fine: the write came before the unmap. */
+		mock_pte_change(mock, head, MOCK_PTE_DIRTY, 0);
+		mapped = true;
+		index = head + mock_iopte_chunks(pte);
+		if (index > max)
+			break;
+	}
+	return mapped;
+}
+
+/* Mark the pages of the @nbits bits in @words; return how many are mapped. */
+static unsigned long mock_domain_mark_bits(struct mock_domain *mock,
+					   const u64 *words,
+					   unsigned long nbits,
+					   unsigned long iova,
+					   unsigned long page_size)
+{
+	unsigned long w, nr = 0;
+
+	for (w = 0; w != DIV_ROUND_UP(nbits, 64); w++) {
+		u64 word = words[w];
+
+		if (nbits - w * 64 < 64)
+			word &= GENMASK_ULL(nbits - w * 64 - 1, 0);
+		while (word) {
+			unsigned long first =
+				iova + (w * 64 + __ffs64(word)) * page_size;
+
+			nr += mock_domain_mark_dirty(mock, first,
+						     first + page_size - 1);
+			word &= word - 1;
+		}
+	}
+	return nr;
+}
+
+/*
+ * DIRTY: play DMA writes to the pages of [iova, iova + length) whose bits
+ * are set in the user bitmap (u64 words, one bit per page_size bytes, laid
+ * out as IOMMU_HWPT_GET_DIRTY_BITMAP writes them): every IOPTE translating
+ * such a page gets dirty.  The range lies in the aperture, and the domain
+ * must be tracking (EINVAL otherwise).  The bitmap is read a page at a time
+ * with only the hw_pagetable's lookup held.  out_nr_dirty counts the set
+ * bits whose page is mapped.
+ */
+static int iommufd_test_dirty(struct iommufd_ucmd *ucmd,
+			      struct iommu_test_cmd *cmd)
+{
+	const unsigned long chunk_bits = PAGE_SIZE * BITS_PER_BYTE;
+	u64 __user *uptr = u64_to_user_ptr(cmd->dirty.uptr);
+	unsigned long page_size = cmd->dirty.page_size;
+	unsigned long length = cmd->dirty.length;
+	unsigned long iova = cmd->dirty.iova;
+	unsigned long nbits, bit, last, nr_dirty = 0;
+	struct iommufd_hw_pagetable *hwpt;
+	struct mock_domain *mock;
+	u64 *words;
+	int rc = 0;
+
+	if (cmd->dirty.flags || cmd->dirty.__pad)
+		return -EOPNOTSUPP;
+	if (!is_power_of_2(page_size) || !length ||
+	    (iova | length) & (page_size - 1) ||
+	    check_add_overflow(iova, length - 1, &last) ||
+	    iova < MOCK_APERTURE_START || last > MOCK_APERTURE_LAST)
+		return -EINVAL;
+	nbits = length / page_size;
+
+	words = kmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT);
+	if (!words)
+		return -ENOMEM;
+	hwpt = mock_hwpt_get(ucmd->ictx, cmd->id, IOMMUFD_OBJ_HWPT_PAGING,
+			     &mock_domain_ops);
+	if (IS_ERR(hwpt)) {
+		rc = PTR_ERR(hwpt);
+		goto out_free;
+	}
+	mock = to_mock_domain(hwpt->domain);
+	if (!READ_ONCE(mock->dirty_tracking)) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+
+	for (bit = 0; bit < nbits; bit += chunk_bits) {
+		unsigned long n = min(nbits - bit, chunk_bits);
+
+		if (copy_from_user(words, uptr + bit / 64,
+				   DIV_ROUND_UP(n, 64) * sizeof(u64))) {
+			rc = -EFAULT;
+			goto out_put;
+		}
+		nr_dirty += mock_domain_mark_bits(mock, words, n,
+						  iova + bit * page_size,
+						  page_size);
+		if (fatal_signal_pending(current)) {
+			rc = -EINTR;
+			goto out_put;
+		}
+		cond_resched();
+	}
+	cmd->dirty.out_nr_dirty = nr_dirty;
+	rc = iommufd_ucmd_reply(ucmd, sizeof(*cmd));
+out_put:
+	iommufd_obj_put(ucmd->ictx, &hwpt->obj);
+out_free:
+	kfree(words);
+	return rc;
+}
+
+/* MD_CHECK_IOTLB: does the IOTLB entry of the nested hwpt cmd->id match? */
+static int iommufd_test_md_check_iotlb(struct iommufd_ucmd *ucmd,
+				       struct iommu_test_cmd *cmd)
+{
+	u32 id = cmd->check_iotlb.id;
+	struct iommufd_hw_pagetable *hwpt;
+	int rc = 0;
+
+	if (id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX)
+		return -EINVAL;
+	hwpt = mock_hwpt_get(ucmd->ictx, cmd->id, IOMMUFD_OBJ_HWPT_NESTED,
+			     &mock_nested_ops);
+	if (IS_ERR(hwpt))
+		return PTR_ERR(hwpt);
+	if (READ_ONCE(to_mock_nested(hwpt->domain)->iotlb[id]) !=
+	    cmd->check_iotlb.iotlb)
+		rc = -EINVAL;
+	iommufd_obj_put(ucmd->ictx, &hwpt->obj);
+	return rc;
+}
+
+/*
+ * TRIGGER_IOPF: the mock device bound as dev_id sends a page request, the
+ * last (and only) one of its group.  The IOPF core routes it to the fault
+ * handler of the device's domain, or answers it through page_response and
+ * fails with EINVAL when there is none.
+ */
+static int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd,
+				     struct iommu_test_cmd *cmd)
+{
+	struct iommu_test_trigger_iopf *req = &cmd->trigger_iopf;
+	struct iopf_fault event = {};
+	struct iommufd_device *idev;
+	struct iommufd_object *obj;
+	int rc;
+
+	/* The uAPI's permission bits are the kernel's. */
+	BUILD_BUG_ON((IOMMU_PGFAULT_PERM_READ ^ IOMMU_FAULT_PERM_READ) |
+		     (IOMMU_PGFAULT_PERM_WRITE ^ IOMMU_FAULT_PERM_WRITE) |
+		     (IOMMU_PGFAULT_PERM_EXEC ^ IOMMU_FAULT_PERM_EXEC) |
+		     (IOMMU_PGFAULT_PERM_PRIV ^ IOMMU_FAULT_PERM_PRIV));
+	if (req->perm & ~(IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE |
+			  IOMMU_PGFAULT_PERM_EXEC | IOMMU_PGFAULT_PERM_PRIV))
+		return -EOPNOTSUPP;
+
+	obj = iommufd_obj_get(ucmd->ictx, req->dev_id, IOMMUFD_OBJ_DEVICE);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	idev = container_of(obj, struct iommufd_device, obj);
+	/* Only a mock device can be made to fault. */
+	if (idev->dev->bus != &mock_bus_type) {
+		rc = -EINVAL;
+		goto out_put;
+	}
+
+	event.fault.type = IOMMU_FAULT_PAGE_REQ;
+	event.fault.prm.flags = IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+	if (req->pasid != IOMMU_NO_PASID) {
+		event.fault.prm.flags |= IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
+		event.fault.prm.pasid = req->pasid;
+	}
+	event.fault.prm.grpid = req->grpid;
+	event.fault.prm.perm = req->perm;
+	event.fault.prm.addr = req->addr;
+	rc = iommu_report_device_fault(idev->dev, &event);
+out_put:
+	iommufd_obj_put(ucmd->ictx, obj);
+	return rc;
 }
 
 /* A mock access: an iommufd_access owned by a file. */
@@ -1203,6 +1876,12 @@ int iommufd_test(struct iommufd_ucmd *ucmd)
 		WRITE_ONCE(iommufd_test_memory_limit,
 			   cmd->memory_limit.limit);
 		return 0;
+	case IOMMU_TEST_OP_DIRTY:
+		return iommufd_test_dirty(ucmd, cmd);
+	case IOMMU_TEST_OP_MD_CHECK_IOTLB:
+		return iommufd_test_md_check_iotlb(ucmd, cmd);
+	case IOMMU_TEST_OP_TRIGGER_IOPF:
+		return iommufd_test_trigger_iopf(ucmd, cmd);
 	default:
 		return -EOPNOTSUPP;
 	}
@@ -1244,9 +1923,15 @@ int iommufd_test_init(void)
 	/* Like interrupt remapping: a device reaches only its own vectors. */
 	mock_msi_domain->flags |= IRQ_DOMAIN_FLAG_ISOLATED_MSI;
 
+	if (IS_ENABLED(CONFIG_IOMMU_IOPF)) {
+		mock_iopf_queue = iopf_queue_alloc("iommufd_mock");
+		if (!mock_iopf_queue)
+			goto err_msi;
+	}
+
 	rc = bus_register(&mock_bus_type);
 	if (rc)
-		goto err_msi;
+		goto err_iopf;
 	rc = iommu_device_sysfs_add(&mock_iommu, NULL, NULL,
 				    "iommufd_mock_iommu");
 	if (rc)
@@ -1262,6 +1947,9 @@ err_sysfs:
 	iommu_device_sysfs_remove(&mock_iommu);
 err_bus:
 	bus_unregister(&mock_bus_type);
+err_iopf:
+	iopf_queue_free(mock_iopf_queue);
+	mock_iopf_queue = NULL;
 err_msi:
 	irq_domain_remove(mock_msi_domain);
 err_fwnode:
@@ -1277,6 +1965,8 @@ void iommufd_test_exit(void)
 	iommu_device_unregister_bus(&mock_iommu, &mock_bus_type, &mock_bus_nb);
 	iommu_device_sysfs_remove(&mock_iommu);
 	bus_unregister(&mock_bus_type);
+	iopf_queue_free(mock_iopf_queue);
+	mock_iopf_queue = NULL;
 	irq_domain_remove(mock_msi_domain);
 	irq_domain_free_fwnode(mock_msi_fwnode);
 	debugfs_remove_recursive(mock_debugfs_dir);

@@ -37,25 +37,9 @@ mkdir -p "$LOGS"
 cpio=$LOGS/initramfs-$flavour.cpio
 "$REPO/scripts/initramfs.sh" "$cpio" "$arch"
 
-append="panic=-1 oops=panic hugepagesz=2M hugepages=128"
+vm_machine "$iommu"
+append="$VM_APPEND hugepagesz=2M hugepages=128"
 append="$append harness_mode=$mode harness_iommu=$iommu"
-# Soft lockups after 2 * 20 s (see config/base.config).
-append="$append watchdog_thresh=20"
-case "$iommu" in
-intel) machine=(-machine q35,kernel-irqchip=split -device intel-iommu,intremap=on)
-	append="$append intel_iommu=on" ;;
-amd) machine=(-machine q35,kernel-irqchip=split -device amd-iommu,intremap=on) ;;
-virtio) machine=(-machine q35 -device virtio-iommu-pci) ;;
-smmuv3) machine=(-machine virt,iommu=smmuv3,gic-version=3) ;;
-esac
-# Every device DMAs through the IOMMU (no identity default domain).
-if [ "$arch" = x86 ]; then
-	append="console=ttyS0 iommu=nopt $append"
-	qemu=(qemu-system-x86_64)
-else
-	append="console=ttyAMA0 iommu.passthrough=0 $append"
-	qemu=(qemu-system-aarch64)
-fi
 # Two more edus behind a PCIe-to-PCI bridge make one IOMMU group of two
 # devices (vfio_edu's edu_pair; it skips where the IOMMU cannot tell them
 # apart from the bridge, as QEMU's AMD-Vi and virtio-iommu), or devices
@@ -63,11 +47,10 @@ fi
 # SMMUv3 the second): vfio_noiommu's.  Those DMA to physical addresses in
 # VFIO's no-IOMMU mode, so their DMA mask is 64 bits, not edu's 28.
 bridged=edu,bus=br,dma_mask=0xffffffffffffffff
-qemu+=("${machine[@]}" -accel tcg,thread=multi -cpu max -smp 2 -m 4G
-       -nic none -device edu
-       -device pcie-pci-bridge,id=br -device $bridged,addr=1
-       -device $bridged,addr=2
-       -kernel "$kernel" -initrd "$cpio" -no-reboot)
+qemu=("${VM_QEMU[@]}" -device edu
+      -device pcie-pci-bridge,id=br -device "$bridged,addr=1"
+      -device "$bridged,addr=2"
+      -kernel "$kernel" -initrd "$cpio")
 
 # tap_to FILE|null: set TAP, QEMU's options for the test output's channel:
 # the second serial port (ttyS1) on x86; on arm64, whose virt machine has

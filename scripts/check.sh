@@ -3,7 +3,7 @@
 # check.sh: everything CI checks, in this order: the harness's own
 # self-test (no VM); the normal kernel and the x86 selftests built, lint,
 # and the tests on the normal kernel under each x86 IOMMU (intel, amd,
-# virtio) and DPDK's testpmd on /dev/vfio/vfio (realworld.sh); the arm64
+# virtio) and DPDK's testpmd on /dev/vfio/vfio (testpmd.sh); the arm64
 # kernel and selftests built and the tests under smmuv3;
 # then the debug kernel built and the tests on it under intel.  Each run's
 # logs are judged by parse.sh.  The last line is "N passed, N failed, N
@@ -30,7 +30,7 @@ if build "build normal kernel" "$REPO/scripts/kernel.sh" normal &&
 	for iommu in $(arch_iommus x86); do
 		vm_run normal "$iommu"
 	done
-	step "realworld: DPDK testpmd" "$REPO/scripts/realworld.sh"
+	step "realworld: DPDK testpmd" "$REPO/scripts/testpmd.sh"
 fi
 if build "build arm64 kernel" "$REPO/scripts/kernel.sh" arm64 &&
    build "build arm64 selftests" "$REPO/scripts/selftests.sh" arm64; then

@@ -17,19 +17,8 @@ CMDS="gcc:build-essential make:build-essential bc:bc bison:bison flex:flex
       qemu-system-x86_64:qemu-system-x86 flock:util-linux timeout:coreutils
       qemu-system-aarch64:qemu-system-arm aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu"
 
-missing=
-for p in $PKGS; do
-	[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||
-		missing="$missing $p"
-done
-if [ -n "$missing" ]; then
-	say "installing:$missing"
-	[ "$(id -u)" = 0 ] || die "need root to apt-get install:$missing"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	# shellcheck disable=SC2086
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null
-fi
+# shellcheck disable=SC2086 # one word per package
+install_missing $PKGS
 
 for c in $CMDS; do
 	command -v "${c%%:*}" >/dev/null || die "command ${c%%:*} missing (package ${c#*:})"

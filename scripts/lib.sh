@@ -7,11 +7,19 @@
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 CACHE=$REPO/.cache
+# The kernel tree with our iommufd in place of the package's (tree.sh), and
+# the package's tree untouched, its own iommufd included (tree.sh upstream).
 KSRC=$CACHE/linux
+KSRC_UPSTREAM=$CACHE/linux-upstream
 # Overridable, so that several runs can share one checkout.
 LOGS=${LOGS:-$REPO/logs}
 SELFTESTS_OUT=${SELFTESTS_OUT:-$CACHE/selftests}
 TARBALL=/usr/src/linux-source-6.12.tar.xz
+# QEMU 10 from bookworm-backports, unpacked by qemu10.sh (root/ is its
+# filesystem), and the firmware files below root/ that vmm.sh needs.
+QEMU10=$CACHE/qemu10
+QEMU10_FIRMWARE="usr/share/seabios/bios-256k.bin usr/share/qemu/kvmvapic.bin
+	usr/share/qemu/linuxboot_dma.bin"
 JOBS=$(($(nproc) + 1))
 # Paths below the checkout are hashed relative to it, so that another
 # checkout (a git worktree) pointing HARNESS_CCACHE_DIR at this cache hits.
@@ -27,6 +35,23 @@ PKG_HEADERS="include/linux/iommufd.h include/uapi/linux/iommufd.h"
 say() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*"; }
 die() { printf '[%s] ERROR: %s\n' "$(basename "$0" .sh)" "$*" >&2; exit 1; }
 
+# install_missing PKG...: apt-get install (without recommends) those of the
+# Debian packages PKG that are not installed.
+install_missing() {
+	local p missing=
+	for p in "$@"; do
+		[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] ||
+			missing="$missing $p"
+	done
+	[ -n "$missing" ] || return 0
+	say "installing:$missing"
+	[ "$(id -u)" = 0 ] || die "need root to apt-get install:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086 # one word per package
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
 # timed LABEL CMD...: run CMD, then report how long it took.
 timed() {
 	local label=$1 t0=$SECONDS rc=0
@@ -40,12 +65,16 @@ timed() {
 # the checkers of config/debug.config), "type1" (x86_64 with VFIO's own
 # container and type1 IOMMU driver instead of iommufd's: config/type1.config;
 # make type1, not part of make check) and "arm64" (cross-built, normal
-# config).  flavour_arch FLAVOUR: x86 or arm64.
+# config), all with our iommufd; "upstream", the normal x86_64 config built
+# from the package's unmodified tree with its own iommufd (to compare
+# against); "l2", the tiny x86_64 guest that vmm.sh runs inside the test VM
+# (config/l2.config, no iommufd).  flavour_arch FLAVOUR: x86 or arm64.
+FLAVOURS="normal, debug, type1, arm64, upstream or l2"
 flavour_arch() {
 	case "$1" in
-	normal | debug | type1) echo x86 ;;
+	normal | debug | type1 | upstream | l2) echo x86 ;;
 	arm64) echo arm64 ;;
-	*) die "unknown flavour '$1' (normal, debug, type1 or arm64)" ;;
+	*) die "unknown flavour '$1' ($FLAVOURS)" ;;
 	esac
 }
 
@@ -53,11 +82,26 @@ flavour_arch() {
 flavour_frags() {
 	local c=$REPO/config
 	case "$1" in
-	normal) echo "$c/base.config $c/x86.config" ;;
+	normal | upstream) echo "$c/base.config $c/x86.config" ;;
 	debug) echo "$c/base.config $c/x86.config $c/debug.config" ;;
 	type1) echo "$c/base.config $c/x86.config $c/type1.config" ;;
 	arm64) echo "$c/base.config $c/arm64.config" ;;
-	*) die "unknown flavour '$1' (normal, debug, type1 or arm64)" ;;
+	l2) echo "$c/l2.config" ;;
+	*) die "unknown flavour '$1' ($FLAVOURS)" ;;
+	esac
+}
+
+# flavour_tree FLAVOUR: the kernel tree it is built from, "ours" or
+# "upstream" (the argument of tree.sh); tree_src TREE: its path.
+flavour_tree() {
+	flavour_arch "$1" > /dev/null || return 1
+	if [ "$1" = upstream ]; then echo upstream; else echo ours; fi
+}
+tree_src() {
+	case "$1" in
+	ours) echo "$KSRC" ;;
+	upstream) echo "$KSRC_UPSTREAM" ;;
+	*) die "unknown kernel tree '$1' (ours or upstream)" ;;
 	esac
 }
 
@@ -100,6 +144,36 @@ flavour_iommu() {
 	fi
 	[[ " $all " = *" $2 "* ]] || die "the $1 kernel's VM has no IOMMU '$2' (one of: $all)"
 	echo "$2"
+}
+
+# vm_machine IOMMU: the test VM of the IOMMU matrix (see boot.sh), shared
+# by every script that boots one.  Sets VM_QEMU, the QEMU command (machine,
+# IOMMU, TCG, 2 vCPUs, 4 GiB, -cpu max, no NIC, no reboot), and VM_APPEND,
+# the kernel command line it needs: its console, every device translated
+# (no identity domain), a panic ends the VM, soft lockups after 2 * 20 s
+# (see config/base.config).
+# QEMU options are comma-separated lists, not array elements.
+# shellcheck disable=SC2054
+vm_machine() {
+	case "$1" in
+	intel)
+		VM_QEMU=(qemu-system-x86_64 -machine q35,kernel-irqchip=split
+			 -device intel-iommu,intremap=on)
+		VM_APPEND="console=ttyS0 iommu=nopt intel_iommu=on" ;;
+	amd)
+		VM_QEMU=(qemu-system-x86_64 -machine q35,kernel-irqchip=split
+			 -device amd-iommu,intremap=on)
+		VM_APPEND="console=ttyS0 iommu=nopt" ;;
+	virtio)
+		VM_QEMU=(qemu-system-x86_64 -machine q35 -device virtio-iommu-pci)
+		VM_APPEND="console=ttyS0 iommu=nopt" ;;
+	smmuv3)
+		VM_QEMU=(qemu-system-aarch64 -machine virt,iommu=smmuv3,gic-version=3)
+		VM_APPEND="console=ttyAMA0 iommu.passthrough=0" ;;
+	*) die "unknown IOMMU '$1' (intel, amd, virtio or smmuv3)" ;;
+	esac
+	VM_QEMU+=(-accel tcg,thread=multi -cpu max -smp 2 -m 4G -nic none -no-reboot)
+	VM_APPEND="$VM_APPEND panic=-1 oops=panic watchdog_thresh=20"
 }
 
 # arch_selftests ARCH: where the test programs for ARCH are built.

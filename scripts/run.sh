@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# run.sh [FLAVOUR [IOMMU]]: build the FLAVOUR kernel (normal, debug, type1
-# or arm64) and the test programs, boot them in a VM with IOMMU (see boot.sh)
-# and show the /dev/iommu demo.  With a terminal on stdin you then get a
-# shell in the VM (x86 only; Ctrl-A X quits QEMU); otherwise the VM powers
-# off after the demo.
+# run.sh [FLAVOUR [IOMMU]]: build the FLAVOUR kernel (normal, debug, type1,
+# arm64 or upstream) and the test programs, boot them in a VM with IOMMU
+# (see boot.sh) and show the /dev/iommu demo.  With a terminal on stdin you
+# then get a shell in the VM (x86 only; Ctrl-A X quits QEMU); otherwise the
+# VM powers off after the demo.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 

@@ -6,7 +6,8 @@
 # must_be_clean (lint) must fail on a non-zero exit; safe_rm must refuse
 # what is not the harness's; the cache lock must make a second run wait;
 # initramfs.sh must pack ONLY and ARGS and each arch's init; each run of the
-# IOMMU matrix must have had its IOMMU.  PARSE=<script> tries another
+# IOMMU matrix must have had its IOMMU; vmm.sh's judge must fail every
+# broken log of the QEMU test and pass a clean one.  PARSE=<script> tries another
 # parse.sh (e.g. an old one from git).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -309,6 +310,12 @@ check "has_option: type1 has VFIO's container, normal has not" \
 	eval 'has_option type1 CONFIG_VFIO_CONTAINER && ! has_option normal CONFIG_VFIO_CONTAINER'
 d=$(logs clean-type1 type1-intel)
 expect pass clean-type1 type1-intel "5 0 1"
+check "flavour_tree: upstream is built from the package's own tree" \
+	[ "$(flavour_tree upstream):$(tree_src upstream)" = "upstream:$KSRC_UPSTREAM" ]
+check "flavour_tree: normal, debug, type1, arm64 and l2 from ours" \
+	[ "$(flavour_tree normal)$(flavour_tree debug)$(flavour_tree type1)$(flavour_tree arm64)$(flavour_tree l2)" = oursoursoursoursours ]
+check "flavour_frags: upstream has normal's config" [ "$(flavour_frags upstream)" = "$(flavour_frags normal)" ]
+check "flavour_frags: l2 is config/l2.config alone" [ "$(flavour_frags l2)" = "$REPO/config/l2.config" ]
 
 # --- boot.sh: a stalled boot is tried once more, nothing else ---------------
 
@@ -431,6 +438,67 @@ locker "timeout 5 bash -c '. $REPO/scripts/lib.sh; lock_cache $lock; echo nested
 	> "$tmp/nested.out" 2>&1
 check "lock: a child of the holder inherits it, without waiting" \
 	eval "grep -q nested-ok $tmp/nested.out && ! grep -q waiting $tmp/nested.out"
+
+# --- vmm.sh judge: QEMU 10 on /dev/iommu ------------------------------------------
+
+# vmm_logs NAME: the logs of a good vmm run (normal kernel, intel) in
+# $tmp/NAME, as L1's console and init write them.
+vmm_logs() {
+	local d=$tmp/$1
+	mkdir -p "$d"
+	printf '%s\n' "[    0.000000] Linux version 6.12.117" \
+		"[    1.200000] iommufd: iommufd is providing /dev/vfio/vfio" \
+		"[    3.100000] vfio-pci 0000:00:02.0: resetting" | crlf > "$d/vmm-normal-intel-console.log"
+	printf '%s\n' "REALWORLD: START 6.12.117" \
+		"REALWORLD: QEMU QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1)" \
+		"REALWORLD: DEVICE 0000:00:02.0 driver=vfio-pci iommu_group=2" \
+		"REALWORLD: QEMU START 6.90" \
+		"REALWORLD: OPEN /dev/iommu" \
+		"REALWORLD: OPEN /dev/vfio/devices/vfio0" \
+		"[   11.98] qemu-system-x86_64: warning: IOMMU_IOAS_MAP failed: Bad address, PCI BAR?" \
+		"[   30.90] Linux version 6.12.117" \
+		"[   80.10] L2: START" \
+		"[   81.00] L2: edu 0000:00:02.0 ident 0x010000ed, DMA between RAM 0x15f0000 and 0x15ef000" \
+		"[   83.20] L2: PASS: edu 0000:00:02.0: 4 x 2048 bytes from RAM 0x15f0000 and back to 0x15ef000, all landed" \
+		"[   83.90] reboot: Restarting system" \
+		"[   84.00] REALWORLD: QEMU EXIT 0 83.99" \
+		"REALWORLD: DONE" | crlf > "$d/vmm-normal-intel.log"
+	echo "$d"
+}
+
+# vmm_expect pass|fail NAME: vmm.sh's judge of $tmp/NAME must exit 0 and
+# say PASS, or exit 1 and say FAIL.
+vmm_expect() {
+	local want=$1 d=$tmp/$2 rc=0 out verdict=PASS code=0
+	out=$(LOGS=$d "$REPO/scripts/vmm.sh" judge intel normal 2>&1) || rc=$?
+	[ "$want" = pass ] || verdict=FAIL code=1
+	check "vmm judge: $2 must $verdict (exit $rc)" \
+		[ "$rc:$(tail -n 1 <<< "$out" | cut -d: -f2)" = "$code: $verdict" ]
+}
+
+d=$(vmm_logs vmm-clean)
+vmm_expect pass vmm-clean
+check "vmm judge: L2's boot and QEMU's run times from the stamps" \
+	eval "LOGS=$d $REPO/scripts/vmm.sh judge | tail -n 1 | grep -q 'L2 booted to its program in 73 s, QEMU ran 77 s'"
+# vmm_broken NAME SED-SCRIPT [CONSOLE-LINE]: a good run's logs, the init's
+# edited by SED-SCRIPT, CONSOLE-LINE added to the console: must FAIL.
+vmm_broken() {
+	local d
+	d=$(vmm_logs "$1")
+	edit "$d/vmm-normal-intel.log" "$2"
+	[ -z "${3:-}" ] || echo "$3" | crlf >> "$d/vmm-normal-intel-console.log"
+	vmm_expect fail "$1"
+}
+vmm_broken vmm-l2-fail 's/L2: PASS: .*/L2: FAIL: edu 0000:00:02.0: DMA 0 to RAM missed: 0x15ef000 still poisoned/'
+vmm_broken vmm-l2-silent '/L2: PASS/d'
+vmm_broken vmm-killed 's/QEMU EXIT 0/QEMU EXIT 137/'
+vmm_broken vmm-no-iommufd '/OPEN \/dev\/iommu/d'
+vmm_broken vmm-qemu7 's/version 10.0.2/version 7.2.19/'
+vmm_broken vmm-no-vfio 's/driver=vfio-pci/driver=pci-stub/'
+vmm_broken vmm-fault '' "[   82.0] DMAR: [DMA Write NO_PASID] Request device [00:02.0] fault addr 0x15ef000"
+vmm_broken vmm-warn '' "[   82.0] WARNING: CPU: 1 PID: 80 at drivers/iommu/iommufd/pages.c:1 x"
+vmm_broken vmm-unfinished '/REALWORLD: DONE/d'
+vmm_expect fail vmm-none
 
 # --- initramfs.sh: ONLY and ARGS ------------------------------------------------
 

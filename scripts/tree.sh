@@ -1,15 +1,22 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Unpack Debian's linux-source-6.12 into .cache/linux, remove the package's
-# iommufd and link ours in its place, then prove that the tree holds none of
-# the package's iommufd files.  Safe to run any number of times: the links
-# are refreshed so files added to or removed from the repo follow.  The
-# package version is recorded in .cache/linux/.unpacked; a new version of
+# tree.sh [ours|upstream]: a kernel tree to build from.
+# ours (the default): unpack Debian's linux-source-6.12 into .cache/linux,
+# remove the package's iommufd and link ours in its place, then prove that
+# the tree holds none of the package's iommufd files.  Safe to run any
+# number of times: the links are refreshed so files added to or removed
+# from the repo follow.
+# upstream: unpack the package into .cache/linux-upstream and leave it as
+# it is, its own iommufd included (the "upstream" kernel flavour, to compare
+# ours against); prove that none of its iommufd files changed since.
+# The package version is recorded in the tree's .unpacked; a new version of
 # the package is unpacked afresh, and what was built from the old tree
 # (kernels, uAPI headers) is deleted.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+tree=${1:-ours}
+src=$(tree_src "$tree")
 lock_cache
 version=$(dpkg-query -W -f='${Version}' $PKG 2>/dev/null) ||
 	die "$PKG is not installed (scripts/deps.sh installs it)"
@@ -75,10 +82,41 @@ verify() {
 	say "tree: $n iommufd files, all links into $REPO; none of the package's $(wc -l < "$CACHE/package-iommufd.sha256") iommufd files present"
 }
 
-unpacked=$(cat "$KSRC/.unpacked" 2>/dev/null) || unpacked="(no tree)"
+# The package's tree as it is, with the fingerprints of its iommufd files;
+# nothing of ours is linked in.  Only its own build depends on it.
+unpack_upstream() {
+	[ -f "$TARBALL" ] || die "$TARBALL missing (apt-get install $PKG)"
+	safe_rm "$KSRC_UPSTREAM" "$KSRC_UPSTREAM.tmp" "$CACHE/build/upstream"
+	mkdir -p "$KSRC_UPSTREAM.tmp"
+	say "unpacking $TARBALL, untouched"
+	tar xJf "$TARBALL" -C "$KSRC_UPSTREAM.tmp" --strip-components=1
+	(cd "$KSRC_UPSTREAM.tmp" && sha256sum $PKG_DIR/* $PKG_HEADERS > .iommufd.sha256)
+	mv "$KSRC_UPSTREAM.tmp" "$KSRC_UPSTREAM"
+	echo "$version" > "$KSRC_UPSTREAM/.unpacked"
+}
+
+# Every iommufd file as the package shipped it, and no link anywhere.
+verify_upstream() {
+	local links
+	(cd "$KSRC_UPSTREAM" && sha256sum --quiet -c .iommufd.sha256) ||
+		die "$KSRC_UPSTREAM: the package's iommufd files changed (make distclean)"
+	links=$(cd "$KSRC_UPSTREAM" && find $PKG_DIR $PKG_HEADERS -type l)
+	[ -z "$links" ] || die "$KSRC_UPSTREAM: symlinks in the package's iommufd: $links"
+	say "tree: upstream, the package's $(wc -l < "$KSRC_UPSTREAM/.iommufd.sha256") iommufd files unmodified in $KSRC_UPSTREAM"
+}
+
+unpacked=$(cat "$src/.unpacked" 2>/dev/null) || unpacked="(no tree)"
 if [ "$unpacked" != "$version" ]; then
-	say "$PKG is $version, the unpacked tree ${unpacked:-(unknown version)}: unpacking afresh"
-	timed unpack unpack
+	say "$PKG is $version, the unpacked $tree tree ${unpacked:-(unknown version)}: unpacking afresh"
+	if [ "$tree" = upstream ]; then
+		timed unpack unpack_upstream
+	else
+		timed unpack unpack
+	fi
 fi
-overlay
-verify
+if [ "$tree" = upstream ]; then
+	verify_upstream
+else
+	overlay
+	verify
+fi

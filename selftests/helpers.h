@@ -297,6 +297,96 @@ static inline int set_huge_pages(int fd, __u32 ioas_id, __u64 enable)
 			 ioas_id, &enable);
 }
 
+/* IOMMU_HWPT_ALLOC: a hw_pagetable of dev_id's IOMMU on pt_id. */
+static inline int hwpt_alloc_data(int fd, __u32 dev_id, __u32 pt_id,
+				  __u32 flags, __u32 data_type, void *data,
+				  __u32 data_len, __u32 *hwpt_id)
+{
+	struct iommu_hwpt_alloc cmd = {
+		.size = sizeof(cmd),
+		.flags = flags,
+		.dev_id = dev_id,
+		.pt_id = pt_id,
+		.data_type = data_type,
+		.data_len = data_len,
+		.data_uptr = (uintptr_t)data,
+	};
+	int rc = ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
+
+	if (!rc && hwpt_id)
+		*hwpt_id = cmd.out_hwpt_id;
+	return rc;
+}
+
+static inline int hwpt_alloc(int fd, __u32 dev_id, __u32 pt_id, __u32 flags,
+			     __u32 *hwpt_id)
+{
+	return hwpt_alloc_data(fd, dev_id, pt_id, flags, IOMMU_HWPT_DATA_NONE,
+			       NULL, 0, hwpt_id);
+}
+
+/* IOMMU_GET_HW_INFO into @data (@*len bytes); *len gets the full length. */
+static inline int get_hw_info(int fd, __u32 dev_id, void *data, __u32 *len,
+			      __u32 *type, __u64 *caps)
+{
+	struct iommu_hw_info cmd = {
+		.size = sizeof(cmd),
+		.dev_id = dev_id,
+		.data_len = *len,
+		.data_uptr = (uintptr_t)data,
+	};
+	int rc = ioctl(fd, IOMMU_GET_HW_INFO, &cmd);
+
+	if (rc)
+		return rc;
+	*len = cmd.data_len;
+	if (type)
+		*type = cmd.out_data_type;
+	if (caps)
+		*caps = cmd.out_capabilities;
+	return 0;
+}
+
+/*
+ * Does the device's IOMMU offer dirty tracking in IOMMU_GET_HW_INFO exactly
+ * when a dirty-tracking hw_pagetable can be made for it on @ioas_id?  0 if
+ * so (the hw_pagetable made to find out is destroyed again).
+ */
+static inline int dirty_cap_is_honest(int fd, __u32 dev_id, __u32 ioas_id)
+{
+	__u32 len = 0, hwpt_id;
+	__u64 caps;
+	int rc;
+
+	if (get_hw_info(fd, dev_id, NULL, &len, NULL, &caps) ||
+	    (caps & ~(__u64)IOMMU_HW_CAP_DIRTY_TRACKING))
+		return -1;
+	rc = hwpt_alloc(fd, dev_id, ioas_id, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+			&hwpt_id);
+	if (!(caps & IOMMU_HW_CAP_DIRTY_TRACKING))
+		return rc && errno == EOPNOTSUPP ? 0 : -1;
+	return rc || object_destroy(fd, hwpt_id) ? -1 : 0;
+}
+
+/* IOMMU_HWPT_INVALIDATE; *num in: entries, out: entries done. */
+static inline int hwpt_invalidate(int fd, __u32 hwpt_id, void *reqs,
+				  __u32 data_type, __u32 entry_len,
+				  __u32 *num)
+{
+	struct iommu_hwpt_invalidate cmd = {
+		.size = sizeof(cmd),
+		.hwpt_id = hwpt_id,
+		.data_uptr = (uintptr_t)reqs,
+		.data_type = data_type,
+		.entry_len = entry_len,
+		.entry_num = *num,
+	};
+	int rc = ioctl(fd, IOMMU_HWPT_INVALIDATE, &cmd);
+
+	*num = cmd.entry_num;
+	return rc;
+}
+
 /*
  * Wrappers of the test-only IOMMU_TEST_CMD ops (iommufd_test.h); the mock
  * IOMMU maps in MOCK_IO_PAGE_SIZE units inside [MOCK_APERTURE_START,

@@ -900,6 +900,116 @@ TEST_F_TIMEOUT(edu_msi, bind_needs_isolated_msi, EDU_TIMEOUT_S)
 	dma_copy(_metadata, &c->dev, &c->a, 0, &c->b, 0, 1024, true);
 }
 
+/* Explicit hw_pagetables of the edu's IOMMU, and what it reports. */
+FIXTURE(edu_hwpt) {
+	struct cdev c;
+};
+
+FIXTURE_SETUP(edu_hwpt)
+{
+	const char *why = cdev_setup(_metadata, &self->c, false);
+
+	if (why)
+		SKIP(return, "%s", why);
+}
+
+FIXTURE_TEARDOWN(edu_hwpt)
+{
+	cdev_teardown(_metadata, &self->c);
+}
+
+/* A VT-d register as the driver shows it in sysfs, or ~0. */
+static __u64 vtd_sysfs_reg(const char *bdf, const char *reg)
+{
+	char path[256], val[64];
+
+	snprintf(path, sizeof(path), PCI_DEVICES "/%s/iommu/intel-iommu/%s",
+		 bdf, reg);
+	if (read_file(path, val, sizeof(val)))
+		return ~0ULL;
+	return strtoull(val, NULL, 16);
+}
+
+/*
+ * IOMMU_GET_HW_INFO: VT-d reports its capability registers, the same the
+ * driver shows in sysfs; the other IOMMUs' 6.12 drivers report no data.
+ * Dirty tracking is offered exactly when a hw_pagetable can do it.
+ */
+TEST_F_TIMEOUT(edu_hwpt, hw_info, EDU_TIMEOUT_S)
+{
+	struct cdev *c = &self->c;
+	struct iommu_hw_info_vtd vtd;
+	__u32 len = sizeof(vtd), type;
+	__u64 caps;
+
+	memset(&vtd, 0xa5, sizeof(vtd));
+	ASSERT_EQ(0, get_hw_info(c->iommufd, c->dev.devid, &vtd, &len, &type,
+				 &caps));
+	if (c->env.iommu == VIOMMU_INTEL) {
+		EXPECT_EQ(IOMMU_HW_INFO_TYPE_INTEL_VTD, type);
+		EXPECT_EQ(sizeof(vtd), len);
+		/* 6.12's driver flags the erratum on every VT-d. */
+		EXPECT_EQ(IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17, vtd.flags);
+		EXPECT_EQ(0, vtd.__reserved);
+		EXPECT_EQ(vtd_sysfs_reg(c->env.bdf, "cap"), vtd.cap_reg);
+		EXPECT_EQ(vtd_sysfs_reg(c->env.bdf, "ecap"), vtd.ecap_reg);
+	} else {
+		EXPECT_EQ(IOMMU_HW_INFO_TYPE_NONE, type);
+		EXPECT_EQ(0, len);
+		EXPECT_EQ(0, vtd.cap_reg);
+		EXPECT_EQ(0, vtd.ecap_reg);
+	}
+	EXPECT_EQ(0, dirty_cap_is_honest(c->iommufd, c->dev.devid,
+					 c->ioas_id));
+}
+
+/*
+ * A hw_pagetable allocated for the edu and attached by its ID, as QEMU's
+ * iommufd backend does it: DMA goes through it; it is busy while attached;
+ * a replace onto another moves the DMA there.
+ */
+TEST_F_TIMEOUT(edu_hwpt, explicit_dma, EDU_TIMEOUT_S)
+{
+	struct cdev *c = &self->c;
+	__u32 hwpt_id, hwpt2, ioas2, pt_id;
+
+	/*
+	 * 6.12's virtio-iommu finishes a domain only at its first attach:
+	 * this one is filled then.
+	 */
+	ASSERT_EQ(0, hwpt_alloc(c->iommufd, c->dev.devid, c->ioas_id, 0,
+				&hwpt_id));
+	pt_id = hwpt_id;
+	ASSERT_EQ(0, vfio_attach(c->dev.fd, &pt_id));
+	EXPECT_EQ(hwpt_id, pt_id);
+	EXPECT_PINNED(&c->env, 2 * BUF_PAGES);
+	dma_copy(_metadata, &c->dev, &c->a, 0, &c->b, PSZ, EDU_XFER, true);
+	EXPECT_ERRNO(EBUSY, object_destroy(c->iommufd, hwpt_id));
+
+	/* Replaced onto another one, of an IOAS with other IOVAs. */
+	ASSERT_EQ(0, ioas_alloc(c->iommufd, &ioas2));
+	ASSERT_EQ(0, ioas_map_fixed(c->iommufd, ioas2, c->a.mem, BUF_LEN,
+				    IOVA_C));
+	ASSERT_EQ(0, ioas_map_fixed(c->iommufd, ioas2, c->b.mem, BUF_LEN,
+				    IOVA_D));
+	ASSERT_EQ(0, hwpt_alloc(c->iommufd, c->dev.devid, ioas2, 0, &hwpt2));
+	pt_id = hwpt2;
+	ASSERT_EQ(0, vfio_attach(c->dev.fd, &pt_id));
+	EXPECT_EQ(hwpt2, pt_id);
+	c->a.iova = IOVA_C;
+	c->b.iova = IOVA_D;
+	dma_copy(_metadata, &c->dev, &c->a, 0, &c->b, 0, 1024, true);
+	c->a.iova = IOVA_A;
+	c->b.iova = IOVA_B;
+	EXPECT_EQ(0, object_destroy(c->iommufd, hwpt_id));
+
+	ASSERT_EQ(0, vfio_detach(c->dev.fd));
+	EXPECT_EQ(0, object_destroy(c->iommufd, hwpt2));
+	EXPECT_EQ(0, object_destroy(c->iommufd, ioas2));
+	/* Explicit, so no automatic hw_pagetable kept the pins. */
+	EXPECT_PINNED(&c->env, 0);
+}
+
 /*
  * Replace: the last fixture, because on virtio-iommu it oopses the kernel
  * (the new domain is filled before its first attach; 6.12's virtio-iommu

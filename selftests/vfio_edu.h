@@ -23,24 +23,9 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
+#include "edu.h"
 #include "helpers.h"
 
-#define EDU_VENDOR 0x1234
-#define EDU_DEVICE 0x11e8
-#define EDU_IDENT 0x010000ed
-/* BAR0 registers */
-#define EDU_REG_IDENT 0x00
-#define EDU_REG_SRC 0x80
-#define EDU_REG_DST 0x88
-#define EDU_REG_CNT 0x90
-#define EDU_REG_CMD 0x98
-#define EDU_CMD_RUN 0x1
-#define EDU_CMD_TO_RAM 0x2
-/* The device address of edu's 4 KiB buffer, and the largest safe transfer */
-#define EDU_BUF 0x40000ULL
-#define EDU_BUF_SIZE 4096
-#define EDU_XFER 2048
-#define EDU_TIMEOUT_MS 5000
 #define PSZ ((size_t)sysconf(_SC_PAGESIZE))
 
 #define PCI_DEVICES "/sys/bus/pci/devices"
@@ -466,6 +451,7 @@ static inline long buf_diff(const struct buf *b)
 struct edu {
 	char bdf[16];
 	int fd;
+	__u32 devid;	/* the iommufd device ID, once bound (cdev_bind()) */
 	void *bar;
 	size_t bar_size;
 };
@@ -524,46 +510,14 @@ static inline void edu_close(struct edu *e)
 
 static inline __u32 edu_ident(struct edu *e)
 {
-	return __atomic_load_n((__u32 *)e->bar + EDU_REG_IDENT / 4,
-			       __ATOMIC_ACQUIRE);
+	return edu_bar_ident(e->bar);
 }
 
-static inline __u64 edu_reg(struct edu *e, unsigned int reg)
-{
-	return __atomic_load_n((__u64 *)e->bar + reg / 8, __ATOMIC_ACQUIRE);
-}
-
-static inline void edu_set(struct edu *e, unsigned int reg, __u64 val)
-{
-	__atomic_store_n((__u64 *)e->bar + reg / 8, val, __ATOMIC_RELEASE);
-}
-
-/*
- * One transfer of @len bytes between IOVA @iova and edu's buffer at @off,
- * to RAM or from it.  0 when the engine is done (whether the IOMMU let the
- * access through or not), -1 with ETIMEDOUT if it still runs after 5 s, or
- * with EINVAL for a transfer QEMU would abort the VM on.
- */
+/* One transfer between IOVA @iova and edu's buffer: edu_bar_dma(). */
 static inline int edu_dma(struct edu *e, __u64 iova, size_t off,
 			  size_t len, bool to_ram)
 {
-	int ms;
-
-	if (!len || len > EDU_XFER || off + len >= EDU_BUF_SIZE) {
-		errno = EINVAL;
-		return -1;
-	}
-	edu_set(e, EDU_REG_SRC, to_ram ? EDU_BUF + off : iova);
-	edu_set(e, EDU_REG_DST, to_ram ? iova : EDU_BUF + off);
-	edu_set(e, EDU_REG_CNT, len);
-	edu_set(e, EDU_REG_CMD, EDU_CMD_RUN | (to_ram ? EDU_CMD_TO_RAM : 0));
-	for (ms = 0; ms < EDU_TIMEOUT_MS; ms++) {
-		if (!(edu_reg(e, EDU_REG_CMD) & EDU_CMD_RUN))
-			return 0;
-		usleep(1000);
-	}
-	errno = ETIMEDOUT;
-	return -1;
+	return edu_bar_dma(e->bar, iova, off, len, to_ram);
 }
 
 /*
@@ -797,7 +751,7 @@ static inline int cdev_bind(struct edu *e, int iommufd)
 	e->fd = cdev_open(e->bdf);
 	if (e->fd < 0)
 		return -1;
-	return vfio_bind(e->fd, iommufd, NULL);
+	return vfio_bind(e->fd, iommufd, &e->devid);
 }
 
 /* VFIO type1 container ioctls, as a DPDK-style program issues them. */

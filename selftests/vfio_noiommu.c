@@ -46,7 +46,6 @@
 /* What VFIO logs when a user opens a device of a no-IOMMU group */
 #define NOIOMMU_OPENED "vfio-noiommu device opened by user"
 #define HUGE_SZ (2UL << 20)
-#define PFN_MASK ((1ULL << 55) - 1)
 #define MAX_EDUS 8
 
 /* How many edus of boot.sh's VM have no IOMMU group, by IOMMU. */
@@ -130,24 +129,6 @@ static bool any_noiommu_group(void)
 		found |= !strncmp(d->d_name, "noiommu-", 8);
 	closedir(dir);
 	return found;
-}
-
-/* The physical address of the byte at @p (resident), or 0. */
-static __u64 phys_addr(const void *p)
-{
-	int fd = open("/proc/self/pagemap", O_RDONLY);
-	__u64 ent = 0;
-
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &ent, sizeof(ent), (uintptr_t)p / PSZ * sizeof(ent)) !=
-	    sizeof(ent))
-		ent = 0;
-	close(fd);
-	/* Bit 63: present; bits 0-54: the PFN (0 without CAP_SYS_ADMIN). */
-	if (!(ent >> 63) || !(ent & PFN_MASK))
-		return 0;
-	return (ent & PFN_MASK) * PSZ + (uintptr_t)p % PSZ;
 }
 
 /* A 2 MiB hugetlb buffer whose "IOVA" is its physical address. */
