@@ -25,17 +25,19 @@ else
 #   make test ONLY=iommufd-access ARGS="-r FIXTURE.VARIANT.TEST"
 #   make test IOMMU=amd      the VM's IOMMU: intel (default), amd, virtio,
 #                            or smmuv3 (the arm64 kernel)
-#   make run FLAVOUR=debug IOMMU=virtio    (FLAVOUR: normal, debug, arm64,
-#                     upstream: the package's own iommufd; make test takes it too)
+#   make type1        the whole suite on a kernel with VFIO's own container
+#                     and type1 driver (config/type1.config), under intel
+#   make run FLAVOUR=debug IOMMU=virtio    (FLAVOUR: normal, debug, type1,
+#                     arm64, upstream: the package's own iommufd; make test
+#                     takes them too, but arm64: IOMMU=smmuv3)
 #   make realworld    DPDK testpmd on /dev/vfio/vfio, QEMU 10 on /dev/iommu
 #                     (ONLY=testpmd|vmm, IOMMU=intel|amd, FLAVOUR=upstream)
 FLAVOUR ?= normal
 export ONLY ARGS IOMMU FLAVOUR
 
-.PHONY: all check test check-quick run run-debug kernel kernel-debug \
-	kernel-arm64 kernel-upstream selftests selftests-arm64 lint \
-	selftest-harness realworld \
-	clean distclean
+.PHONY: all check test check-quick type1 run run-debug kernel kernel-debug \
+	kernel-type1 kernel-arm64 kernel-upstream selftests selftests-arm64 \
+	lint selftest-harness realworld clean distclean
 
 all: check
 
@@ -44,6 +46,9 @@ check:
 
 test check-quick:
 	@scripts/test.sh
+
+type1:
+	@scripts/test.sh type1
 
 run:
 	@scripts/run.sh $(FLAVOUR) $(IOMMU)
@@ -58,6 +63,10 @@ kernel:
 kernel-debug:
 	@scripts/deps.sh
 	@scripts/kernel.sh debug
+
+kernel-type1:
+	@scripts/deps.sh
+	@scripts/kernel.sh type1
 
 kernel-arm64:
 	@scripts/deps.sh

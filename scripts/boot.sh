@@ -42,10 +42,14 @@ append="$VM_APPEND hugepagesz=2M hugepages=128"
 append="$append harness_mode=$mode harness_iommu=$iommu"
 # Two more edus behind a PCIe-to-PCI bridge make one IOMMU group of two
 # devices (vfio_edu's edu_pair; it skips where the IOMMU cannot tell them
-# apart from the bridge, as QEMU's AMD-Vi and virtio-iommu).
+# apart from the bridge, as QEMU's AMD-Vi and virtio-iommu), or devices
+# without a group where the IOMMU does not cover them (virtio-iommu both,
+# SMMUv3 the second): vfio_noiommu's.  Those DMA to physical addresses in
+# VFIO's no-IOMMU mode, so their DMA mask is 64 bits, not edu's 28.
+bridged=edu,bus=br,dma_mask=0xffffffffffffffff
 qemu=("${VM_QEMU[@]}" -device edu
-      -device pcie-pci-bridge,id=br -device edu,bus=br,addr=1
-      -device edu,bus=br,addr=2
+      -device pcie-pci-bridge,id=br -device "$bridged,addr=1"
+      -device "$bridged,addr=2"
       -kernel "$kernel" -initrd "$cpio")
 
 # tap_to FILE|null: set TAP, QEMU's options for the test output's channel:

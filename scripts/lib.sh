@@ -62,15 +62,17 @@ timed() {
 }
 
 # The kernel flavours: "normal" and "debug" (x86_64, the debug one with
-# the checkers of config/debug.config) and "arm64" (cross-built, normal
+# the checkers of config/debug.config), "type1" (x86_64 with VFIO's own
+# container and type1 IOMMU driver instead of iommufd's: config/type1.config;
+# make type1, not part of make check) and "arm64" (cross-built, normal
 # config), all with our iommufd; "upstream", the normal x86_64 config built
 # from the package's unmodified tree with its own iommufd (to compare
 # against); "l2", the tiny x86_64 guest that vmm.sh runs inside the test VM
 # (config/l2.config, no iommufd).  flavour_arch FLAVOUR: x86 or arm64.
-FLAVOURS="normal, debug, arm64, upstream or l2"
+FLAVOURS="normal, debug, type1, arm64, upstream or l2"
 flavour_arch() {
 	case "$1" in
-	normal | debug | upstream | l2) echo x86 ;;
+	normal | debug | type1 | upstream | l2) echo x86 ;;
 	arm64) echo arm64 ;;
 	*) die "unknown flavour '$1' ($FLAVOURS)" ;;
 	esac
@@ -82,6 +84,7 @@ flavour_frags() {
 	case "$1" in
 	normal | upstream) echo "$c/base.config $c/x86.config" ;;
 	debug) echo "$c/base.config $c/x86.config $c/debug.config" ;;
+	type1) echo "$c/base.config $c/x86.config $c/type1.config" ;;
 	arm64) echo "$c/base.config $c/arm64.config" ;;
 	l2) echo "$c/l2.config" ;;
 	*) die "unknown flavour '$1' ($FLAVOURS)" ;;

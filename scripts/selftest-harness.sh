@@ -302,10 +302,18 @@ check "flavour_iommu: no smmuv3 on x86" dies flavour_iommu normal smmuv3
 check "flavour_iommu: no amd on arm64" dies flavour_iommu arm64 amd
 check "flavour_iommu: no such IOMMU" dies flavour_iommu normal foo
 check "flavour_arch: no such flavour" dies flavour_arch sparc
+check "flavour_arch: type1 is x86" [ "$(flavour_arch type1)" = x86 ]
+check "flavour_frags: type1 is the normal kernel plus type1.config" \
+	[ "$(flavour_frags type1)" = "$(flavour_frags normal) $REPO/config/type1.config" ]
+check "flavour_iommu: type1 defaults to intel" [ "$(flavour_iommu type1)" = intel ]
+check "has_option: type1 has VFIO's container, normal has not" \
+	eval 'has_option type1 CONFIG_VFIO_CONTAINER && ! has_option normal CONFIG_VFIO_CONTAINER'
+d=$(logs clean-type1 type1-intel)
+expect pass clean-type1 type1-intel "5 0 1"
 check "flavour_tree: upstream is built from the package's own tree" \
 	[ "$(flavour_tree upstream):$(tree_src upstream)" = "upstream:$KSRC_UPSTREAM" ]
-check "flavour_tree: normal, debug, arm64 and l2 from ours" \
-	[ "$(flavour_tree normal)$(flavour_tree debug)$(flavour_tree arm64)$(flavour_tree l2)" = oursoursoursours ]
+check "flavour_tree: normal, debug, type1, arm64 and l2 from ours" \
+	[ "$(flavour_tree normal)$(flavour_tree debug)$(flavour_tree type1)$(flavour_tree arm64)$(flavour_tree l2)" = oursoursoursoursours ]
 check "flavour_frags: upstream has normal's config" [ "$(flavour_frags upstream)" = "$(flavour_frags normal)" ]
 check "flavour_frags: l2 is config/l2.config alone" [ "$(flavour_frags l2)" = "$REPO/config/l2.config" ]
 

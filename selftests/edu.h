@@ -3,17 +3,21 @@
  * Copyright (c) 2026 The iommufd authors
  *
  * QEMU's edu device (PCI 1234:11e8): its BAR0 registers and its DMA
- * engine, driven through a mapping of BAR0.  Shared by the tests of edu
- * behind VFIO (vfio_edu.h) and by the L2 guest of vmm.sh (l2_edu.c), which
- * has edu passed through by QEMU and no IOMMU: there an address given to
- * the engine is a guest-physical address, here an IOVA.
+ * engine, driven through a mapping of BAR0, and the physical address of a
+ * buffer for it where nothing translates its DMA.  Shared by the tests of
+ * edu behind VFIO (vfio_edu.h) and by the L2 guest of vmm.sh (l2_edu.c),
+ * which has edu passed through by QEMU and no IOMMU: there an address
+ * given to the engine is a guest-physical address, here an IOVA (or a
+ * physical address, in VFIO's no-IOMMU mode: vfio_noiommu.c).
  */
 #ifndef __IOMMUFD_SELFTEST_EDU_H
 #define __IOMMUFD_SELFTEST_EDU_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <unistd.h>
 #include <linux/types.h>
 
@@ -34,6 +38,8 @@
 #define EDU_BUF_SIZE 4096
 #define EDU_XFER 2048
 #define EDU_TIMEOUT_MS 5000
+/* The PFN in a /proc/self/pagemap entry */
+#define PAGEMAP_PFN ((1ULL << 55) - 1)
 
 static inline __u32 edu_bar_ident(void *bar)
 {
@@ -79,6 +85,30 @@ static inline int edu_bar_dma(void *bar, __u64 addr, size_t off, size_t len,
 	}
 	errno = ETIMEDOUT;
 	return -1;
+}
+
+/*
+ * The physical address of the byte at @p (resident), from
+ * /proc/self/pagemap, or 0 (not present, or no PFN shown: that takes
+ * CAP_SYS_ADMIN).  What the engine is given where nothing translates its
+ * DMA: VFIO's no-IOMMU mode, a guest with no IOMMU.
+ */
+static inline __u64 phys_addr(const void *p)
+{
+	size_t psz = sysconf(_SC_PAGESIZE);
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	__u64 ent = 0;
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, sizeof(ent), (uintptr_t)p / psz * sizeof(ent)) !=
+	    sizeof(ent))
+		ent = 0;
+	close(fd);
+	/* Bit 63: present; bits 0-54: the PFN (0 without CAP_SYS_ADMIN). */
+	if (!(ent >> 63) || !(ent & PAGEMAP_PFN))
+		return 0;
+	return (ent & PAGEMAP_PFN) * psz + (uintptr_t)p % psz;
 }
 
 #endif

@@ -28,6 +28,7 @@
 #include "iommufd_test.h"
 
 #define IOMMU_DEV "/dev/iommu"
+#define VFIO_CONTAINER "/dev/vfio/vfio"
 
 /* The call must fail with -1 and set errno to @err. */
 #define EXPECT_ERRNO(err, call)                                              \
@@ -54,6 +55,24 @@ static inline int object_destroy(int fd, __u32 id)
 	struct iommu_destroy cmd = { .size = sizeof(cmd), .id = id };
 
 	return ioctl(fd, IOMMU_DESTROY, &cmd);
+}
+
+/*
+ * Does iommufd serve /dev/vfio/vfio (CONFIG_IOMMUFD_VFIO_CONTAINER)?  With
+ * VFIO's native container (CONFIG_VFIO_CONTAINER) the iommufd ioctls are
+ * ENOTTY there: tests of iommufd's container skip, or expect VFIO's answers.
+ */
+static inline bool container_is_iommufd(void)
+{
+	int fd = open(VFIO_CONTAINER, O_RDWR);
+	__u32 ioas_id;
+	bool ours;
+
+	if (fd < 0)
+		return false;
+	ours = !ioas_alloc(fd, &ioas_id);
+	close(fd);
+	return ours;
 }
 
 /*

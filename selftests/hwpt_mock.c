@@ -497,6 +497,25 @@ TEST_F(nested, invalidate_errors)
 				     IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
 				     sizeof(reqs[0]) - 1, &num));
 	EXPECT_EQ(0, num);
+	/*
+	 * Entries longer than the kernel's struct: EINVAL, zero tail or not
+	 * (6.12's iommu_copy_struct_from_user_array() takes no longer
+	 * entries, so there is no E2BIG here).
+	 */
+	num = 1;
+	EXPECT_ERRNO(EINVAL,
+		     hwpt_invalidate(self->fd, self->nested_id, reqs,
+				     IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+				     sizeof(reqs[0]) + 1, &num));
+	EXPECT_EQ(0, num);
+	reqs[1].flags = 1;
+	num = 1;
+	EXPECT_ERRNO(EINVAL,
+		     hwpt_invalidate(self->fd, self->nested_id, reqs,
+				     IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
+				     2 * sizeof(reqs[0]), &num));
+	EXPECT_EQ(0, num);
+	reqs[1].flags = 0;
 	/* Unknown flags. */
 	reqs[0].flags = 1 << 1;
 	num = 1;

@@ -157,18 +157,13 @@ static void *map_bar(void)
 /* The physical address of the locked page at @va, from the pagemap. */
 static __u64 phys_of(void *va)
 {
-	__u64 entry;
-	int fd = open("/proc/self/pagemap", O_RDONLY);
+	__u64 pa;
 
-	if (fd < 0 || pread(fd, &entry, 8, (uintptr_t)va / PAGE * 8) != 8)
-		fail("reading /proc/self/pagemap");
-	close(fd);
 	errno = 0;
-	/* bit 63: present; bits 0-54: the PFN (0 without CAP_SYS_ADMIN) */
-	if (!(entry >> 63) || !(entry & ((1ULL << 55) - 1)))
-		fail("no PFN for %p in the pagemap (0x%llx)", va,
-		     (unsigned long long)entry);
-	return (entry & ((1ULL << 55) - 1)) * PAGE;
+	pa = phys_addr(va);
+	if (!pa)
+		fail("no PFN for %p in /proc/self/pagemap", va);
+	return pa;
 }
 
 /* Byte @i of block @n: no two blocks alike, no byte equal to a poison. */

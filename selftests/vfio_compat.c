@@ -19,7 +19,6 @@
 #define PSZ ((__u64)sysconf(_SC_PAGESIZE))
 #define SZ_2M (2ULL << 20)
 #define BASE ((__u64)MOCK_APERTURE_START)
-#define VFIO_CONTAINER "/dev/vfio/vfio"
 #define INFO_BUF 4096
 
 static int vfio_ioas_op(int fd, __u16 op, __u32 *ioas_id)
@@ -71,24 +70,6 @@ static int unmap_dma(int fd, __u32 flags, __u64 iova, __u64 *size)
 static __u64 unmapped(int fd, __u64 iova, __u64 size)
 {
 	return unmap_dma(fd, 0, iova, &size) ? UINT64_MAX : size;
-}
-
-/*
- * Does iommufd serve /dev/vfio/vfio (CONFIG_IOMMUFD_VFIO_CONTAINER)?  With
- * VFIO's native container (CONFIG_VFIO_CONTAINER) the iommufd ioctls are
- * ENOTTY there, and the tests of that file skip.
- */
-static bool container_is_iommufd(void)
-{
-	int fd = open(VFIO_CONTAINER, O_RDWR);
-	__u32 ioas_id;
-	bool ours;
-
-	if (fd < 0)
-		return false;
-	ours = !ioas_alloc(fd, &ioas_id);
-	close(fd);
-	return ours;
 }
 
 /* Is the kernel built with VFIO's no-IOMMU mode? */

@@ -7,14 +7,18 @@
  * them to vfio-pci, their BAR0 and the engine (struct edu), buffers that
  * know what they must hold (struct buf), what the VM's IOMMU and QEMU 7.2
  * do (vm_iommu(), viommus[]), the IOMMU's fault reports in the kernel log,
- * the VFIO type1 container ioctls, VT-d's page table in debugfs, and the
- * two measures of what is pinned: pins_held() and locked_vm_is().
+ * a copy through edu's buffer that checks every byte (dma_copy()), a hot
+ * removal of an open device (remove_and_rescan()), the VFIO type1
+ * container ioctls, VT-d's page table in debugfs, and the two measures of
+ * what is pinned: pins_held() and locked_vm_is().
  */
 #ifndef __IOMMUFD_SELFTEST_VFIO_EDU_H
 #define __IOMMUFD_SELFTEST_VFIO_EDU_H
 
 #include <dirent.h>
+#include <poll.h>
 #include <time.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
@@ -229,12 +233,12 @@ static inline bool edu_find(char (*bdfs)[16], int want)
 	return false;
 }
 
-/* Open the VFIO cdev of a device (/dev/vfio/devices/vfioN). */
-static inline int cdev_open(const char *bdf)
+/* The VFIO device of a PCI device (vfio-dev/vfioN) into @name, or -1. */
+static inline int vfio_dev_name(const char *bdf, char *name, size_t size)
 {
 	char path[128];
 	struct dirent *d;
-	int fd = -1;
+	int rc = -1;
 	DIR *dir;
 
 	snprintf(path, sizeof(path), PCI_DEVICES "/%.15s/vfio-dev", bdf);
@@ -242,15 +246,25 @@ static inline int cdev_open(const char *bdf)
 	if (!dir)
 		return -1;
 	while ((d = readdir(dir))) {
-		if (strncmp(d->d_name, "vfio", 4))
+		if (strncmp(d->d_name, "vfio", 4) || strlen(d->d_name) >= size)
 			continue;
-		snprintf(path, sizeof(path), "/dev/vfio/devices/%.32s",
-			 d->d_name);
-		fd = open(path, O_RDWR);
+		memcpy(name, d->d_name, strlen(d->d_name) + 1);
+		rc = 0;
 		break;
 	}
 	closedir(dir);
-	return fd;
+	return rc;
+}
+
+/* Open the VFIO cdev of a device (/dev/vfio/devices/vfioN). */
+static inline int cdev_open(const char *bdf)
+{
+	char path[64], name[32];
+
+	if (vfio_dev_name(bdf, name, sizeof(name)))
+		return -1;
+	snprintf(path, sizeof(path), "/dev/vfio/devices/%s", name);
+	return open(path, O_RDWR);
 }
 
 /* iommufd.allow_unsafe_interrupts: 0 or 1, or -1 if it is not there. */
@@ -620,6 +634,79 @@ static inline bool fault_logged(int kmsg, enum viommu iommu, __u64 lo,
 			return true;
 	}
 	return false;
+}
+
+/*
+ * Copy @len bytes from @src + @so to @dst + @dof through edu's buffer, by
+ * IOVA: RAM to device, then device to RAM.  The second transfer must land
+ * (@lands) or be dropped; either way every byte of both buffers must be
+ * what it should.  @dst->mem may be NULL: an IOVA with no memory behind it.
+ */
+static inline void dma_copy(struct __test_metadata *_metadata,
+			    struct edu *e, struct buf *src, size_t so,
+			    struct buf *dst, size_t dof, size_t len, bool lands)
+{
+	size_t eo = so & 1023;
+
+	ASSERT_EQ(0, edu_dma(e, src->iova + so, eo, len, false));
+	if (!lands && dst->mem) {
+		/* Else the check below could not fail. */
+		ASSERT_NE(0, memcmp(dst->mem + dof, src->mem + so, len));
+	}
+	ASSERT_EQ(0, edu_dma(e, dst->iova + dof, eo, len, true));
+	if (lands)
+		memcpy(dst->want + dof, src->mem + so, len);
+	else
+		note_fault();
+	EXPECT_EQ(-1, buf_diff(src));
+	if (dst->mem)
+		EXPECT_EQ(-1, buf_diff(dst));
+}
+
+/*
+ * Remove the open device through sysfs, as a hot unplug: vfio-pci asks for
+ * it back through the request eventfd and waits; we close it and the
+ * removal ends.  A child writes "remove", holding no reference to the
+ * device (a blocked removal would wait for it).  Then rescan the bus and
+ * bind the new device to vfio-pci.
+ */
+static inline void remove_and_rescan(struct __test_metadata *_metadata,
+				     struct edu *e)
+{
+	char buf[sizeof(struct vfio_irq_set) + sizeof(int)];
+	struct vfio_irq_set *irq = (struct vfio_irq_set *)buf;
+	struct pollfd pfd = { .events = POLLIN };
+	char path[128];
+	int status;
+	pid_t pid;
+
+	pfd.fd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, pfd.fd);
+	*irq = (struct vfio_irq_set){
+		.argsz = sizeof(buf),
+		.flags = VFIO_IRQ_SET_DATA_EVENTFD |
+			 VFIO_IRQ_SET_ACTION_TRIGGER,
+		.index = VFIO_PCI_REQ_IRQ_INDEX,
+		.count = 1,
+	};
+	memcpy(irq->data, &pfd.fd, sizeof(int));
+	ASSERT_EQ(0, ioctl(e->fd, VFIO_DEVICE_SET_IRQS, irq));
+	snprintf(path, sizeof(path), PCI_DEVICES "/%.15s/remove", e->bdf);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		munmap(e->bar, e->bar_size);
+		close_range(3, ~0U, 0);
+		_exit(write_file(path, "1") ? 1 : 0);
+	}
+	EXPECT_EQ(1, poll(&pfd, 1, 10000));
+	edu_close(e);
+	close(pfd.fd);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	EXPECT_FALSE(pci_present(e->bdf));
+	ASSERT_EQ(0, write_file("/sys/bus/pci/rescan", "1"));
+	ASSERT_EQ(0, bind_vfio_pci(e->bdf));
 }
 
 static inline int vfio_bind(int devfd, int iommufd, __u32 *devid)
