@@ -393,7 +393,7 @@ static int idev_auto_attach(struct iommufd_device *idev,
 	return ioas_call_pinned(ioas, idev_auto_attach_locked, &a);
 }
 
-/* What idev_join_paging_locked() works on and gives back. */
+/* What idev_join_paging_locked() works on. */
 struct idev_join_paging {
 	struct iommufd_device *idev;
 	struct iommufd_hwpt_paging *hwpt_paging;
@@ -413,6 +413,10 @@ static int idev_join_paging_locked(void *arg)
 	rc = hwpt_paging_join(j->hwpt_paging, j->idev, j->replace, &j->old,
 			      &j->num);
 	mutex_unlock(ioas_mutex);
+	/* Every attempt: one that says -EAGAIN may have moved refs too. */
+	hwpt_drop_devs(j->idev->ictx, j->old, j->num);
+	j->old = NULL;
+	j->num = 0;
 	return rc;
 }
 
@@ -447,8 +451,6 @@ static int idev_set_pt(struct iommufd_device *idev, u32 *pt_id, bool replace)
 
 		rc = ioas_call_pinned(j.hwpt_paging->ioas,
 				      idev_join_paging_locked, &j);
-		old = j.old;
-		num = j.num;
 	} else if (pt_obj->type == IOMMUFD_OBJ_HWPT_NESTED) {
 		struct iommufd_hw_pagetable *hwpt =
 			container_of(pt_obj, struct iommufd_hw_pagetable, obj);

@@ -148,6 +148,9 @@ static int hwpt_suits_group(struct iommufd_hw_pagetable *hwpt,
 {
 	struct iommufd_hwpt_paging *hwpt_paging;
 
+	/* Replacing does not check this in the core; attaching does. */
+	if (hwpt->domain->owner != dev_iommu_ops(dev))
+		return -EINVAL;
 	/* A nested domain's DMA goes on through its parent. */
 	if (!hwpt_is_paging(hwpt))
 		hwpt = &hwpt_to_nested(hwpt)->parent->base;
@@ -590,11 +593,14 @@ hwpt_paging_domain_alloc(struct device *dev, u32 flags,
  * finish a domain (its page sizes, aperture, even the IOMMU it belongs
  * to) when the first device attaches; mapping into it before crashes.
  */
-static bool domain_done_at_attach(struct device *dev)
+static bool driver_done_at_attach(const struct iommu_ops *ops)
 {
-	const struct iommu_ops *ops = dev_iommu_ops(dev);
-
 	return !ops->domain_alloc_paging && !ops->domain_alloc_user;
+}
+
+static bool domain_done_at_attach(struct iommu_domain *domain)
+{
+	return driver_done_at_attach(domain->owner);
 }
 
 /* Switch the group back after a failed fill; nothing can refuse that. */
@@ -624,7 +630,7 @@ static int hwpt_paging_join_fill(struct iommufd_hwpt_paging *hwpt_paging,
 				 unsigned int *num)
 {
 	bool replace_first = join == HWPT_JOIN_REPLACE &&
-			     domain_done_at_attach(idev->dev);
+			     domain_done_at_attach(hwpt_paging->base.domain);
 	struct iommufd_hw_pagetable *hwpt = &hwpt_paging->base;
 	struct iommufd_ioas *ioas = hwpt_paging->ioas;
 	int rc = 0;
@@ -730,7 +736,7 @@ hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		goto out_abort;
 
 	/* Such a domain cannot be filled before it has a device. */
-	if (join == HWPT_JOIN_NONE && domain_done_at_attach(idev->dev))
+	if (join == HWPT_JOIN_NONE && domain_done_at_attach(domain))
 		return hwpt_paging;
 	rc = hwpt_paging_join_fill(hwpt_paging, idev, join, old, num);
 	if (rc)
@@ -848,6 +854,7 @@ hwpt_nested_create(struct iommufd_device *idev,
 struct hwpt_paging_alloc {
 	struct iommufd_ctx *ictx;
 	u32 dev_id;
+	bool unfilled;
 	struct iommufd_ioas *ioas;
 	u32 flags;
 	const struct iommu_user_data *user_data;
@@ -880,22 +887,31 @@ static int hwpt_paging_alloc_locked(void *arg)
 	return 0;
 }
 
-/* An explicit paging hw_pagetable on @ioas, for device @dev_id's IOMMU. */
+/*
+ * An explicit paging hw_pagetable on @ioas, for @idev's IOMMU; the caller's
+ * lookup of @idev is dropped (and taken again after pinning).
+ */
 static struct iommufd_hw_pagetable *
-hwpt_paging_alloc(struct iommufd_ctx *ictx, u32 dev_id,
-		  struct iommufd_ioas *ioas, u32 flags,
-		  const struct iommu_user_data *user_data)
+hwpt_paging_alloc(struct iommufd_device *idev, struct iommufd_ioas *ioas,
+		  u32 flags, const struct iommu_user_data *user_data)
 {
 	struct hwpt_paging_alloc a = {
-		.ictx = ictx, .dev_id = dev_id, .ioas = ioas, .flags = flags,
-		.user_data = user_data,
+		.ictx = idev->ictx, .dev_id = idev->obj.id, .ioas = ioas,
+		.flags = flags, .user_data = user_data,
+		/* Not filled before its first attach: nothing to pin now. */
+		.unfilled = driver_done_at_attach(dev_iommu_ops(idev->dev)),
 	};
 	int rc;
 
+	/* Pinning may be needed: not while holding the device. */
+	iommufd_obj_put(idev->ictx, &idev->obj);
 	if (flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT |
 		      IOMMU_HWPT_ALLOC_DIRTY_TRACKING))
 		return ERR_PTR(-EOPNOTSUPP);
-	rc = ioas_call_pinned(ioas, hwpt_paging_alloc_locked, &a);
+	if (a.unfilled)
+		rc = hwpt_paging_alloc_locked(&a);
+	else
+		rc = ioas_call_pinned(ioas, hwpt_paging_alloc_locked, &a);
 	return rc ? ERR_PTR(rc) : &a.made->base;
 }
 
@@ -918,13 +934,12 @@ hwpt_alloc_once(struct iommufd_ctx *ictx, struct iommu_hwpt_alloc *cmd,
 		return ERR_CAST(pt_obj);
 	}
 	if (pt_obj->type == IOMMUFD_OBJ_IOAS) {
-		/* Pinning may be needed: not while holding the device. */
-		iommufd_obj_put(ictx, &idev->obj);
-		idev = NULL;
-		hwpt = hwpt_paging_alloc(ictx, cmd->dev_id,
+		/* Drops the device. */
+		hwpt = hwpt_paging_alloc(idev,
 					 container_of(pt_obj,
 						      struct iommufd_ioas, obj),
 					 cmd->flags, user_data);
+		idev = NULL;
 	} else if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING) {
 		hwpt = hwpt_nested_create(idev,
 					  container_of(pt_obj,

@@ -733,8 +733,9 @@ struct iommu_hwpt_vtd_s1_invalidate {
  * requests can be batched in one call. They are processed in order, and on
  * an error @entry_num tells how many succeeded before the failing one.
  *
- * @entry_len lets the entry format grow like the command structures do: a
- * longer entry is accepted if the unknown tail is zero. With @entry_num == 0
+ * @entry_len lets the entry format grow: an entry may be shorter than the
+ * kernel's, down to the format's first version, and is zero-extended; one
+ * longer than the kernel's is refused with EINVAL. With @entry_num == 0
  * nothing is flushed and @entry_len and @data_uptr are ignored; this can be
  * used to probe whether @data_type is supported.
  */
