@@ -854,18 +854,24 @@ again:
 		down_read(&iopt->domains_sem);
 	}
 
-	list_for_each_entry(area, &victims, doomed_link)
+	/* Unmapping everything can be 100,000s of areas: let others run. */
+	list_for_each_entry(area, &victims, doomed_link) {
 		iopt_area_unmap_all(area, iopt);
+		cond_resched();
+	}
 
 	down_write(&iopt->iova_rwsem);
-	list_for_each_entry(area, &victims, doomed_link)
+	list_for_each_entry(area, &victims, doomed_link) {
 		iopt_area_unlink(iopt, area);
+		cond_resched();
+	}
 	up_write(&iopt->iova_rwsem);
 	up_read(&iopt->domains_sem);
 
 	list_for_each_entry_safe(area, next, &victims, doomed_link) {
 		iopt_mem_put(area->pages);
 		kfree(area);
+		cond_resched();
 	}
 	if (unmapped)
 		*unmapped = done;
