@@ -315,14 +315,14 @@ static __poll_t fault_fops_poll(struct file *filep,
 				struct poll_table_struct *wait)
 {
 	struct iommufd_fault *fault = filep->private_data;
-	__poll_t mask = EPOLLOUT;
+	bool unread;
 
 	poll_wait(filep, &fault->wait, wait);
 	mutex_lock(&fault->mutex);
-	if (!list_empty(&fault->deliver))
-		mask |= EPOLLIN | EPOLLRDNORM;
+	unread = !list_empty(&fault->deliver);
 	mutex_unlock(&fault->mutex);
-	return mask;
+	/* Answers can always be written. */
+	return unread ? EPOLLOUT | EPOLLIN | EPOLLRDNORM : EPOLLOUT;
 }
 
 /*

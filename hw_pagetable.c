@@ -1012,14 +1012,11 @@ int iommufd_hwpt_invalidate(struct iommufd_ucmd *ucmd)
 	u32 done = 0;
 	int rc;
 
-	if (cmd->__reserved) {
-		rc = -EOPNOTSUPP;
+	/* Entries to read need somewhere to read them from. */
+	rc = cmd->__reserved ? -EOPNOTSUPP :
+	     cmd->entry_num && !(cmd->data_uptr && cmd->entry_len) ? -EINVAL : 0;
+	if (rc)
 		goto out;
-	}
-	if (cmd->entry_num && (!cmd->data_uptr || !cmd->entry_len)) {
-		rc = -EINVAL;
-		goto out;
-	}
 	obj = iommufd_obj_get(ucmd->ictx, cmd->hwpt_id,
 			      IOMMUFD_OBJ_HWPT_NESTED);
 	if (IS_ERR(obj)) {

@@ -610,10 +610,12 @@ static void __exit iommufd_exit(void)
 module_init(iommufd_init);
 module_exit(iommufd_exit);
 
-#if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
-MODULE_ALIAS_MISCDEV(VFIO_MINOR);
-MODULE_ALIAS("devname:vfio/vfio");
-#endif
-MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
-MODULE_DESCRIPTION("I/O address space management for userspace");
 MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("I/O address space management for userspace");
+/* iommu_group_replace_domain() and the attach-handle calls. */
+MODULE_IMPORT_NS(IOMMUFD_INTERNAL);
+#if IS_ENABLED(CONFIG_IOMMUFD_VFIO_CONTAINER)
+/* Loaded on first open of /dev/vfio/vfio, as VFIO's container is. */
+MODULE_ALIAS("devname:vfio/vfio");
+MODULE_ALIAS_MISCDEV(VFIO_MINOR);
+#endif

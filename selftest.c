@@ -671,15 +671,14 @@ mock_domain_alloc_user(struct device *dev, u32 flags,
 /* IOMMU_GET_HW_INFO: the fake register; the caller frees the buffer. */
 static void *mock_hw_info(struct device *dev, u32 *length, u32 *type)
 {
-	struct iommu_test_hw_info *info;
+	static const struct iommu_test_hw_info regs = {
+		.test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL,
+	};
+	void *copy = kmemdup(&regs, sizeof(regs), GFP_KERNEL);
 
-	info = kzalloc(sizeof(*info), GFP_KERNEL);
-	if (!info)
-		return ERR_PTR(-ENOMEM);
-	info->test_reg = IOMMU_HW_INFO_SELFTEST_REGVAL;
-	*length = sizeof(*info);
 	*type = IOMMU_HW_INFO_TYPE_SELFTEST;
-	return info;
+	*length = sizeof(regs);
+	return copy ?: ERR_PTR(-ENOMEM);
 }
 
 static void mock_get_resv_regions(struct device *dev, struct list_head *head)
