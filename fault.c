@@ -348,12 +348,13 @@ static int fault_fops_release(struct inode *inode, struct file *filep)
 	return 0;
 }
 
+/* The fault file: records out, responses in, closed by its last user. */
 static const struct file_operations fault_fops = {
-	.owner = THIS_MODULE,
-	.read = fault_fops_read,
-	.write = fault_fops_write,
-	.poll = fault_fops_poll,
 	.release = fault_fops_release,
+	.poll = fault_fops_poll,
+	.write = fault_fops_write,
+	.read = fault_fops_read,
+	.owner = THIS_MODULE,
 };
 
 /* Nothing can be pending: the file and every hw_pagetable let go. */
@@ -399,11 +400,11 @@ int iommufd_fault_alloc(struct iommufd_ucmd *ucmd)
 				   IOMMUFD_OBJ_FAULT);
 	if (IS_ERR(fault))
 		return PTR_ERR(fault);
-	fault->ictx = ucmd->ictx;
-	INIT_LIST_HEAD(&fault->deliver);
-	xa_init_flags(&fault->response, XA_FLAGS_ALLOC1);
 	mutex_init(&fault->mutex);
 	init_waitqueue_head(&fault->wait);
+	xa_init_flags(&fault->response, XA_FLAGS_ALLOC1);
+	INIT_LIST_HEAD(&fault->deliver);
+	fault->ictx = ucmd->ictx;
 
 	fdno = get_unused_fd_flags(O_CLOEXEC);
 	if (fdno < 0) {

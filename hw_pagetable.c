@@ -429,29 +429,24 @@ struct iommufd_hw_pagetable *hwpt_detach_dev(struct iommufd_device *idev)
 		igroup->hwpt = NULL;
 	}
 	iopt_unreserve_owner(iopt, idev->dev);
+	if (igroup->leaving_iopt)
+		iopt_unreserve_owner(igroup->leaving_iopt, idev->dev);
 out_unlock:
 	mutex_unlock(&igroup->mutex);
 	return hwpt;
 }
 
-/**
- * hwpt_switch_group() - move a group to another hw_pagetable, hitlessly
- * @idev: an attached device of the group
- * @hwpt: where to
- * @old: receives the previous hw_pagetable, or NULL if nothing changed
- * @num: receives how many device refs of *@old the caller drops with
- *	hwpt_drop_devs()
- *
- * DMA keeps being translated by the old domain until the new one takes
- * over.
- *
- * Return: 0; -EINVAL if the device is not attached or the domain does not
- * suit the group; -EADDRINUSE if the devices' regions are mapped in the new
- * IOAS; other errnos from the IOMMU driver.  Nothing changes on failure.
+/*
+ * hwpt_switch_group() below, where @keep leaves the devices' regions
+ * reserved in the old IOAS until hwpt_switch_commit() or
+ * hwpt_switch_back().  The
+ * caller holds the new IOAS's mutex until then, so no device attaches to
+ * the group meanwhile; one that detaches takes its regions from both.
  */
-int hwpt_switch_group(struct iommufd_device *idev,
-		      struct iommufd_hw_pagetable *hwpt,
-		      struct iommufd_hw_pagetable **old, unsigned int *num)
+static int hwpt_switch_group_keep(struct iommufd_device *idev,
+				  struct iommufd_hw_pagetable *hwpt, bool keep,
+				  struct iommufd_hw_pagetable **old,
+				  unsigned int *num)
 {
 	struct iommufd_group *igroup = idev->igroup;
 	struct io_pagetable *old_iopt, *new_iopt = hwpt_iopt(hwpt);
@@ -489,7 +484,9 @@ int hwpt_switch_group(struct iommufd_device *idev,
 			igroup_unreserve(igroup, new_iopt);
 		goto out_unlock;
 	}
-	if (move_regions)
+	if (move_regions && keep)
+		igroup->leaving_iopt = old_iopt;
+	else if (move_regions)
 		igroup_unreserve(igroup, old_iopt);
 
 	n = list_count_nodes(&igroup->attached_devs);
@@ -500,6 +497,28 @@ int hwpt_switch_group(struct iommufd_device *idev,
 out_unlock:
 	mutex_unlock(&igroup->mutex);
 	return rc;
+}
+
+/**
+ * hwpt_switch_group() - move a group to another hw_pagetable, hitlessly
+ * @idev: an attached device of the group
+ * @hwpt: where to
+ * @old: receives the previous hw_pagetable, or NULL if nothing changed
+ * @num: receives how many device refs of *@old the caller drops with
+ *	hwpt_drop_devs()
+ *
+ * DMA keeps being translated by the old domain until the new one takes
+ * over.
+ *
+ * Return: 0; -EINVAL if the device is not attached or the domain does not
+ * suit the group; -EADDRINUSE if the devices' regions are mapped in the new
+ * IOAS; other errnos from the IOMMU driver.  Nothing changes on failure.
+ */
+int hwpt_switch_group(struct iommufd_device *idev,
+		      struct iommufd_hw_pagetable *hwpt,
+		      struct iommufd_hw_pagetable **old, unsigned int *num)
+{
+	return hwpt_switch_group_keep(idev, hwpt, false, old, num);
 }
 
 /**
@@ -527,6 +546,17 @@ void hwpt_drop_devs(struct iommufd_ctx *ictx,
 		refcount_dec(&hwpt->obj.refs);
 }
 
+/**
+ * struct hwpt_user_data - the driver data of IOMMU_HWPT_ALLOC
+ * @data: where it is, for the driver
+ * @read_faulted: the driver's read of it failed on a page not present
+ *	(see hwpt_domain_alloc_user())
+ */
+struct hwpt_user_data {
+	struct iommu_user_data data;
+	bool read_faulted;
+};
+
 /*
  * The driver's domain_alloc_user.  A driver reads @user_data from user
  * memory while the caller holds the device, whose unbind waits for it, and
@@ -539,7 +569,7 @@ void hwpt_drop_devs(struct iommufd_ctx *ictx,
 static struct iommu_domain *
 hwpt_domain_alloc_user(struct device *dev, u32 flags,
 		       struct iommu_domain *parent,
-		       const struct iommu_user_data *user_data)
+		       struct hwpt_user_data *user_data)
 {
 	const struct iommu_ops *ops = dev_iommu_ops(dev);
 	struct iommu_domain *domain;
@@ -548,9 +578,12 @@ hwpt_domain_alloc_user(struct device *dev, u32 flags,
 		return ERR_PTR(-EOPNOTSUPP);
 	if (user_data)
 		pagefault_disable();
-	domain = ops->domain_alloc_user(dev, flags, parent, user_data);
-	if (user_data)
+	domain = ops->domain_alloc_user(dev, flags, parent,
+					user_data ? &user_data->data : NULL);
+	if (user_data) {
 		pagefault_enable();
+		user_data->read_faulted = PTR_ERR_OR_ZERO(domain) == -EFAULT;
+	}
 	if (IS_ERR(domain))
 		return domain;
 	if (WARN_ON(!domain))
@@ -563,7 +596,7 @@ hwpt_domain_alloc_user(struct device *dev, u32 flags,
 /* A paging domain from the device's IOMMU driver. */
 static struct iommu_domain *
 hwpt_paging_domain_alloc(struct device *dev, u32 flags,
-			 const struct iommu_user_data *user_data)
+			 struct hwpt_user_data *user_data)
 {
 	const struct iommu_ops *ops = dev_iommu_ops(dev);
 	struct iommu_domain *domain;
@@ -603,19 +636,45 @@ static bool domain_done_at_attach(struct iommu_domain *domain)
 	return driver_done_at_attach(domain->owner);
 }
 
-/* Switch the group back after a failed fill; nothing can refuse that. */
+/* The replace by hwpt_switch_group_keep() stays: free the old regions. */
+static void hwpt_switch_commit(struct iommufd_group *igroup)
+{
+	mutex_lock(&igroup->mutex);
+	if (igroup->leaving_iopt)
+		igroup_unreserve(igroup, igroup->leaving_iopt);
+	igroup->leaving_iopt = NULL;
+	mutex_unlock(&igroup->mutex);
+}
+
+/*
+ * Move the group back after a failed fill from @hwpt to @old, which it
+ * left with hwpt_switch_group_keep(): its regions are still reserved
+ * there, and the old domain took the group before, so nothing in the
+ * IOAS can refuse this.  @old keeps the refs the caller drops for the
+ * devices that left it; the devices attached now get new ones.
+ */
 static void hwpt_switch_back(struct iommufd_device *idev,
 			     struct iommufd_hw_pagetable *hwpt,
 			     struct iommufd_hw_pagetable *old)
 {
-	struct iommufd_hw_pagetable *back;
+	struct iommufd_group *igroup = idev->igroup;
+	struct io_pagetable *iopt = hwpt_iopt(hwpt);
 	unsigned int n;
 
-	/* @old keeps its devices' refs, which the caller drops as usual. */
-	if (WARN_ON(hwpt_switch_group(idev, old, &back, &n)))
-		return;
-	/* The refs the first switch gave @hwpt go; the table's stays. */
+	mutex_lock(&igroup->mutex);
+	if (WARN_ON(igroup->hwpt != hwpt) ||
+	    WARN_ON(hwpt_group_replace(old, idev)))
+		goto out_unlock;
+	if (igroup->leaving_iopt)
+		igroup_unreserve(igroup, iopt);
+	igroup->leaving_iopt = NULL;
+	igroup->hwpt = old;
+	n = list_count_nodes(&igroup->attached_devs);
+	refcount_add(n, &old->obj.refs);
+	/* The devices' refs on @hwpt go; the table's own stays. */
 	WARN_ON(refcount_sub_and_test(n, &hwpt->obj.refs));
+out_unlock:
+	mutex_unlock(&igroup->mutex);
 }
 
 /*
@@ -643,12 +702,14 @@ static int hwpt_paging_join_fill(struct iommufd_hwpt_paging *hwpt_paging,
 	if (join == HWPT_JOIN_ATTACH)
 		rc = hwpt_attach_dev(hwpt, idev);
 	else if (replace_first)
-		rc = hwpt_switch_group(idev, hwpt, old, num);
+		rc = hwpt_switch_group_keep(idev, hwpt, true, old, num);
 	if (rc)
 		return rc;
 	rc = iopt_add_domain(&ioas->iopt, hwpt->domain);
 	if (rc)
 		goto out_detach;
+	if (replace_first)
+		hwpt_switch_commit(idev->igroup);
 	if (join == HWPT_JOIN_REPLACE && !replace_first) {
 		rc = hwpt_switch_group(idev, hwpt, old, num);
 		if (rc)
@@ -695,7 +756,7 @@ out_detach:
 struct iommufd_hwpt_paging *
 hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		   struct iommufd_device *idev, u32 flags,
-		   const struct iommu_user_data *user_data, enum hwpt_join join,
+		   struct hwpt_user_data *user_data, enum hwpt_join join,
 		   struct iommufd_hw_pagetable **old, unsigned int *num)
 {
 	struct iommufd_hwpt_paging *hwpt_paging;
@@ -799,7 +860,7 @@ void hwpt_nested_destroy(struct iommufd_object *obj)
 static struct iommufd_hw_pagetable *
 hwpt_nested_create(struct iommufd_device *idev,
 		   struct iommufd_hwpt_paging *parent, u32 flags,
-		   u32 fault_id, const struct iommu_user_data *user_data)
+		   u32 fault_id, struct hwpt_user_data *user_data)
 {
 	struct iommufd_hwpt_nested *hwpt_nested;
 	struct iommu_domain *domain;
@@ -857,7 +918,7 @@ struct hwpt_paging_alloc {
 	bool unfilled;
 	struct iommufd_ioas *ioas;
 	u32 flags;
-	const struct iommu_user_data *user_data;
+	struct hwpt_user_data *user_data;
 	struct iommufd_hwpt_paging *made;
 };
 
@@ -893,7 +954,7 @@ static int hwpt_paging_alloc_locked(void *arg)
  */
 static struct iommufd_hw_pagetable *
 hwpt_paging_alloc(struct iommufd_device *idev, struct iommufd_ioas *ioas,
-		  u32 flags, const struct iommu_user_data *user_data)
+		  u32 flags, struct hwpt_user_data *user_data)
 {
 	struct hwpt_paging_alloc a = {
 		.ictx = idev->ictx, .dev_id = idev->obj.id, .ioas = ioas,
@@ -918,7 +979,7 @@ hwpt_paging_alloc(struct iommufd_device *idev, struct iommufd_ioas *ioas,
 /* One attempt of IOMMU_HWPT_ALLOC: the hw_pagetable, unpublished. */
 static struct iommufd_hw_pagetable *
 hwpt_alloc_once(struct iommufd_ctx *ictx, struct iommu_hwpt_alloc *cmd,
-		const struct iommu_user_data *user_data)
+		struct hwpt_user_data *user_data)
 {
 	struct iommufd_hw_pagetable *hwpt = ERR_PTR(-EINVAL);
 	struct iommufd_object *pt_obj;
@@ -962,12 +1023,15 @@ hwpt_alloc_once(struct iommufd_ctx *ictx, struct iommu_hwpt_alloc *cmd,
 int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 {
 	struct iommu_hwpt_alloc *cmd = ucmd->cmd;
-	const struct iommu_user_data user_data = {
-		.type = cmd->data_type,
-		.uptr = u64_to_user_ptr(cmd->data_uptr),
-		.len = cmd->data_len,
+	struct hwpt_user_data user_data = {
+		.data = {
+			.type = cmd->data_type,
+			.uptr = u64_to_user_ptr(cmd->data_uptr),
+			.len = cmd->data_len,
+		},
 	};
-	const struct iommu_user_data *data = cmd->data_len ? &user_data : NULL;
+	struct hwpt_user_data *data = cmd->data_len ? &user_data : NULL;
+	void __user *uptr = user_data.data.uptr;
 	struct iommufd_hw_pagetable *hwpt;
 	int tries = 0;
 
@@ -976,15 +1040,18 @@ int iommufd_hwpt_alloc(struct iommufd_ucmd *ucmd)
 	if (!cmd->data_type != !cmd->data_len)
 		return -EINVAL;
 
-	/* See hwpt_domain_alloc_user(). */
+	/* See hwpt_domain_alloc_user(); only its read is tried again. */
 	for (;;) {
 		if (data)
-			fault_in_readable(user_data.uptr, user_data.len);
+			fault_in_readable(uptr, cmd->data_len);
 		hwpt = hwpt_alloc_once(ucmd->ictx, cmd, data);
-		if (PTR_ERR_OR_ZERO(hwpt) != -EFAULT || !data ||
-		    ++tries == HWPT_ALLOC_TRIES || fatal_signal_pending(current) ||
-		    fault_in_readable(user_data.uptr, user_data.len))
+		if (!data || !user_data.read_faulted ||
+		    ++tries == HWPT_ALLOC_TRIES ||
+		    fault_in_readable(uptr, cmd->data_len))
 			break;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		user_data.read_faulted = false;
 		cond_resched();
 	}
 	if (IS_ERR(hwpt))

@@ -72,7 +72,7 @@
 struct iommufd_ioas;
 struct iommufd_fault;
 struct iommufd_attach_handle;
-struct iommu_user_data;
+struct hwpt_user_data;
 
 /* How pinned pages are charged against RLIMIT_MEMLOCK (IOMMU_OPTION_RLIMIT_MODE). */
 enum iommufd_account_mode {
@@ -356,7 +356,7 @@ enum hwpt_join {
 struct iommufd_hwpt_paging *
 hwpt_paging_create(struct iommufd_ctx *ictx, struct iommufd_ioas *ioas,
 		   struct iommufd_device *idev, u32 flags,
-		   const struct iommu_user_data *user_data, enum hwpt_join join,
+		   struct hwpt_user_data *user_data, enum hwpt_join join,
 		   struct iommufd_hw_pagetable **old, unsigned int *num);
 int hwpt_paging_join(struct iommufd_hwpt_paging *hwpt_paging,
 		     struct iommufd_device *idev, bool replace,
@@ -386,10 +386,14 @@ void hwpt_drop_devs(struct iommufd_ctx *ictx,
  * @msi_start: first IOVA of the software MSI window of the group's
  *	devices (they all agree), or PHYS_ADDR_MAX
  * @msi_last: last IOVA of that window
- * @mutex: protects @hwpt and @attached_devs
+ * @mutex: protects @hwpt, @attached_devs and @leaving_iopt
  * @attached_devs: the attached devices of the group (igroup_link)
  * @hwpt: the hw_pagetable the group is attached to, or NULL
  * @handle: the attachment to @hwpt if it has a fault queue, else NULL
+ * @leaving_iopt: while a replace is not final yet (the domain is filled
+ *	only after the group moved onto it), the io_pagetable the group left,
+ *	where its attached devices' regions stay reserved so that the group
+ *	can always move back; else NULL
  *
  * The MSI window is set when the igroup is made, by its first device.
  */
@@ -404,6 +408,7 @@ struct iommufd_group {
 	struct list_head attached_devs;
 	struct iommufd_hw_pagetable *hwpt;
 	struct iommufd_attach_handle *handle;
+	struct io_pagetable *leaving_iopt;
 };
 
 /**

@@ -477,11 +477,11 @@ static int iommufd_fops_release(struct inode *inode, struct file *filp)
 }
 
 static const struct file_operations iommufd_fops = {
-	.owner = THIS_MODULE,
 	.open = iommufd_fops_open,
-	.release = iommufd_fops_release,
 	.unlocked_ioctl = iommufd_fops_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.release = iommufd_fops_release,
+	.owner = THIS_MODULE,
 };
 
 /**

@@ -257,34 +257,32 @@ static struct mock_nested *to_mock_nested(struct iommu_domain *domain)
 
 static const struct iommu_ops mock_ops;
 
+/* Blocking needs nothing of a mock device: it only DMAs when told to. */
 static int mock_blocking_attach(struct iommu_domain *domain,
 				struct device *dev)
 {
 	return 0;
 }
 
-static const struct iommu_domain_ops mock_blocking_ops = {
-	.attach_dev = mock_blocking_attach,
-};
-
 static struct iommu_domain mock_blocking_domain = {
+	.ops = &(const struct iommu_domain_ops){
+		.attach_dev = mock_blocking_attach,
+	},
 	.type = IOMMU_DOMAIN_BLOCKED,
-	.ops = &mock_blocking_ops,
 };
 
 /*
  * A MOCK_FLAGS_DEVICE_HUGE_IOVA device only works with domains that have
- * the large IOPTE size, other devices only with domains that do not: so a
- * mix of both on one IOAS gives it two domains.  A device without dirty
- * tracking cannot use a domain that tracks.
+ * the large IOPTE size; other devices take either.  So a huge device that
+ * comes to an IOAS after a plain one gives it a second domain.  A device
+ * without dirty tracking cannot use a domain that tracks.
  */
 static int mock_domain_attach(struct iommu_domain *domain, struct device *dev)
 {
 	struct mock_dev *mdev = to_mock_dev(dev);
-	bool huge_dev = mdev->flags & MOCK_FLAGS_DEVICE_HUGE_IOVA;
-	bool huge_domain = domain->pgsize_bitmap & MOCK_HUGE_PAGE_SIZE;
 
-	if (huge_dev != huge_domain)
+	if ((mdev->flags & MOCK_FLAGS_DEVICE_HUGE_IOVA) &&
+	    !(domain->pgsize_bitmap & MOCK_HUGE_PAGE_SIZE))
 		return -EINVAL;
 	if (domain->dirty_ops && (mdev->flags & MOCK_FLAGS_DEVICE_NO_DIRTY))
 		return -EINVAL;
@@ -548,26 +546,26 @@ static int mock_nested_cache_invalidate_user(struct iommu_domain *domain,
 		rc = -EINVAL;
 		goto out;
 	}
-	for (; done != array->entry_num; done++) {
+	while (!rc && done != array->entry_num) {
+		bool all;
+
 		rc = iommu_copy_struct_from_user_array(&inv, array,
 						       IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
 						       done, iotlb_id);
 		if (rc)
 			break;
-		if (inv.flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL) {
+		all = inv.flags & IOMMU_TEST_INVALIDATE_FLAG_ALL;
+		/* Unknown flags, then an entry out of range, are refused. */
+		if (inv.flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL)
 			rc = -EOPNOTSUPP;
-			break;
-		}
-		if (!(inv.flags & IOMMU_TEST_INVALIDATE_FLAG_ALL) &&
-		    inv.iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX) {
+		else if (!all && inv.iotlb_id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX)
 			rc = -EINVAL;
+		if (rc)
 			break;
-		}
-		for (i = 0; i != MOCK_NESTED_DOMAIN_IOTLB_NUM; i++) {
-			if (i == inv.iotlb_id ||
-			    (inv.flags & IOMMU_TEST_INVALIDATE_FLAG_ALL))
+		for (i = 0; i != MOCK_NESTED_DOMAIN_IOTLB_NUM; i++)
+			if (all || i == inv.iotlb_id)
 				WRITE_ONCE(nested->iotlb[i], 0);
-		}
+		done++;
 		cond_resched();
 	}
 out:
@@ -1345,6 +1343,28 @@ static int iommufd_test_md_check_iotlb(struct iommufd_ucmd *ucmd,
 	return rc;
 }
 
+struct mock_fault_report {
+	struct device *dev;
+	struct iopf_fault *event;
+	int rc;
+};
+
+/*
+ * Called with the group's mutex held, which every attach, replace and
+ * detach of the group holds too: like a real IOMMU's fault path, which
+ * the driver drains when the device changes domain, a request is routed
+ * entirely before or entirely after such a change, so it never reaches
+ * an attach handle that is going away.
+ */
+static int mock_report_fault(struct device *dev, void *data)
+{
+	struct mock_fault_report *report = data;
+
+	if (dev == report->dev)
+		report->rc = iommu_report_device_fault(dev, report->event);
+	return 0;
+}
+
 /*
  * TRIGGER_IOPF: the mock device bound as dev_id sends a page request, the
  * last (and only) one of its group.  The IOPF core routes it to the fault
@@ -1355,6 +1375,7 @@ static int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd,
 				     struct iommu_test_cmd *cmd)
 {
 	struct iommu_test_trigger_iopf *req = &cmd->trigger_iopf;
+	struct mock_fault_report report;
 	struct iopf_fault event = {};
 	struct iommufd_device *idev;
 	struct iommufd_object *obj;
@@ -1388,7 +1409,12 @@ static int iommufd_test_trigger_iopf(struct iommufd_ucmd *ucmd,
 	event.fault.prm.grpid = req->grpid;
 	event.fault.prm.perm = req->perm;
 	event.fault.prm.addr = req->addr;
-	rc = iommu_report_device_fault(idev->dev, &event);
+	report.dev = idev->dev;
+	report.event = &event;
+	report.rc = -ENODEV;
+	iommu_group_for_each_dev(idev->igroup->iommu_group, &report,
+				 mock_report_fault);
+	rc = report.rc;
 out_put:
 	iommufd_obj_put(ucmd->ictx, obj);
 	return rc;
@@ -1592,14 +1618,13 @@ static struct selftest_access *selftest_access_get(int fd, struct file **filep)
 {
 	struct file *file = fget(fd);
 
-	if (!file)
-		return ERR_PTR(-EBADFD);
-	if (file->f_op != &selftest_access_fops) {
-		fput(file);
-		return ERR_PTR(-EBADFD);
+	if (file && file->f_op == &selftest_access_fops) {
+		*filep = file;
+		return file->private_data;
 	}
-	*filep = file;
-	return file->private_data;
+	if (file)
+		fput(file);
+	return ERR_PTR(-EBADFD);
 }
 
 /* CREATE_ACCESS: an access attached to the IOAS cmd->id, as an fd. */
@@ -1640,12 +1665,10 @@ static int iommufd_test_create_access(struct iommufd_ucmd *ucmd,
 		goto out_put_fd;
 	}
 	staccess->access = access;
-	rc = iommufd_access_attach(access, cmd->id);
-	if (rc)
-		goto out_destroy;
-
 	cmd->create_access.out_access_fd = fd;
-	rc = iommufd_ucmd_reply(ucmd, sizeof(*cmd));
+	rc = iommufd_access_attach(access, cmd->id);
+	/* The fd is only installed once the reply is out. */
+	rc = rc ?: iommufd_ucmd_reply(ucmd, sizeof(*cmd));
 	if (rc)
 		goto out_destroy;
 
@@ -1829,26 +1852,19 @@ static int iommufd_test_access_rw(struct iommufd_ucmd *ucmd,
 	staccess = selftest_access_get(cmd->id, &filep);
 	if (IS_ERR(staccess))
 		return PTR_ERR(staccess);
+	/* A bounce buffer, as a driver emulating a device's DMA has. */
 	buf = kvzalloc(length, GFP_KERNEL_ACCOUNT);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out_put;
-	}
-
-	if (flags & MOCK_ACCESS_RW_WRITE) {
-		rc = copy_from_user(buf, uptr, length) ? -EFAULT : 0;
-		if (!rc)
-			rc = iommufd_access_rw(staccess->access,
-					       cmd->access_rw.iova, buf, length,
-					       rw_flags);
-	} else {
+	rc = buf ? 0 : -ENOMEM;
+	if (!rc && (flags & MOCK_ACCESS_RW_WRITE) &&
+	    copy_from_user(buf, uptr, length))
+		rc = -EFAULT;
+	if (!rc)
 		rc = iommufd_access_rw(staccess->access, cmd->access_rw.iova,
 				       buf, length, rw_flags);
-		if (!rc && copy_to_user(uptr, buf, length))
-			rc = -EFAULT;
-	}
+	if (!rc && !(flags & MOCK_ACCESS_RW_WRITE) &&
+	    copy_to_user(uptr, buf, length))
+		rc = -EFAULT;
 	kvfree(buf);
-out_put:
 	fput(filep);
 	return rc;
 }

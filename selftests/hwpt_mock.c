@@ -378,7 +378,7 @@ TEST_F(mock_hwpt, nested_attach)
 				       &nodirty_stdev, NULL, NULL));
 	EXPECT_EQ(0, object_destroy(self->fd, nodirty_stdev));
 
-	/* A nested hw_pagetable on a huge parent is for huge devices only. */
+	/* A nested hw_pagetable on a huge parent suits plain devices too. */
 	ASSERT_EQ(0, mock_domain_flags(self->fd, self->ioas_id,
 				       MOCK_FLAGS_DEVICE_HUGE_IOVA, &huge_stdev,
 				       NULL, &huge_idev));
@@ -386,8 +386,10 @@ TEST_F(mock_hwpt, nested_attach)
 				IOMMU_HWPT_ALLOC_NEST_PARENT, &huge_parent_id));
 	ASSERT_EQ(0, hwpt_alloc_nested(self->fd, huge_idev, huge_parent_id,
 				       DEF, &huge_nested_id));
-	EXPECT_ERRNO(EINVAL, mock_domain(self->fd, huge_nested_id, NULL, NULL,
-					 NULL));
+	ASSERT_EQ(0, mock_domain(self->fd, huge_nested_id, &stdev_id, &pt_id,
+				 NULL));
+	EXPECT_EQ(huge_nested_id, pt_id);
+	EXPECT_EQ(0, object_destroy(self->fd, stdev_id));
 	pt_id = huge_nested_id;
 	ASSERT_EQ(0, mock_domain_replace(self->fd, huge_stdev, &pt_id));
 	EXPECT_EQ(0, object_destroy(self->fd, huge_stdev));
@@ -954,6 +956,32 @@ TEST_F(dirty, tracking_off)
 	ASSERT_EQ(0, set_dirty_tracking(self->fd, self->hwpt_id, true));
 	memset(self->want, 0, bitmap_bytes(variant->size / self->read_size));
 	EXPECT_EQ(0, read_and_compare(self, 0, variant->size, 0));
+}
+
+/*
+ * Other devices join the tracking domain if their IOMMU tracks dirty pages:
+ * a plain one also on a domain of huge IOPTEs, a NO_DIRTY one never.
+ */
+TEST_F(dirty, devices_that_join)
+{
+	__u32 stdev_id, pt_id;
+	__u64 nr, want_nr;
+
+	ASSERT_EQ(0, mock_domain(self->fd, self->hwpt_id, &stdev_id, &pt_id,
+				 NULL));
+	EXPECT_EQ(self->hwpt_id, pt_id);
+	EXPECT_ERRNO(EINVAL, mock_domain_flags(self->fd, self->hwpt_id,
+					       MOCK_FLAGS_DEVICE_NO_DIRTY,
+					       &pt_id, NULL, NULL));
+	/* Tracking works with both attached. */
+	ASSERT_EQ(0, set_dirty_tracking(self->fd, self->hwpt_id, true));
+	want_nr = mark_pattern(self, variant->size, 1);
+	ASSERT_EQ(0, mock_dirty(self->fd, self->hwpt_id, IOVA, variant->size,
+				self->mark_size, self->marks, &nr));
+	EXPECT_EQ(want_nr, nr);
+	expect_dirty(self, 0, variant->size);
+	EXPECT_EQ(0, read_and_compare(self, 0, variant->size, 0));
+	EXPECT_EQ(0, object_destroy(self->fd, stdev_id));
 }
 
 TEST_F(dirty, test_op_errors)
