@@ -60,6 +60,8 @@ static void hwpt_paging_teardown_locked(struct iommufd_hwpt_paging *hwpt_paging)
 		iopt_unreserve_owner(&ioas->iopt, hwpt_paging);
 	if (domain)
 		iommu_domain_free(domain);
+	if (hwpt_paging->base.fault)
+		refcount_dec(&hwpt_paging->base.fault->obj.refs);
 }
 
 void hwpt_paging_destroy(struct iommufd_object *obj)
@@ -856,6 +858,20 @@ void hwpt_nested_destroy(struct iommufd_object *obj)
 	refcount_dec(&hwpt_nested->parent->base.obj.refs);
 }
 
+/* The fault queue @fault_id, referenced for a hw_pagetable's life. */
+static struct iommufd_fault *hwpt_fault_get(struct iommufd_ctx *ictx,
+					    u32 fault_id)
+{
+	struct iommufd_object *obj;
+
+	obj = iommufd_obj_get(ictx, fault_id, IOMMUFD_OBJ_FAULT);
+	if (IS_ERR(obj))
+		return ERR_CAST(obj);
+	refcount_inc(&obj->refs);
+	iommufd_obj_put(ictx, obj);
+	return container_of(obj, struct iommufd_fault, obj);
+}
+
 /* A nested hw_pagetable of @idev's IOMMU on @parent, from @user_data. */
 static struct iommufd_hw_pagetable *
 hwpt_nested_create(struct iommufd_device *idev,
@@ -880,19 +896,15 @@ hwpt_nested_create(struct iommufd_device *idev,
 	refcount_inc(&parent->base.obj.refs);
 	hwpt_nested->parent = parent;
 	if (flags & IOMMU_HWPT_FAULT_ID_VALID) {
-		struct iommufd_object *obj;
+		struct iommufd_fault *fault = hwpt_fault_get(idev->ictx,
+							     fault_id);
 
-		obj = iommufd_obj_get(idev->ictx, fault_id, IOMMUFD_OBJ_FAULT);
-		if (IS_ERR(obj)) {
+		if (IS_ERR(fault)) {
 			iommufd_object_undo(idev->ictx,
 					    &hwpt_nested->base.obj);
-			return ERR_CAST(obj);
+			return ERR_CAST(fault);
 		}
-		/* Held for the hw_pagetable's life. */
-		refcount_inc(&obj->refs);
-		hwpt_nested->base.fault =
-			container_of(obj, struct iommufd_fault, obj);
-		iommufd_obj_put(idev->ictx, obj);
+		hwpt_nested->base.fault = fault;
 	}
 
 	domain = hwpt_domain_alloc_user(idev->dev, 0, parent->base.domain,
@@ -919,6 +931,7 @@ struct hwpt_paging_alloc {
 	struct iommufd_ioas *ioas;
 	u32 flags;
 	struct hwpt_user_data *user_data;
+	struct iommufd_fault *fault;
 	struct iommufd_hwpt_paging *made;
 };
 
@@ -944,6 +957,13 @@ static int hwpt_paging_alloc_locked(void *arg)
 	iommufd_obj_put(a->ictx, &idev->obj);
 	if (IS_ERR(hwpt_paging))
 		return PTR_ERR(hwpt_paging);
+	/* No device is attached yet: all will report faults to the queue. */
+	if (a->fault) {
+		hwpt_paging->base.fault = a->fault;
+		hwpt_paging->base.domain->iopf_handler =
+			iommufd_fault_iopf_handler;
+		a->fault = NULL;
+	}
 	a->made = hwpt_paging;
 	return 0;
 }
@@ -954,11 +974,12 @@ static int hwpt_paging_alloc_locked(void *arg)
  */
 static struct iommufd_hw_pagetable *
 hwpt_paging_alloc(struct iommufd_device *idev, struct iommufd_ioas *ioas,
-		  u32 flags, struct hwpt_user_data *user_data)
+		  u32 flags, u32 fault_id, struct hwpt_user_data *user_data)
 {
 	struct hwpt_paging_alloc a = {
 		.ictx = idev->ictx, .dev_id = idev->obj.id, .ioas = ioas,
-		.flags = flags, .user_data = user_data,
+		.flags = flags & ~IOMMU_HWPT_FAULT_ID_VALID,
+		.user_data = user_data,
 		/* Not filled before its first attach: nothing to pin now. */
 		.unfilled = driver_done_at_attach(dev_iommu_ops(idev->dev)),
 	};
@@ -967,12 +988,25 @@ hwpt_paging_alloc(struct iommufd_device *idev, struct iommufd_ioas *ioas,
 	/* Pinning may be needed: not while holding the device. */
 	iommufd_obj_put(idev->ictx, &idev->obj);
 	if (flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT |
-		      IOMMU_HWPT_ALLOC_DIRTY_TRACKING))
+		      IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
+		      IOMMU_HWPT_FAULT_ID_VALID))
 		return ERR_PTR(-EOPNOTSUPP);
+	/* Faults of a stage 2 are the kernel's, not the user's. */
+	if ((flags & IOMMU_HWPT_FAULT_ID_VALID) &&
+	    (flags & IOMMU_HWPT_ALLOC_NEST_PARENT))
+		return ERR_PTR(-EOPNOTSUPP);
+	if (flags & IOMMU_HWPT_FAULT_ID_VALID) {
+		a.fault = hwpt_fault_get(a.ictx, fault_id);
+		if (IS_ERR(a.fault))
+			return ERR_CAST(a.fault);
+	}
 	if (a.unfilled)
 		rc = hwpt_paging_alloc_locked(&a);
 	else
 		rc = ioas_call_pinned(ioas, hwpt_paging_alloc_locked, &a);
+	/* Not taken by a hw_pagetable. */
+	if (a.fault)
+		refcount_dec(&a.fault->obj.refs);
 	return rc ? ERR_PTR(rc) : &a.made->base;
 }
 
@@ -999,7 +1033,7 @@ hwpt_alloc_once(struct iommufd_ctx *ictx, struct iommu_hwpt_alloc *cmd,
 		hwpt = hwpt_paging_alloc(idev,
 					 container_of(pt_obj,
 						      struct iommufd_ioas, obj),
-					 cmd->flags, user_data);
+					 cmd->flags, cmd->fault_id, user_data);
 		idev = NULL;
 	} else if (pt_obj->type == IOMMUFD_OBJ_HWPT_PAGING) {
 		hwpt = hwpt_nested_create(idev,

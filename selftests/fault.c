@@ -137,22 +137,29 @@ TEST(many_queues_go_with_the_context)
 		ASSERT_EQ(0, close(fds[i]));
 }
 
-/* A mock nested hw_pagetable on @parent whose faults go to @fault_id. */
-static int hwpt_alloc_iopf(int fd, __u32 dev_id, __u32 parent, __u32 fault_id,
-			   __u32 *hwpt_id)
+/*
+ * A hw_pagetable whose faults go to @fault_id: a mock nested one on the
+ * parent @pt_id, or (!@nested) a paging one on the IOAS @pt_id.
+ */
+static int hwpt_alloc_iopf(int fd, __u32 dev_id, __u32 pt_id, bool nested,
+			   __u32 fault_id, __u32 *hwpt_id)
 {
 	struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
 	struct iommu_hwpt_alloc cmd = {
 		.size = sizeof(cmd),
 		.flags = IOMMU_HWPT_FAULT_ID_VALID,
 		.dev_id = dev_id,
-		.pt_id = parent,
-		.data_type = IOMMU_HWPT_DATA_SELFTEST,
-		.data_len = sizeof(data),
-		.data_uptr = (uintptr_t)&data,
+		.pt_id = pt_id,
 		.fault_id = fault_id,
 	};
-	int rc = ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
+	int rc;
+
+	if (nested) {
+		cmd.data_type = IOMMU_HWPT_DATA_SELFTEST;
+		cmd.data_len = sizeof(data);
+		cmd.data_uptr = (uintptr_t)&data;
+	}
+	rc = ioctl(fd, IOMMU_HWPT_ALLOC, &cmd);
 
 	if (!rc)
 		*hwpt_id = cmd.out_hwpt_id;
@@ -252,6 +259,7 @@ FIXTURE(iopf) {
 	__u32 hwpt_id;
 };
 
+
 FIXTURE_SETUP(iopf)
 {
 	__u32 pt_id;
@@ -266,7 +274,8 @@ FIXTURE_SETUP(iopf)
 				&self->parent_id));
 	ASSERT_EQ(0, fault_alloc(self->fd, &self->fault_id, &self->fault_fd));
 	ASSERT_EQ(0, hwpt_alloc_iopf(self->fd, self->idev_id, self->parent_id,
-				     self->fault_id, &self->hwpt_id));
+				     true, self->fault_id,
+				     &self->hwpt_id));
 	pt_id = self->hwpt_id;
 	ASSERT_EQ(0, mock_domain_replace(self->fd, self->stdev_id, &pt_id));
 	ASSERT_EQ(self->hwpt_id, pt_id);
@@ -399,7 +408,8 @@ TEST_F(iopf, replace_between_queues)
 	__u32 hwpt2, pt_id;
 
 	ASSERT_EQ(0, hwpt_alloc_iopf(self->fd, self->idev_id, self->parent_id,
-				     self->fault_id, &hwpt2));
+				     true, self->fault_id,
+				     &hwpt2));
 	ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, 1, 1, ADDR));
 	pt_id = hwpt2;
 	ASSERT_EQ(0, mock_domain_replace(self->fd, self->stdev_id, &pt_id));
@@ -513,7 +523,8 @@ TEST_F(iopf, each_fault_answered_once_at_the_iommu)
 	pt_id = self->hwpt_id;
 	ASSERT_EQ(0, mock_domain_replace(self->fd, self->stdev_id, &pt_id));
 	ASSERT_EQ(0, hwpt_alloc_iopf(self->fd, self->idev_id, self->parent_id,
-				     self->fault_id, &hwpt2));
+				     true, self->fault_id,
+				     &hwpt2));
 	ASSERT_EQ(0, trigger_iopf(self->fd, self->idev_id, 1, 5, ADDR));
 	pt_id = hwpt2;
 	ASSERT_EQ(0, mock_domain_replace(self->fd, self->stdev_id, &pt_id));
@@ -532,6 +543,53 @@ TEST_F(iopf, each_fault_answered_once_at_the_iommu)
 	/* The device going away. */
 	EXPECT_EQ(0, object_destroy(self->fd, self->stdev_id));
 	EXPECT_EQ(0, got_responses(&seen, 0, 0));
+}
+
+/*
+ * A paging hw_pagetable on the IOAS can have a queue too.  Requests without
+ * a PASID reach it; one with a PASID finds no handler (the core routes those
+ * only to nested domains) and is refused at once.  Destroying the device
+ * answers what is pending.
+ */
+TEST(iopf_on_a_paging_hwpt)
+{
+	int fd = open(IOMMU_DEV, O_RDWR), fault_fd;
+	__u32 ioas_id, stdev_id, idev_id, fault_id, hwpt_id, pt_id;
+	struct iommu_hwpt_pgfault rec[2];
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioas_alloc(fd, &ioas_id));
+	ASSERT_EQ(0, mock_domain(fd, ioas_id, &stdev_id, NULL, &idev_id));
+	ASSERT_EQ(0, fault_alloc(fd, &fault_id, &fault_fd));
+	ASSERT_EQ(0, hwpt_alloc_iopf(fd, idev_id, ioas_id, false, fault_id,
+				     &hwpt_id));
+	/* It holds the queue. */
+	EXPECT_ERRNO(EBUSY, object_destroy(fd, fault_id));
+	pt_id = hwpt_id;
+	ASSERT_EQ(0, mock_domain_replace(fd, stdev_id, &pt_id));
+
+	EXPECT_ERRNO(EINVAL, trigger_iopf(fd, idev_id, 1, 1, ADDR));
+	EXPECT_FALSE(readable(fault_fd));
+	ASSERT_EQ(0, trigger_iopf(fd, idev_id, 0, 2, ADDR));
+	ASSERT_EQ(sizeof(rec[0]), read(fault_fd, rec, sizeof(rec)));
+	EXPECT_EQ(IOMMU_PGFAULT_FLAGS_LAST_PAGE, rec[0].flags);
+	EXPECT_EQ(idev_id, rec[0].dev_id);
+	EXPECT_EQ(2, rec[0].grpid);
+	EXPECT_EQ(ADDR, rec[0].addr);
+	EXPECT_EQ(0, answer(fault_fd, rec[0].cookie,
+			    IOMMUFD_PAGE_RESP_SUCCESS));
+
+	/* One left pending goes with the device; then the rest can go. */
+	ASSERT_EQ(0, trigger_iopf(fd, idev_id, 0, 3, ADDR));
+	EXPECT_EQ(0, object_destroy(fd, stdev_id));
+	EXPECT_EQ(0, object_destroy(fd, hwpt_id));
+	EXPECT_FALSE(readable(fault_fd));
+	EXPECT_EQ(0, read(fault_fd, rec, sizeof(rec)));
+	/* The open file holds the queue. */
+	EXPECT_ERRNO(EBUSY, object_destroy(fd, fault_id));
+	EXPECT_EQ(0, close(fault_fd));
+	EXPECT_EQ(0, object_destroy(fd, fault_id));
+	EXPECT_EQ(0, close(fd));
 }
 
 /* Everything goes, with faults pending, whatever goes first. */
@@ -576,7 +634,7 @@ TEST_F(iopf_teardown, with_faults_pending)
 	ASSERT_EQ(0, hwpt_alloc(fd, idev_id, ioas_id,
 				IOMMU_HWPT_ALLOC_NEST_PARENT, &parent_id));
 	ASSERT_EQ(0, fault_alloc(fd, &fault_id, &fault_fd));
-	ASSERT_EQ(0, hwpt_alloc_iopf(fd, idev_id, parent_id, fault_id,
+	ASSERT_EQ(0, hwpt_alloc_iopf(fd, idev_id, parent_id, true, fault_id,
 				     &hwpt_id));
 	pt_id = hwpt_id;
 	ASSERT_EQ(0, mock_domain_replace(fd, stdev_id, &pt_id));

@@ -77,10 +77,17 @@ TEST_F(hwpt, alloc_bad_input)
 	cmd = good;
 	cmd.__reserved2 = 1;
 	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd));
-	/* A paging hw_pagetable has no fault queue. */
+	/* A nest parent has no fault queue; other paging ones may. */
 	cmd = good;
 	cmd.flags = IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_FAULT_ID_VALID;
 	EXPECT_ERRNO(EOPNOTSUPP, ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd));
+	/* The queue must exist and be one. */
+	cmd = good;
+	cmd.flags = IOMMU_HWPT_FAULT_ID_VALID;
+	cmd.fault_id = 9999;
+	EXPECT_ERRNO(ENOENT, ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd));
+	cmd.fault_id = self->ioas_id;
+	EXPECT_ERRNO(ENOENT, ioctl(self->fd, IOMMU_HWPT_ALLOC, &cmd));
 	/* Data type and data length go together. */
 	cmd = good;
 	cmd.data_len = sizeof(data);
