@@ -259,7 +259,6 @@ FIXTURE(iopf) {
 	__u32 hwpt_id;
 };
 
-
 FIXTURE_SETUP(iopf)
 {
 	__u32 pt_id;
