@@ -376,7 +376,7 @@ int hwpt_attach_dev(struct iommufd_hw_pagetable *hwpt,
 	int rc;
 
 	mutex_lock(&igroup->mutex);
-	if ((igroup->hwpt && igroup->hwpt != hwpt) ||
+	if ((igroup->hwpt && igroup->hwpt != hwpt) || igroup->leaving_iopt ||
 	    !list_empty(&idev->igroup_link)) {
 		rc = -EINVAL;
 		goto out_unlock;
@@ -463,6 +463,10 @@ static int hwpt_switch_group_keep(struct iommufd_device *idev,
 		rc = -EINVAL;
 		goto out_unlock;
 	}
+	/* Another replace of the group is not final yet. */
+	rc = -EBUSY;
+	if (igroup->leaving_iopt)
+		goto out_unlock;
 	rc = 0;
 	if (igroup->hwpt == hwpt)
 		goto out_unlock;
@@ -665,8 +669,13 @@ static void hwpt_switch_back(struct iommufd_device *idev,
 
 	mutex_lock(&igroup->mutex);
 	if (WARN_ON(igroup->hwpt != hwpt) ||
-	    WARN_ON(hwpt_group_replace(old, idev)))
+	    WARN_ON(hwpt_group_replace(old, idev))) {
+		/* Stuck on @hwpt: the old IOAS's regions go. */
+		if (igroup->leaving_iopt)
+			igroup_unreserve(igroup, igroup->leaving_iopt);
+		igroup->leaving_iopt = NULL;
 		goto out_unlock;
+	}
 	if (igroup->leaving_iopt)
 		igroup_unreserve(igroup, iopt);
 	igroup->leaving_iopt = NULL;
