@@ -441,9 +441,8 @@ out_unlock:
 /*
  * hwpt_switch_group() below, where @keep leaves the devices' regions
  * reserved in the old IOAS until hwpt_switch_commit() or
- * hwpt_switch_back().  The
- * caller holds the new IOAS's mutex until then, so no device attaches to
- * the group meanwhile; one that detaches takes its regions from both.
+ * hwpt_switch_back().  Until then no other attach or replace of the group
+ * goes through; a device that detaches takes its regions from both.
  */
 static int hwpt_switch_group_keep(struct iommufd_device *idev,
 				  struct iommufd_hw_pagetable *hwpt, bool keep,
@@ -666,19 +665,17 @@ static void hwpt_switch_back(struct iommufd_device *idev,
 	struct iommufd_group *igroup = idev->igroup;
 	struct io_pagetable *iopt = hwpt_iopt(hwpt);
 	unsigned int n;
+	bool back;
 
 	mutex_lock(&igroup->mutex);
-	if (WARN_ON(igroup->hwpt != hwpt) ||
-	    WARN_ON(hwpt_group_replace(old, idev))) {
-		/* Stuck on @hwpt: the old IOAS's regions go. */
-		if (igroup->leaving_iopt)
-			igroup_unreserve(igroup, igroup->leaving_iopt);
-		igroup->leaving_iopt = NULL;
-		goto out_unlock;
-	}
+	back = !WARN_ON(igroup->hwpt != hwpt) &&
+	       !WARN_ON(hwpt_group_replace(old, idev));
+	/* The regions stay reserved only where the group ends up. */
 	if (igroup->leaving_iopt)
-		igroup_unreserve(igroup, iopt);
+		igroup_unreserve(igroup, back ? iopt : igroup->leaving_iopt);
 	igroup->leaving_iopt = NULL;
+	if (!back)
+		goto out_unlock;
 	igroup->hwpt = old;
 	n = list_count_nodes(&igroup->attached_devs);
 	refcount_add(n, &old->obj.refs);
@@ -1000,11 +997,10 @@ hwpt_paging_alloc(struct iommufd_device *idev, struct iommufd_ioas *ioas,
 		      IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
 		      IOMMU_HWPT_FAULT_ID_VALID))
 		return ERR_PTR(-EOPNOTSUPP);
-	/* Faults of a stage 2 are the kernel's, not the user's. */
-	if ((flags & IOMMU_HWPT_FAULT_ID_VALID) &&
-	    (flags & IOMMU_HWPT_ALLOC_NEST_PARENT))
-		return ERR_PTR(-EOPNOTSUPP);
 	if (flags & IOMMU_HWPT_FAULT_ID_VALID) {
+		/* Faults of a stage 2 are the kernel's, not the user's. */
+		if (flags & IOMMU_HWPT_ALLOC_NEST_PARENT)
+			return ERR_PTR(-EOPNOTSUPP);
 		a.fault = hwpt_fault_get(a.ictx, fault_id);
 		if (IS_ERR(a.fault))
 			return ERR_CAST(a.fault);

@@ -546,7 +546,7 @@ static int mock_nested_cache_invalidate_user(struct iommu_domain *domain,
 		rc = -EINVAL;
 		goto out;
 	}
-	while (!rc && done != array->entry_num) {
+	while (done != array->entry_num) {
 		bool all;
 
 		rc = iommu_copy_struct_from_user_array(&inv, array,
