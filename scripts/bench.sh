@@ -38,13 +38,15 @@ t_built=$SECONDS
 # run that did not finish, a failed workload or a kernel report.
 bench_run() {
 	local k=$1 r=$2 log=$out/$1-r$2.log con=$out/$1-r$2-console.log t0=$SECONDS
-	ONLY= ARGS=${BENCH_ARGS:-} "$REPO/scripts/boot.sh" "$k" bench "$iommu" ||
+	ONLY='' ARGS=${BENCH_ARGS:-} "$REPO/scripts/boot.sh" "$k" bench "$iommu" ||
 		{ say "FAILED: $k round $r did not boot"; return 1; }
 	cp "$LOGS/$k-$iommu-bench.log" "$log"
 	cp "$LOGS/$k-$iommu-bench-console.log" "$con"
 	say "$k round $r: $((SECONDS - t0)) s, $(grep -c '^BENCH ' "$log") figures"
-	grep -q '^BENCH-END 0 groups failed' "$log" && grep -q '^HARNESS: DONE' "$log" ||
-		{ say "FAILED: $k round $r: $(grep -m 3 -E '^BENCH-ERROR|^BENCH-END' "$log" | paste -sd';')"; return 1; }
+	if ! grep -q '^BENCH-END 0 groups failed' "$log" || ! grep -q '^HARNESS: DONE' "$log"; then
+		say "FAILED: $k round $r: $(grep -m 3 -E '^BENCH-ERROR|^BENCH-END' "$log" | paste -sd';')"
+		return 1
+	fi
 	if grep -qE '(BUG|WARNING|INFO): |Oops|Kernel panic|kernel BUG|general protection fault|soft lockup' "$con"; then
 		say "FAILED: $k round $r: kernel report: $(grep -m 1 -E '(BUG|WARNING|INFO): |Oops|Kernel panic|kernel BUG|general protection fault|soft lockup' "$con")"
 		return 1
@@ -80,8 +82,11 @@ table() {
 		    (dir[name] == "higher" ? val + 0 > best[k, name] : val + 0 < best[k, name]))
 			best[k, name] = val + 0
 	}
+	function num(v) {
+		return v >= 100 ? sprintf("%.0f", v) : sprintf("%.3g", v)
+	}
 	function fig(k, name) {
-		if ((k, name) in best) return sprintf("%.4g", best[k, name])
+		if ((k, name) in best) return num(best[k, name])
 		return (k, name) in na ? "n/a" : "-"
 	}
 	function ratio(a, b, name) {
@@ -110,27 +115,35 @@ table() {
 				fig("type1", r), ratio("normal", "upstream", r),
 				ratio("normal", "type1", r), gup_ratio(r)
 		}
-		for (i = 0; i < n; i++)
-			for (kk = 0; kk < 3; kk++) {
-				k = kk == 0 ? "normal" : kk == 1 ? "upstream" : "type1"
-				if ((k, order[i]) in na && !((k, order[i]) in best))
-					printf "n/a: %s on %s: %s\n", order[i], k, na[k, order[i]]
+		# The rows n/a on a kernel, by kernel and reason.
+		for (kk = 0; kk < 3; kk++) {
+			k = kk == 0 ? "normal" : kk == 1 ? "upstream" : "type1"
+			split("", rows); nw = 0
+			for (i = 0; i < n; i++) {
+				r = order[i]
+				if (!((k, r) in na) || (k, r) in best)
+					continue
+				if (!(na[k, r] in rows)) { rows[na[k, r]] = ""; wo[nw++] = na[k, r] }
+				rows[na[k, r]] = rows[na[k, r]] " " r
 			}
+			for (j = 0; j < nw; j++)
+				printf "n/a on %s (%s):%s\n", k, wo[j], rows[wo[j]]
+		}
 	}' "$@"
 }
 
-logs=()
+runs=()
 for k in "${kernels[@]}"; do
 	for ((r = 1; r <= rounds; r++)); do
-		[ -s "$out/$k-r$r.log" ] && logs+=("$out/$k-r$r.log")
+		[ -s "$out/$k-r$r.log" ] && runs+=("$out/$k-r$r.log")
 	done
 done
-[ ${#logs[@]} -gt 0 ] || die "no benchmark output in $out"
+[ ${#runs[@]} -gt 0 ] || die "no benchmark output in $out"
 {
 	echo "make bench: $rounds round(s), kernels ours (normal) / upstream / type1 under $iommu;" \
-		"$(grep -m 1 '^BENCH-INFO' "${logs[0]}" | cut -d' ' -f4-)"
+		"$(grep -m 1 '^BENCH-INFO' "${runs[0]}" | cut -d' ' -f4-)"
 	echo "ours = this tree's iommufd; upstream = the package's own; type1 = VFIO's own container (device rows only)"
-	table "${logs[@]}"
+	table "${runs[@]}"
 	echo "built in $((t_built - t_start)) s; $((rounds * ${#kernels[@]})) VM runs in $t_runs s; total $((SECONDS - t_start)) s; $bad failed run(s)"
 } | tee "$out/table.txt"
 say "table in $out/table.txt"

@@ -874,7 +874,7 @@ struct pair_thread {
 	void *page;
 	__u64 iova;
 	unsigned int n;
-	__u64 ns;
+	__u64 ns, t0;	/* its time, and when it started */
 };
 
 static inline void *pair_thread_fn(void *arg)
@@ -882,6 +882,7 @@ static inline void *pair_thread_fn(void *arg)
 	struct pair_thread *t = arg;
 
 	pthread_barrier_wait(t->start);
+	t->t0 = now_ns();
 	t->ns = dev_pairs(t->d, t->page, t->iova, t->n, false);
 	return NULL;
 }
@@ -912,10 +913,13 @@ static inline int bench_threads(const struct bench_cfg *cfg)
 			return bench_fail("pthread_create");
 	}
 	pthread_barrier_wait(&start);
-	t0 = now_ns();
 	for (i = 0; i < 2; i++)
 		pthread_join(tid[i], NULL);
-	two = now_ns() - t0;
+	/* from the first start to the last end */
+	t0 = t[0].t0 < t[1].t0 ? t[0].t0 : t[1].t0;
+	two = t[0].t0 + t[0].ns > t[1].t0 + t[1].ns ? t[0].t0 + t[0].ns :
+						      t[1].t0 + t[1].ns;
+	two -= t0;
 	pthread_barrier_destroy(&start);
 	dev_close(&d);
 	munmap(pages, 2 * PSZ);
