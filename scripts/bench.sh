@@ -70,6 +70,8 @@ table() {
 	FNR == 1 {
 		k = FILENAME; sub(/.*\//, "", k); sub(/-r[0-9]+\.log$/, "", k)
 	}
+	# The VM serial port ends lines with CR LF.
+	{ sub(/\r$/, "") }
 	$1 == "BENCH" {
 		name = $2; val = $3; unit[name] = $4; dir[name] = $5
 		if (!(name in seen)) { seen[name] = 1; order[n++] = name }

@@ -809,7 +809,8 @@ static inline int bench_areas(const struct bench_cfg *cfg)
  * already mapped: contiguous 4 KiB areas from AREA_BASE (on iommufd the
  * only range automatic IOVAs may use, so an allocator has to get past
  * them), pairs at a fixed IOVA above them and, on iommufd, at automatic
- * ones; then the cost at the last level over the first.
+ * ones; then the cost at the last level over the first, and the kernel
+ * memory an existing area takes (slab, vmalloc, IOMMU page tables).
  */
 static inline int bench_levels(const struct bench_cfg *cfg)
 {
@@ -817,6 +818,7 @@ static inline int bench_levels(const struct bench_cfg *cfg)
 		.start = AREA_BASE, .last = AREA_BASE + AREA_SPAN - 1,
 	};
 	double cost[2][3] = { { 0 } };
+	struct kmem before, after;
 	unsigned int done = 0, l, a;
 	char name[64], lb[16], lb0[16];
 	struct bench_dev d;
@@ -830,6 +832,7 @@ static inline int bench_levels(const struct bench_cfg *cfg)
 		return -1;
 	if (!d.type1 && ioas_allow_iovas(d.fd, d.ioas, &allowed, 1))
 		return bench_fail("IOMMU_IOAS_ALLOW_IOVAS");
+	kmem_read(&before);
 	for (l = 0; l < 3; l++) {
 		for (; done < cfg->levels[l]; done++)
 			if (dev_map(&d, pool + (done % POOL_PAGES) * PSZ, PSZ,
@@ -850,8 +853,13 @@ static inline int bench_levels(const struct bench_cfg *cfg)
 			bench_row(name, cost[a][l], "ns/pair", false);
 		}
 	}
+	kmem_read(&after);
 	if (dev_unmap(&d, AREA_BASE, (size_t)done * PSZ))
 		return bench_fail("unmap of the existing areas");
+	bench_row("kmem_per_area", 1024.0 * (after.slab - before.slab +
+					    after.vmalloc - before.vmalloc +
+					    after.iommu - before.iommu) / done,
+		  "bytes", false);
 	dev_close(&d);
 	munmap(pool, POOL_PAGES * PSZ);
 	count_label(cfg->levels[0], lb0, sizeof(lb0));
