@@ -32,12 +32,14 @@ else
 #                     takes them too, but arm64: IOMMU=smmuv3)
 #   make realworld    DPDK testpmd on /dev/vfio/vfio, QEMU 10 on /dev/iommu
 #                     (ONLY=testpmd|vmm, IOMMU=intel|amd, FLAVOUR=upstream)
+#   make bench        ours vs upstream iommufd vs VFIO type1, one table
+#                     (ROUNDS=3, BENCH_ARGS="-t" for tiny sizes)
 FLAVOUR ?= normal
-export ONLY ARGS IOMMU FLAVOUR
+export ONLY ARGS IOMMU FLAVOUR ROUNDS BENCH_ARGS
 
 .PHONY: all check test check-quick type1 run run-debug kernel kernel-debug \
 	kernel-type1 kernel-arm64 kernel-upstream selftests selftests-arm64 \
-	lint selftest-harness realworld clean distclean
+	lint selftest-harness realworld bench clean distclean
 
 all: check
 
@@ -95,6 +97,9 @@ selftest-harness:
 
 realworld:
 	@scripts/realworld.sh $(FLAVOUR)
+
+bench:
+	@scripts/bench.sh
 
 clean:
 	@scripts/clean.sh

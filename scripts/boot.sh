@@ -11,6 +11,9 @@
 # and for tests that need to know.
 #   MODE=check  run the selftests; kernel log to logs/FLAVOUR-IOMMU-console.log,
 #               test output (TAP) to logs/FLAVOUR-IOMMU-tests.log; power off
+#   MODE=bench  run make bench's /bin/bench (ARGS are its arguments); kernel
+#               log to logs/FLAVOUR-IOMMU-bench-console.log, its figures to
+#               logs/FLAVOUR-IOMMU-bench.log; power off
 #   MODE=demo   show the /dev/iommu demo on the terminal, then power off
 #   MODE=shell  the demo, then a shell on the terminal (x86 only: arm64
 #               has no busybox)
@@ -81,9 +84,13 @@ run_check() {
 	return 0
 }
 
-if [ "$mode" = check ]; then
+if [ "$mode" = check ] || [ "$mode" = bench ]; then
 	console=$LOGS/$run-console.log
 	tap=$LOGS/$run-tests.log
+	if [ "$mode" = bench ]; then
+		console=$LOGS/$run-bench-console.log
+		tap=$LOGS/$run-bench.log
+	fi
 	run_check
 	if stalled_at_boot "$console" "$tap"; then
 		mv "$console" "$console.stalled-boot"

@@ -3,7 +3,7 @@
 # initramfs.sh OUTPUT [ARCH]: pack the selftest binaries of ARCH (x86, the
 # default, or arm64) and an init into an uncompressed cpio archive: on x86
 # busybox and our init script, on arm64 (no busybox) our C init,
-# selftests/init-static.c.
+# selftests/init-static.c; make bench's program as /bin/bench.
 # Environment: ONLY=<program> packs just that program ("iommufd-access" or
 # "access"); ARGS="-r FIXTURE.TEST ..." are given to every test program
 # (split like shell words, quotes allowed; packed as /harness/args, one
@@ -32,6 +32,8 @@ arm64)
 *) die "unknown arch '$arch' (x86 or arm64)" ;;
 esac
 chmod 755 "$root/init"
+# make bench's program (not a test), where it was built.
+[ ! -e "$bin/bench" ] || cp "$bin/bench" "$root/bin/bench"
 if [ -n "${ONLY:-}" ]; then
 	prog=$ONLY
 	[ -e "$bin/$prog" ] || prog=iommufd-$ONLY
