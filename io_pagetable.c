@@ -1177,12 +1177,13 @@ void iopt_unreserve_owner(struct io_pagetable *iopt, void *owner)
 static void iopt_recalc_alignment(struct io_pagetable *iopt)
 {
 	unsigned long align = iopt->small_pages_only ? PAGE_SIZE : 1;
+	struct iopt_domain_iter it;
 	struct iommu_domain *domain;
-	unsigned long index;
 
 	lockdep_assert_held_write(&iopt->iova_rwsem);
 
-	xa_for_each(&iopt->domains, index, domain)
+	for (domain = iopt_domain_first(iopt, &it); domain;
+	     domain = iopt_domain_next(iopt, &it))
 		align = max(align, 1UL << __ffs(domain->pgsize_bitmap));
 	iopt->align = align;
 }
@@ -1438,6 +1439,7 @@ int iopt_add_domain(struct io_pagetable *iopt, struct iommu_domain *domain)
 
 	down_write(&iopt->iova_rwsem);
 	xa_store(&iopt->domains, slot, domain, 0);
+	iopt->ndomains++;
 	iopt_recalc_alignment(iopt);
 	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_sem);
@@ -1473,18 +1475,21 @@ void iopt_remove_domain(struct io_pagetable *iopt,
 {
 	struct iommu_domain *entry, *successor = NULL;
 	struct interval_tree_node *node;
-	unsigned long index, found = ULONG_MAX;
+	unsigned long found = ULONG_MAX;
+	struct iopt_domain_iter it;
 
 	down_write(&iopt->domains_sem);
-	xa_for_each(&iopt->domains, index, entry) {
+	for (entry = iopt_domain_first(iopt, &it); entry;
+	     entry = iopt_domain_next(iopt, &it)) {
 		if (entry == domain)
-			found = index;
+			found = it.slot;
 		else if (!successor)
 			successor = entry;
 	}
 	if (WARN_ON(found == ULONG_MAX))
 		goto out_unlock;
 	xa_erase(&iopt->domains, found);
+	iopt->ndomains--;
 
 	for (node = interval_tree_iter_first(&iopt->areas, 0, ULONG_MAX);
 	     node; node = interval_tree_iter_next(node, 0, ULONG_MAX))

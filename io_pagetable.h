@@ -33,14 +33,15 @@ struct iommufd_access;
 
 /**
  * struct io_pagetable - the address space behind an IOAS
- * @domains_sem: protects @domains, @domain_seq, @accesses and the fill
- *	state of the areas.  Held for read while areas join or leave the
- *	trees and while mappings are filled into or taken out of the domains,
+ * @domains_sem: protects @domains, @ndomains, @domain_seq, @accesses and
+ *	the fill state of the areas.  Held for read while areas join or leave
+ *	the trees and while mappings are filled into or taken out of the domains,
  *	for write while a domain joins or leaves (so the areas stand still);
  *	never held while user memory is touched.
  * @domains: the iommu_domains mirroring every area
  * @accesses: attached struct iommufd_access, told about unmaps
  * @domain_seq: where xa_alloc_cyclic() looks for the next @domains slot
+ * @ndomains: how many domains @domains holds (reserved slots not counted)
  * @iova_rwsem: protects the interval trees, @gap_tree, @unmap_blocks,
  *	@align and @small_pages_only
  * @areas: the mapped areas (struct iopt_area), by IOVA
@@ -59,6 +60,7 @@ struct io_pagetable {
 	struct xarray domains;
 	struct xarray accesses;
 	u32 domain_seq;
+	unsigned int ndomains;
 
 	struct rw_semaphore iova_rwsem;
 	struct rb_root_cached areas;
@@ -70,6 +72,40 @@ struct io_pagetable {
 	unsigned long align;
 	bool small_pages_only;
 };
+
+/*
+ * Walks the domains of a table in slot order (the caller holds
+ * domains_sem): it stops at the last domain instead of scanning the rest of
+ * the xarray, as xa_for_each() would on every map and unmap.
+ */
+struct iopt_domain_iter {
+	unsigned long slot;	/* of the domain returned last */
+	unsigned int left;
+};
+
+static inline struct iommu_domain *
+iopt_domain_find(struct io_pagetable *iopt, struct iopt_domain_iter *it)
+{
+	if (!it->left)
+		return NULL;
+	it->left--;
+	return xa_find(&iopt->domains, &it->slot, ULONG_MAX, XA_PRESENT);
+}
+
+static inline struct iommu_domain *
+iopt_domain_first(struct io_pagetable *iopt, struct iopt_domain_iter *it)
+{
+	it->slot = 0;
+	it->left = iopt->ndomains;
+	return iopt_domain_find(iopt, it);
+}
+
+static inline struct iommu_domain *
+iopt_domain_next(struct io_pagetable *iopt, struct iopt_domain_iter *it)
+{
+	it->slot++;
+	return iopt_domain_find(iopt, it);
+}
 
 /**
  * struct iopt_allow_range - one range set by IOMMU_IOAS_ALLOW_IOVAS

@@ -148,22 +148,31 @@ static void batch_clear(struct pfn_batch *batch)
 	batch->total = 0;
 }
 
-/* Append one PFN; false when it needs a new run and there is no room. */
-static bool batch_add_pfn(struct pfn_batch *batch, unsigned long pfn)
+/*
+ * Append @n contiguous PFNs from @pfn on; false when they need a new run
+ * and there is no room.
+ */
+static bool batch_add_pfns(struct pfn_batch *batch, unsigned long pfn,
+			   unsigned long n)
 {
 	unsigned int last = batch->nruns - 1;
 
 	if (batch->nruns && batch->pfn[last] + batch->len[last] == pfn) {
-		batch->len[last]++;
+		batch->len[last] += n;
 	} else {
 		if (batch->nruns == batch->capacity)
 			return false;
 		batch->pfn[batch->nruns] = pfn;
-		batch->len[batch->nruns] = 1;
+		batch->len[batch->nruns] = n;
 		batch->nruns++;
 	}
-	batch->total++;
+	batch->total += n;
 	return true;
+}
+
+static bool batch_add_pfn(struct pfn_batch *batch, unsigned long pfn)
+{
+	return batch_add_pfns(batch, pfn, 1);
 }
 
 /* Walks a batch from its start, handing out PFNs in index order. */
@@ -322,6 +331,7 @@ struct pin_run {
 	unsigned long cap;
 	unsigned long first;
 	unsigned long n;
+	unsigned long taken;	/* slots readers emptied */
 	struct page *inline_pages[RUN_INLINE_PAGES];
 };
 
@@ -333,21 +343,23 @@ static void pin_run_init(struct pin_run *run, unsigned long npages)
 				     &run->cap);
 	run->first = 0;
 	run->n = 0;
+	run->taken = 0;
 }
 
 /* Give back the pages nobody took. */
 static void pin_run_release(struct iopt_mem *pages, struct pin_run *run)
 {
-	unsigned long i, left = 0;
+	unsigned long i;
 
-	for (i = 0; i != run->n; i++) {
-		if (!run->upages[i])
-			continue;
-		unpin_user_page(run->upages[i]);
-		left++;
+	if (run->taken != run->n) {
+		for (i = 0; i != run->n; i++) {
+			if (run->upages[i])
+				unpin_user_page(run->upages[i]);
+		}
+		pages_uncharge(pages, run->n - run->taken);
 	}
-	pages_uncharge(pages, left);
 	run->n = 0;
+	run->taken = 0;
 }
 
 static void pin_run_destroy(struct iopt_mem *pages, struct pin_run *run)
@@ -464,24 +476,52 @@ static int pin_run_fill(struct iopt_mem *pages, struct pin_run *run,
 		pages_uncharge(pages, want - got);
 	run->first = first;
 	run->n = got;
+	run->taken = 0;
 	return 0;
 }
 
-/* Store PFNs into the (reserved) slots of consecutive indexes. */
+/*
+ * Walks of the store take its lock for at most this many slots at a time
+ * (pages->mutex stays held, so the walk's position stays valid).
+ */
+#define STORE_WALK_CHUNK 4096
+
+/* Store PFNs into the existing slots of consecutive indexes. */
 struct store_pfns {
-	struct iopt_mem *pages;
-	unsigned long index;
+	struct xa_state xas;
+	unsigned long count;
 };
 
 static void store_pfns_cb(unsigned long pfn, unsigned long n, void *arg)
 {
 	struct store_pfns *sp = arg;
+	struct xa_state *xas = &sp->xas;
 
-	for (; n; n--, pfn++, sp->index++) {
+	for (; n; n--, pfn++) {
 		/* The slot exists, so this never allocates. */
-		WARN_ON(xa_err(xa_store(&sp->pages->pfn_store, sp->index,
-					xa_mk_value(pfn), GFP_ATOMIC)));
+		xas_store(xas, xa_mk_value(pfn));
+		WARN_ON(xas_error(xas));
+		if (!(++sp->count % STORE_WALK_CHUNK)) {
+			xas_unlock(xas);
+			cond_resched();
+			xas_lock(xas);
+			xas_set(xas, xas->xa_index);
+		}
+		xas_next(xas);
 	}
+}
+
+/* Store the next @n PFNs of @cur into the slots from @index on. */
+static void pages_store_pfns(struct iopt_mem *pages, struct batch_cursor *cur,
+			     unsigned long index, unsigned long n)
+{
+	struct store_pfns sp = {
+		.xas = __XA_STATE(&pages->pfn_store, index, 0, 0),
+	};
+
+	xas_lock(&sp.xas);
+	batch_take(cur, n, store_pfns_cb, &sp);
+	xas_unlock(&sp.xas);
 }
 
 /*
@@ -496,15 +536,12 @@ static void settle_cb(struct iopt_mem *pages, unsigned long start,
 	struct batch_cursor *cur = arg;
 	unsigned long n = last - start + 1;
 
-	if (cover == COVER_ACCESS) {
-		struct store_pfns sp = { .pages = pages, .index = start };
-
-		batch_take(cur, n, store_pfns_cb, &sp);
-	} else if (!cover) {
+	if (cover == COVER_ACCESS)
+		pages_store_pfns(pages, cur, start, n);
+	else if (!cover)
 		batch_take(cur, n, pages_unpin_cb, pages);
-	} else {
+	else
 		batch_take(cur, n, NULL, NULL);
-	}
 }
 
 static void pages_settle_batch(struct iopt_mem *pages,
@@ -621,22 +658,32 @@ static unsigned long reader_from_run(struct pfn_reader *r,
 				     unsigned long index, unsigned long last)
 {
 	struct pin_run *run = r->run;
-	unsigned long i;
+	struct page **upages;
+	unsigned long i, n;
 
 	if (!run || !pin_run_peek(run, index)) {
 		r->stalled = true;
 		return 0;
 	}
-	last = store_gap_last(r->pages, index, last);
-	for (i = index; i <= last; i++) {
-		struct page *page = pin_run_peek(run, i);
+	last = min(store_gap_last(r->pages, index, last),
+		   run->first + run->n - 1);
+	upages = run->upages + (index - run->first);
+	n = last - index + 1;
+	/* A large folio comes back as consecutive pages: one step each. */
+	for (i = 0; i != n && upages[i];) {
+		struct page *page = upages[i];
+		unsigned long k = 1;
 
-		if (!page || !batch_add_pfn(&r->batch, page_to_pfn(page)))
+		while (i + k != n && upages[i + k] == nth_page(page, k))
+			k++;
+		if (!batch_add_pfns(&r->batch, page_to_pfn(page), k))
 			break;
-		run->upages[i - run->first] = NULL;
-		r->pages->npinned++;
+		memset(upages + i, 0, k * sizeof(*upages));
+		i += k;
 	}
-	return i - index;
+	run->taken += i;
+	r->pages->npinned += i;
+	return i;
 }
 
 /* Read the next batch; on return it may be empty only if the reader is done. */
@@ -813,13 +860,14 @@ static int batch_map_all(struct pfn_batch *batch, struct iopt_area *area,
 {
 	unsigned long last_index = index + batch->total - 1;
 	struct iommu_domain *domain, *undo;
-	unsigned long slot, i;
+	struct iopt_domain_iter it, uit;
 	int rc;
 
 	rc = batch_map(batch, area, storage, index);
 	if (rc)
 		return rc;
-	xa_for_each(&iopt->domains, slot, domain) {
+	for (domain = iopt_domain_first(iopt, &it); domain;
+	     domain = iopt_domain_next(iopt, &it)) {
 		if (domain == storage)
 			continue;
 		rc = batch_map(batch, area, domain, index);
@@ -829,7 +877,8 @@ static int batch_map_all(struct pfn_batch *batch, struct iopt_area *area,
 	return 0;
 
 out_undo:
-	xa_for_each(&iopt->domains, i, undo) {
+	for (undo = iopt_domain_first(iopt, &uit); undo;
+	     undo = iopt_domain_next(iopt, &uit)) {
 		if (undo == domain)
 			break;
 		if (undo != storage)
@@ -1010,12 +1059,13 @@ void iopt_area_unmap_domain(struct iopt_area *area,
  */
 void iopt_area_unmap_all(struct iopt_area *area, struct io_pagetable *iopt)
 {
+	struct iopt_domain_iter it;
 	struct iommu_domain *domain;
-	unsigned long index;
 
 	lockdep_assert_held(&iopt->domains_sem);
 
-	xa_for_each(&iopt->domains, index, domain) {
+	for (domain = iopt_domain_first(iopt, &it); domain;
+	     domain = iopt_domain_next(iopt, &it)) {
 		if (domain != area->pfn_domain)
 			iopt_area_unmap_domain(area, domain, NULL);
 	}
@@ -1023,19 +1073,40 @@ void iopt_area_unmap_all(struct iopt_area *area, struct io_pagetable *iopt)
 		iopt_area_unmap_domain(area, area->pfn_domain, NULL);
 }
 
-/* Release the slots (and for pages no domain holds, the pins) of a range. */
+/*
+ * Release the slots (and for pages no domain holds, the pins) of a range:
+ * the store's lock is held to empty up to a chunk of slots or a batch (@arg)
+ * of PFNs, which are then unpinned run by run.
+ */
 static void release_pin_cb(struct iopt_mem *pages, unsigned long start,
 			   unsigned long last, unsigned int cover, void *arg)
 {
-	unsigned long i;
+	bool unpin = !(cover & COVER_DOMAIN);
+	struct pfn_batch *batch = arg;
+	unsigned long next = start;
 
 	if (cover & COVER_ACCESS)
 		return;
-	for (i = start; i <= last && i >= start; i++) {
-		void *entry = xa_erase(&pages->pfn_store, i);
+	while (next <= last && next >= start) {
+		unsigned long end = min(last, next + STORE_WALK_CHUNK - 1);
+		XA_STATE(xas, &pages->pfn_store, next);
+		struct batch_cursor cur = { .batch = batch };
+		void *entry;
 
-		if (!(cover & COVER_DOMAIN) && xa_is_value(entry))
-			pages_unpin(pages, xa_to_value(entry), 1);
+		batch_clear(batch);
+		xas_lock(&xas);
+		xas_for_each(&xas, entry, end) {
+			if (unpin && xa_is_value(entry) &&
+			    !batch_add_pfn(batch, xa_to_value(entry))) {
+				end = xas.xa_index - 1;
+				break;
+			}
+			xas_store(&xas, NULL);
+		}
+		xas_unlock(&xas);
+		batch_take(&cur, batch->total, pages_unpin_cb, pages);
+		next = end + 1;
+		cond_resched();
 	}
 }
 
@@ -1043,25 +1114,47 @@ static void release_pin_cb(struct iopt_mem *pages, unsigned long start,
 static void pages_release_range(struct iopt_mem *pages, unsigned long start,
 				unsigned long last)
 {
-	pages_walk_coverage(pages, start, last, release_pin_cb, NULL);
+	struct pfn_batch batch;
+
+	batch_init(&batch, last - start + 1);
+	pages_walk_coverage(pages, start, last, release_pin_cb, &batch);
+	batch_destroy(&batch);
 }
 
-/* Make sure every index of [start, last] has a slot in the store. */
+/*
+ * Make sure every index of [start, last] has a slot in the store.  On
+ * failure nothing new is left reserved.
+ */
 static int pages_reserve_slots(struct iopt_mem *pages, unsigned long start,
 			       unsigned long last)
 {
-	unsigned long i;
-	int rc;
+	unsigned long next = start;
+	int rc = 0;
 
-	for (i = start; i <= last && i >= start; i++) {
-		rc = xa_reserve(&pages->pfn_store, i, GFP_KERNEL_ACCOUNT);
-		if (rc) {
-			if (i != start)
-				pages_release_range(pages, start, i - 1);
-			return rc;
-		}
+	while (next <= last && next >= start && !rc) {
+		unsigned long end = min(last, next + STORE_WALK_CHUNK - 1);
+		XA_STATE(xas, &pages->pfn_store, next);
+		void *entry;
+
+		do {
+			xas_lock(&xas);
+			for (entry = xas_load(&xas);; entry = xas_next(&xas)) {
+				if (!entry) {
+					xas_store(&xas, XA_ZERO_ENTRY);
+					if (xas_error(&xas))
+						break;
+				}
+				if (xas.xa_index == end)
+					break;
+			}
+			xas_unlock(&xas);
+		} while (xas_nomem(&xas, GFP_KERNEL_ACCOUNT));
+		rc = xas_error(&xas);
+		next = rc ? xas.xa_index : end + 1;
 	}
-	return 0;
+	if (rc && next != start)
+		pages_release_range(pages, start, next - 1);
+	return rc;
 }
 
 /* The complete pinned range [start, last], or NULL. */
@@ -1125,13 +1218,10 @@ static void pin_fill_cb(struct iopt_mem *pages, unsigned long start,
 	unsigned long n = last - start + 1;
 	struct batch_cursor save = pf->cur;
 
-	if (!cover) {
-		struct store_pfns sp = { .pages = pages, .index = start };
-
-		batch_take(&pf->cur, n, store_pfns_cb, &sp);
-	} else {
+	if (!cover)
+		pages_store_pfns(pages, &pf->cur, start, n);
+	else
 		batch_take(&pf->cur, n, NULL, NULL);
-	}
 	if (pf->out_pages) {
 		struct page **out = pf->out_pages + (start - pf->first);
 

@@ -353,19 +353,32 @@ static int mock_domain_map_pages(struct iommu_domain *domain,
 {
 	struct mock_domain *mock = to_mock_domain(domain);
 	unsigned long flags = pgsize == MOCK_HUGE_PAGE_SIZE ? MOCK_PTE_HUGE : 0;
-	size_t size = pgsize * pgcount, done;
-	void *old;
+	XA_STATE(xas, &mock->ptes, iova / MOCK_IO_PAGE_SIZE);
+	size_t size = pgsize * pgcount, done = 0;
+	void *old = NULL;
+	int rc;
 
-	for (done = 0; done != size; done += MOCK_IO_PAGE_SIZE) {
-		old = xa_store(&mock->ptes, (iova + done) / MOCK_IO_PAGE_SIZE,
-			       mock_pte(paddr + done, flags), gfp);
-		if (xa_is_err(old) || WARN_ON(old)) {
-			/* Do not erase what was there before this call. */
-			if (!xa_is_err(old))
-				done += MOCK_IO_PAGE_SIZE;
-			mock_domain_unmap_chunks(mock, iova, done);
-			return xa_is_err(old) ? xa_err(old) : -EBUSY;
+	/* One walk of the table, as a driver writes consecutive IOPTEs. */
+	do {
+		xas_lock(&xas);
+		while (done != size) {
+			old = xas_store(&xas, mock_pte(paddr + done, flags));
+			if (xas_error(&xas) || WARN_ON(old))
+				break;
+			done += MOCK_IO_PAGE_SIZE;
+			xas_next(&xas);
 		}
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, gfp));
+	rc = xas_error(&xas);
+	if (!rc && done != size) {
+		/* Do not erase what was there before this call. */
+		done += MOCK_IO_PAGE_SIZE;
+		rc = -EBUSY;
+	}
+	if (rc) {
+		mock_domain_unmap_chunks(mock, iova, done);
+		return rc;
 	}
 	*mapped = size;
 	return 0;
@@ -377,16 +390,19 @@ static size_t mock_domain_unmap_pages(struct iommu_domain *domain,
 				      struct iommu_iotlb_gather *gather)
 {
 	struct mock_domain *mock = to_mock_domain(domain);
+	XA_STATE(xas, &mock->ptes, iova / MOCK_IO_PAGE_SIZE);
 	size_t size = pgsize * pgcount, done;
 
 	mock_domain_split_at(mock, iova / MOCK_IO_PAGE_SIZE);
 	mock_domain_split_at(mock, (iova + size) / MOCK_IO_PAGE_SIZE);
+	xas_lock(&xas);
 	for (done = 0; done != size; done += MOCK_IO_PAGE_SIZE) {
 		/* The core never unmaps what was not mapped. */
-		if (WARN_ON(!xa_erase(&mock->ptes,
-				      (iova + done) / MOCK_IO_PAGE_SIZE)))
+		if (WARN_ON(!xas_store(&xas, NULL)))
 			break;
+		xas_next(&xas);
 	}
+	xas_unlock(&xas);
 	return done;
 }
 
@@ -1711,14 +1727,18 @@ static int iommufd_test_access_replace_ioas(struct iommufd_ucmd *ucmd,
 static bool selftest_pages_match(struct page **pages, unsigned long npages,
 				 unsigned long uptr)
 {
-	unsigned long i;
+	struct page *user[64];
+	unsigned long i, n;
 
-	for (i = 0; i != npages; i++) {
-		struct page *page = test_user_page(uptr + i * PAGE_SIZE);
-		bool same = page == pages[i];
+	for (i = 0; i < npages; i += n) {
+		long got;
+		bool same;
 
-		if (page)
-			put_page(page);
+		n = min_t(unsigned long, npages - i, ARRAY_SIZE(user));
+		got = get_user_pages_fast(uptr + i * PAGE_SIZE, n, 0, user);
+		same = got == n && !memcmp(user, pages + i, n * sizeof(*user));
+		if (got > 0)
+			release_pages(user, got);
 		if (!same)
 			return false;
 	}
