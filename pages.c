@@ -486,7 +486,12 @@ static int pin_run_fill(struct iopt_mem *pages, struct pin_run *run,
  */
 #define STORE_WALK_CHUNK 4096
 
-/* Store PFNs into the existing slots of consecutive indexes. */
+/*
+ * Store PFNs into the slots of consecutive indexes, making the slots that
+ * do not exist yet (with the store's lock dropped while allocating).  After
+ * a failure to allocate, the state holds the error and the first index
+ * without a slot, and the rest is skipped.
+ */
 struct store_pfns {
 	struct xa_state xas;
 	unsigned long count;
@@ -497,10 +502,17 @@ static void store_pfns_cb(unsigned long pfn, unsigned long n, void *arg)
 	struct store_pfns *sp = arg;
 	struct xa_state *xas = &sp->xas;
 
-	for (; n; n--, pfn++) {
-		/* The slot exists, so this never allocates. */
+	while (n && !xas_error(xas)) {
 		xas_store(xas, xa_mk_value(pfn));
-		WARN_ON(xas_error(xas));
+		if (xas_error(xas)) {
+			xas_unlock(xas);
+			/* Keeps the error if no memory is to be had. */
+			xas_nomem(xas, GFP_KERNEL_ACCOUNT);
+			xas_lock(xas);
+			continue;
+		}
+		pfn++;
+		n--;
 		if (!(++sp->count % STORE_WALK_CHUNK)) {
 			xas_unlock(xas);
 			cond_resched();
@@ -511,17 +523,29 @@ static void store_pfns_cb(unsigned long pfn, unsigned long n, void *arg)
 	}
 }
 
-/* Store the next @n PFNs of @cur into the slots from @index on. */
-static void pages_store_pfns(struct iopt_mem *pages, struct batch_cursor *cur,
-			     unsigned long index, unsigned long n)
+/*
+ * Store the next @n PFNs of @cur into the slots from @index on.  Return: 0,
+ * or -ENOMEM with *@failed_at the first index left without its PFN (the
+ * cursor is then past all @n PFNs anyway).
+ */
+static int pages_store_pfns(struct iopt_mem *pages, struct batch_cursor *cur,
+			    unsigned long index, unsigned long n,
+			    unsigned long *failed_at)
 {
 	struct store_pfns sp = {
 		.xas = __XA_STATE(&pages->pfn_store, index, 0, 0),
 	};
+	int rc;
 
 	xas_lock(&sp.xas);
 	batch_take(cur, n, store_pfns_cb, &sp);
 	xas_unlock(&sp.xas);
+	rc = xas_error(&sp.xas);
+	if (rc)
+		*failed_at = sp.xas.xa_index;
+	else
+		xas_nomem(&sp.xas, 0);	/* frees a node left unused */
+	return rc;
 }
 
 /*
@@ -535,23 +559,34 @@ static void settle_cb(struct iopt_mem *pages, unsigned long start,
 {
 	struct batch_cursor *cur = arg;
 	unsigned long n = last - start + 1;
+	unsigned long failed_at;
 
+	/* These slots exist, so storing cannot fail. */
 	if (cover == COVER_ACCESS)
-		pages_store_pfns(pages, cur, start, n);
+		WARN_ON(pages_store_pfns(pages, cur, start, n, &failed_at));
 	else if (!cover)
 		batch_take(cur, n, pages_unpin_cb, pages);
 	else
 		batch_take(cur, n, NULL, NULL);
 }
 
-static void pages_settle_batch(struct iopt_mem *pages,
-			       struct pfn_batch *batch, unsigned long start)
+/* Settle the PFNs of a batch starting at index @start, from index @from on. */
+static void pages_settle_from(struct iopt_mem *pages, struct pfn_batch *batch,
+			      unsigned long start, unsigned long from)
 {
 	struct batch_cursor cur = { .batch = batch };
 
-	if (batch->total)
-		pages_walk_coverage(pages, start, start + batch->total - 1,
-				    settle_cb, &cur);
+	if (from - start >= batch->total)
+		return;
+	batch_take(&cur, from - start, NULL, NULL);
+	pages_walk_coverage(pages, from, start + batch->total - 1, settle_cb,
+			    &cur);
+}
+
+static void pages_settle_batch(struct iopt_mem *pages,
+			       struct pfn_batch *batch, unsigned long start)
+{
+	pages_settle_from(pages, batch, start, start);
 }
 
 /*
@@ -1122,11 +1157,12 @@ static void pages_release_range(struct iopt_mem *pages, unsigned long start,
 }
 
 /*
- * Make sure every index of [start, last] has a slot in the store.  On
- * failure nothing new is left reserved.
+ * Make sure every index of [start, last] has a slot in the store.  Return:
+ * 0, or -ENOMEM with *@failed_at the first index left without one (those
+ * before it have theirs).
  */
 static int pages_reserve_slots(struct iopt_mem *pages, unsigned long start,
-			       unsigned long last)
+			       unsigned long last, unsigned long *failed_at)
 {
 	unsigned long next = start;
 	int rc = 0;
@@ -1152,8 +1188,7 @@ static int pages_reserve_slots(struct iopt_mem *pages, unsigned long start,
 		rc = xas_error(&xas);
 		next = rc ? xas.xa_index : end + 1;
 	}
-	if (rc && next != start)
-		pages_release_range(pages, start, next - 1);
+	*failed_at = next;
 	return rc;
 }
 
@@ -1204,11 +1239,18 @@ static int pages_read_pinned(struct iopt_mem *pages, unsigned long start,
 	return WARN_ON(r.stalled) ? -EFAULT : 0;
 }
 
-/* Give the slots of a growing pinned range the PFNs nothing else holds. */
+/*
+ * Give a growing pinned range its slots: the PFNs nothing else holds go
+ * into new slots, indexes a domain holds get empty ones, those of other
+ * pinned ranges have theirs.  Stops at the first index it cannot give a
+ * slot (@rc, @failed_at).
+ */
 struct pin_fill {
 	struct batch_cursor cur;
 	struct page **out_pages;	/* may be NULL */
 	unsigned long first;		/* index of out_pages[0] */
+	unsigned long failed_at;
+	int rc;
 };
 
 static void pin_fill_cb(struct iopt_mem *pages, unsigned long start,
@@ -1218,11 +1260,17 @@ static void pin_fill_cb(struct iopt_mem *pages, unsigned long start,
 	unsigned long n = last - start + 1;
 	struct batch_cursor save = pf->cur;
 
+	if (pf->rc)
+		return;
 	if (!cover)
-		pages_store_pfns(pages, &pf->cur, start, n);
-	else
+		pf->rc = pages_store_pfns(pages, &pf->cur, start, n,
+					  &pf->failed_at);
+	else if (cover == COVER_DOMAIN)
+		pf->rc = pages_reserve_slots(pages, start, last,
+					     &pf->failed_at);
+	if (cover)
 		batch_take(&pf->cur, n, NULL, NULL);
-	if (pf->out_pages) {
+	if (pf->out_pages && !pf->rc) {
 		struct page **out = pf->out_pages + (start - pf->first);
 
 		pf->cur = save;
@@ -1268,13 +1316,18 @@ static int pin_grow(struct iopt_mem *pages, struct iopt_mem_pin *pin,
 		if (!r.batch.total)
 			break;
 		batch_last = r.batch_start + r.batch.total - 1;
-		rc = pages_reserve_slots(pages, r.batch_start, batch_last);
-		if (rc) {
-			pages_settle_batch(pages, &r.batch, r.batch_start);
-			break;
-		}
 		pages_walk_coverage(pages, r.batch_start, batch_last,
 				    pin_fill_cb, &pf);
+		rc = pf.rc;
+		if (rc) {
+			/* Slots made so far go (with their pages), then the rest. */
+			if (pf.failed_at != r.batch_start)
+				pages_release_range(pages, r.batch_start,
+						    pf.failed_at - 1);
+			pages_settle_from(pages, &r.batch, r.batch_start,
+					  pf.failed_at);
+			break;
+		}
 		pin_extend(pages, pin, batch_last, *next != start);
 		*next = batch_last + 1;
 	}

@@ -1776,7 +1776,7 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 		rc = -EOPNOTSUPP;
 		goto out_put;
 	}
-	pages = kvcalloc(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
 	item = kzalloc(sizeof(*item), GFP_KERNEL_ACCOUNT);
 	spare = kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
 	if (!pages || !item || !spare) {

@@ -10,7 +10,9 @@
 # upstream and over type1 and, for the map and pin rows, ours over the raw
 # pin limit (mm's gup_test on our kernel, the same memory).  Ratios are of
 # the figures as printed: read them with the row's "better" column.
-# Environment: ROUNDS; KERNELS (default "normal upstream type1"); BENCH_ARGS, the program's arguments (e.g. "-t", the
+# Environment: ROUNDS; KERNELS (default "normal upstream type1"); PERF=1
+# (each run under perf, its samples in the log for scripts/profile.py);
+# BENCH_ARGS, the program's arguments (e.g. "-t", the
 # smoke run's tiny sizes; "-g map,pairs" some groups only).  Logs in
 # $LOGS/bench/: KERNEL-rN.log (the program's output), KERNEL-rN-console.log,
 # table.txt.  Not part of make check (bench_smoke is).

@@ -34,6 +34,15 @@ esac
 chmod 755 "$root/init"
 # make bench's program (not a test), where it was built.
 [ ! -e "$bin/bench" ] || cp "$bin/bench" "$root/bin/bench"
+# PERF=1 (x86): the host's perf and its libraries, for profiling the bench.
+if [ "${PERF:-}" = 1 ] && [ "$arch" = x86 ]; then
+	[ -x /usr/bin/perf ] || die "PERF=1: no /usr/bin/perf (apt-get install linux-perf)"
+	cp /usr/bin/perf "$root/bin/perf"
+	for lib in $(ldd /usr/bin/perf | grep -o '/[^ ]*'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+fi
 if [ -n "${ONLY:-}" ]; then
 	prog=$ONLY
 	[ -e "$bin/$prog" ] || prog=iommufd-$ONLY

@@ -5,8 +5,9 @@
  * Operations when memory is short, made so with the kernel's fault
  * injection for this task only: on a fragmented host, where every
  * allocation of more than one page fails, mapping, pinning, copying and
- * unmapping still work; and teardown (unmap, closing an access, a device
- * leaving) works with no memory at all.
+ * unmapping still work; teardown (unmap, closing an access, a device
+ * leaving) works with no memory at all; and a pin whose store gets no
+ * xarray node undoes itself.
  */
 #include <sys/mman.h>
 
@@ -16,6 +17,7 @@
 #define PIN MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES
 #define FAIL_PAGE "/sys/kernel/debug/fail_page_alloc/"
 #define FAIL_SLAB "/sys/kernel/debug/failslab/"
+#define XA_NODE_FAILSLAB "/sys/kernel/slab/radix_tree_node/failslab"
 
 static int write_str(const char *dir, const char *file, const char *val)
 {
@@ -74,6 +76,19 @@ static int no_memory(bool on)
 		       stop(FAIL_PAGE) ?:
 		       write_str(FAIL_PAGE, "min-order", "1");
 	return write_str(FAIL_PAGE, "min-order", "0") ?: inject(FAIL_PAGE) ?:
+	       write_str(FAIL_SLAB, "cache-filter", "N") ?:
+	       inject(FAIL_SLAB) ?: make_it_fail(true);
+}
+
+/* Only the slab of xarray nodes fails (every xarray of the kernel's). */
+static int no_xa_nodes(bool on)
+{
+	if (!on)
+		return make_it_fail(false) ?: stop(FAIL_SLAB) ?:
+		       write_str(FAIL_SLAB, "cache-filter", "N") ?:
+		       write_file(XA_NODE_FAILSLAB, "0");
+	return write_file(XA_NODE_FAILSLAB, "1") ?:
+	       write_str(FAIL_SLAB, "cache-filter", "Y") ?:
 	       inject(FAIL_SLAB) ?: make_it_fail(true);
 }
 
@@ -108,6 +123,8 @@ FIXTURE_SETUP(lowmem)
 FIXTURE_TEARDOWN(lowmem)
 {
 	EXPECT_EQ(0, no_memory(false));
+	if (!access(XA_NODE_FAILSLAB, F_OK))
+		EXPECT_EQ(0, no_xa_nodes(false));
 	close(self->fd);
 	EXPECT_EQ(0, nothing_pinned(self->buf, self->size, self->pinned_base));
 	munmap(self->buf, self->size);
@@ -186,6 +203,68 @@ TEST_F(lowmem, teardown_without_memory)
 
 	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, self->size, 0));
 	EXPECT_EQ(0, pinned_vm_pages() - self->pinned_base);
+}
+
+/*
+ * Pins whose slots in the store cannot all be made (no xarray node to be
+ * had) fail with ENOMEM and leave everything as it was: the slots made so
+ * far go, the pages pinned for them are unpinned, nothing stays charged.
+ * The first node of each store exists (a small pin in the middle made it),
+ * so both fail half way: on the IOAS with domains, making empty slots for
+ * pages the domains hold; on one without, storing the PFNs of pages just
+ * pinned, over two pin runs (the small pin splits the range).
+ */
+TEST_F(lowmem, store_without_nodes)
+{
+	size_t pg = self->page;
+	__u32 bare, item[2];
+	long pinned;
+	int afd[2], i;
+
+	if (access(XA_NODE_FAILSLAB, F_OK))
+		SKIP(return, "no %s", XA_NODE_FAILSLAB);
+	ASSERT_EQ(0, ioas_alloc(self->fd, &bare));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
+				    self->size, IOVA));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, bare, self->buf, self->size,
+				    IOVA));
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, PIN, &afd[0]));
+	ASSERT_EQ(0, create_access(self->fd, bare, PIN, &afd[1]));
+	for (i = 0; i != 2; i++)
+		ASSERT_EQ(0, access_pages(self->fd, afd[i], 0, IOVA + 100 * pg,
+					  8 * pg, self->buf + 100 * pg,
+					  &item[i]));
+	pinned = pinned_vm_pages();
+
+	ASSERT_EQ(0, no_xa_nodes(true));
+	for (i = 0; i != 2; i++)
+		EXPECT_ERRNO(ENOMEM,
+			     access_pages(self->fd, afd[i], 0, IOVA + 64 * pg,
+					  137 * pg, self->buf + 64 * pg, NULL));
+	ASSERT_EQ(0, no_xa_nodes(false));
+
+	EXPECT_EQ(pinned, pinned_vm_pages());
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, 100 * pg, 1));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 100 * pg, 8 * pg, 2));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf + 108 * pg,
+				   self->size - 108 * pg, 1));
+	/* With memory again, the same pins work and go. */
+	for (i = 0; i != 2; i++) {
+		__u32 again;
+
+		EXPECT_EQ(0, access_pages(self->fd, afd[i], 0, IOVA + 64 * pg,
+					  137 * pg, self->buf + 64 * pg,
+					  &again));
+		EXPECT_EQ(0, destroy_access_pages(self->fd, afd[i], again));
+		EXPECT_EQ(0, destroy_access_pages(self->fd, afd[i], item[i]));
+	}
+	EXPECT_EQ(pinned - 8, pinned_vm_pages());
+	EXPECT_EQ(0, md_check_refs(self->fd, self->buf, self->size, 1));
+	for (i = 0; i != 2; i++)
+		EXPECT_EQ(0, close(afd[i]));
+	EXPECT_EQ(0, ioas_unmap(self->fd, bare, IOVA, self->size, NULL));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, IOVA, self->size,
+				NULL));
 }
 
 TEST_HARNESS_MAIN
