@@ -481,10 +481,10 @@ static int pin_run_fill(struct iopt_mem *pages, struct pin_run *run,
 }
 
 /*
- * Walks of the store take its lock for at most this many slots at a time
- * (pages->mutex stays held, so the walk's position stays valid).
+ * Walks of the store hold its lock for at most this many slots at a time,
+ * then let others run (pages->mutex stays held: nobody else writes).
  */
-#define STORE_WALK_CHUNK 4096
+#define STORE_WALK_CHUNK 256
 
 /*
  * Store PFNs into the slots of consecutive indexes, making the slots that
@@ -513,13 +513,15 @@ static void store_pfns_cb(unsigned long pfn, unsigned long n, void *arg)
 		}
 		pfn++;
 		n--;
-		if (!(++sp->count % STORE_WALK_CHUNK)) {
-			xas_unlock(xas);
-			cond_resched();
-			xas_lock(xas);
-			xas_set(xas, xas->xa_index);
+		if (++sp->count % STORE_WALK_CHUNK) {
+			xas_next(xas);
+			continue;
 		}
-		xas_next(xas);
+		xas_unlock(xas);
+		cond_resched();
+		xas_lock(xas);
+		/* A restarted state walks down to the index it is set to. */
+		xas_set(xas, xas->xa_index + 1);
 	}
 }
 
@@ -1187,6 +1189,7 @@ static int pages_reserve_slots(struct iopt_mem *pages, unsigned long start,
 		} while (xas_nomem(&xas, GFP_KERNEL_ACCOUNT));
 		rc = xas_error(&xas);
 		next = rc ? xas.xa_index : end + 1;
+		cond_resched();
 	}
 	*failed_at = next;
 	return rc;

@@ -370,4 +370,47 @@ TEST_F(hugemem, map_then_attach)
 	ASSERT_EQ(0, object_destroy(self->fd, ioas_id));
 }
 
+/*
+ * Huge pages an access pins with no domain have their PFNs in the store,
+ * long runs of them: a new domain is filled from the store, the PFNs go
+ * back to it when the domain leaves, and unpinning gives every page back.
+ */
+TEST_F(hugemem, pinned_then_attach)
+{
+	__u64 base = APERTURE_START + 16 * SZ_1M;
+	__u32 ioas_id, stdev_id, hwpt_id, item;
+	long npages = SZ_4M / PSZ;
+	unsigned int i;
+	int afd;
+
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas_id));
+	ASSERT_EQ(0, ioas_map_fixed(self->fd, ioas_id, self->mem, SZ_4M,
+				    base));
+	ASSERT_EQ(0, create_access(self->fd, ioas_id,
+				   MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES,
+				   &afd));
+	ASSERT_EQ(0, access_pages(self->fd, afd, MOCK_FLAGS_ACCESS_WRITE,
+				  base, SZ_4M, self->mem, &item));
+	EXPECT_EQ(npages, pinned_vm_pages() - self->vm_pinned);
+	for (i = 0; i != variant->ndevs; i++) {
+		ASSERT_EQ(0, mock_domain_flags(self->fd, ioas_id,
+					       variant->dev_flags[i],
+					       &stdev_id, &hwpt_id, NULL));
+		EXPECT_EQ(0, check_hwpts(self->fd, &hwpt_id, 1, base,
+					 self->mem, SZ_4M));
+		EXPECT_EQ(npages, pinned_vm_pages() - self->vm_pinned);
+		ASSERT_EQ(0, object_destroy(self->fd, stdev_id));
+		EXPECT_EQ(0, md_check_refs(self->fd, self->mem, SZ_4M, 1));
+	}
+	/* A second pin of the same range reads the store back. */
+	EXPECT_EQ(0, access_pages(self->fd, afd, 0, base, SZ_4M, self->mem,
+				  NULL));
+	EXPECT_EQ(npages, pinned_vm_pages() - self->vm_pinned);
+	EXPECT_EQ(0, close(afd));
+	EXPECT_EQ(0, md_check_refs(self->fd, self->mem, SZ_4M, 0));
+	EXPECT_EQ(0, pinned_vm_pages() - self->vm_pinned);
+	EXPECT_EQ(SZ_4M, unmap_everything(self->fd, ioas_id));
+	ASSERT_EQ(0, object_destroy(self->fd, ioas_id));
+}
+
 TEST_HARNESS_MAIN
