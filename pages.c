@@ -1590,6 +1590,18 @@ struct iopt_mem *iopt_mem_new(void __user *uptr, unsigned long length,
 	return pages;
 }
 
+/* Does the store hold any entry (a PFN or a reservation)? */
+static bool pages_store_used(struct iopt_mem *pages)
+{
+	XA_STATE(xas, &pages->pfn_store, 0);
+	void *entry;
+
+	rcu_read_lock();
+	entry = xas_find(&xas, ULONG_MAX);
+	rcu_read_unlock();
+	return entry;
+}
+
 void iopt_mem_release(struct kref *kref)
 {
 	struct iopt_mem *pages = container_of(kref, struct iopt_mem, kref);
@@ -1597,7 +1609,9 @@ void iopt_mem_release(struct kref *kref)
 	WARN_ON(!RB_EMPTY_ROOT(&pages->pinned_ranges.rb_root));
 	WARN_ON(!RB_EMPTY_ROOT(&pages->held_areas.rb_root));
 	WARN_ON(pages->npinned);
-	WARN_ON(!xa_empty(&pages->pfn_store));
+	WARN_ON(pages_store_used(pages));
+	/* A store that ran out of memory half way may have left empty nodes. */
+	xa_destroy(&pages->pfn_store);
 	put_task_struct(pages->owner_task);
 	mmdrop(pages->owner_mm);
 	free_uid(pages->owner_user);
