@@ -936,14 +936,14 @@ static int area_fill_step(struct iopt_area *area, struct io_pagetable *iopt,
 {
 	struct iopt_mem *pages = area->pages;
 	struct iommu_domain *storage = area->pfn_domain;
-	unsigned long slot = 0;
+	struct iopt_domain_iter it;
 	struct pfn_reader r;
 	int rc = 0;
 
 	lockdep_assert_held(&iopt->domains_sem);
 
 	if (!storage)
-		storage = xa_find(&iopt->domains, &slot, ULONG_MAX, XA_PRESENT);
+		storage = iopt_domain_first(iopt, &it);
 	if (!storage) {
 		/* No domain to fill: the area waits in user memory. */
 		area->fill_next = area_last_index(area) + 1;
