@@ -860,13 +860,23 @@ static void to_reservations_cb(struct iopt_mem *pages, unsigned long start,
 			       unsigned long last, unsigned int cover,
 			       void *arg)
 {
-	unsigned long i;
+	unsigned long next = start;
 
 	if (cover != COVER_ACCESS)
 		return;
-	for (i = start; i <= last && i >= start; i++)
-		WARN_ON(xa_err(xa_store(&pages->pfn_store, i, XA_ZERO_ENTRY,
-					GFP_ATOMIC)));
+	while (next <= last && next >= start) {
+		unsigned long end = min(last, next + STORE_WALK_CHUNK - 1);
+		XA_STATE(xas, &pages->pfn_store, next);
+		void *entry;
+
+		/* Every slot exists: replacing an entry never allocates. */
+		xas_lock(&xas);
+		xas_for_each(&xas, entry, end)
+			xas_store(&xas, XA_ZERO_ENTRY);
+		xas_unlock(&xas);
+		next = end + 1;
+		cond_resched();
+	}
 }
 
 /*
