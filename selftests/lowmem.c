@@ -250,7 +250,7 @@ TEST_F(lowmem, store_without_nodes)
 				   self->size - 108 * pg, 1));
 	/* With memory again, the same pins work and go. */
 	for (i = 0; i != 2; i++) {
-		__u32 again;
+		__u32 again = 0;
 
 		EXPECT_EQ(0, access_pages(self->fd, afd[i], 0, IOVA + 64 * pg,
 					  137 * pg, self->buf + 64 * pg,
