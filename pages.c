@@ -304,17 +304,20 @@ static long pages_pin_user(struct iopt_mem *pages, unsigned long index,
 }
 
 /* Unpin @n pinned pages from @pfn on; writable memory is dirtied. */
-static void pages_unpin(struct iopt_mem *pages, unsigned long pfn,
-			unsigned long n)
+static void unpin_run_cb(unsigned long pfn, unsigned long n, void *arg)
 {
+	struct iopt_mem *pages = arg;
+
 	unpin_user_page_range_dirty_lock(pfn_to_page(pfn), n, pages->writable);
-	pages->npinned -= n;
-	pages_uncharge(pages, n);
 }
 
-static void pages_unpin_cb(unsigned long pfn, unsigned long n, void *arg)
+/* Unpin the next @n PFNs of @cur, counted and charged as one. */
+static void pages_unpin_next(struct iopt_mem *pages, struct batch_cursor *cur,
+			     unsigned long n)
 {
-	pages_unpin(arg, pfn, n);
+	batch_take(cur, n, unpin_run_cb, pages);
+	pages->npinned -= n;
+	pages_uncharge(pages, n);
 }
 
 /*
@@ -567,7 +570,7 @@ static void settle_cb(struct iopt_mem *pages, unsigned long start,
 	if (cover == COVER_ACCESS)
 		WARN_ON(pages_store_pfns(pages, cur, start, n, &failed_at));
 	else if (!cover)
-		batch_take(cur, n, pages_unpin_cb, pages);
+		pages_unpin_next(pages, cur, n);
 	else
 		batch_take(cur, n, NULL, NULL);
 }
@@ -1151,7 +1154,7 @@ static void release_pin_cb(struct iopt_mem *pages, unsigned long start,
 			xas_store(&xas, NULL);
 		}
 		xas_unlock(&xas);
-		batch_take(&cur, batch->total, pages_unpin_cb, pages);
+		pages_unpin_next(pages, &cur, batch->total);
 		next = end + 1;
 		cond_resched();
 	}
