@@ -14,7 +14,9 @@
  * they are given page by page.  The driver must unpin inside its op.
  * Moving (replace) or detaching an access tells the driver about exactly
  * its remaining pins the same way; a driver that still holds pins after
- * that is buggy: the pins are dropped with a warning.
+ * that is buggy: the pins are dropped with a warning.  An access that pins
+ * makes its IOAS map whole pages only (see iopt_register_access()), and a
+ * pin starts a page.
  *
  * User memory.  Pinning may fault on user memory (userfaultfd, FUSE), and
  * iommufd_access_rw() copies to and from it.  Neither happens while a lock
@@ -205,12 +207,12 @@ static int check_pin_piece(struct iopt_area *area, unsigned long first,
 			   unsigned int flags)
 {
 	/*
-	 * out_pages has a page per IOVA page, so the area's memory must sit
-	 * at the same offsets within pages as its IOVA, and a piece followed
-	 * by another must end with a page.
+	 * out_pages has a page per page of the range, so the range starts a
+	 * page.  Every area is PAGE_SIZE aligned while the access is attached
+	 * (see iopt_register_access()), so later pieces start a page too.
 	 */
-	if (area_iova_offset(area, first) != first % PAGE_SIZE ||
-	    (last != range_last && (last + 1) % PAGE_SIZE))
+	if (area_iova_offset(area, first) ||
+	    WARN_ON(last != range_last && (last + 1) % PAGE_SIZE))
 		return -EINVAL;
 	return check_writable(area, flags);
 }
@@ -401,7 +403,7 @@ static void access_unpin_range(struct io_pagetable *iopt, unsigned long iova,
 /**
  * iommufd_access_pin_pages() - pin the pages behind an IOVA range
  * @access: an attached access whose ops have needs_pin_pages
- * @iova: first IOVA
+ * @iova: first IOVA; must start a page
  * @length: bytes
  * @out_pages: receives a struct page per IOVA page of the range
  * @flags: IOMMUFD_ACCESS_RW_WRITE if the pages will be written
@@ -413,7 +415,8 @@ static void access_unpin_range(struct io_pagetable *iopt, unsigned long iova,
  *
  * Return: 0; -ENOENT if the range is not fully mapped or the access is not
  * attached; -EPERM if the range is not mapped writable and @flags asks for
- * writing; -EINVAL for a range the access cannot pin now; -ENOMEM, -EFAULT.
+ * writing; -EINVAL if @iova does not start a page, or for a range the
+ * access cannot pin now; -ENOMEM, -EFAULT.
  * Nothing is pinned on failure.
  */
 int iommufd_access_pin_pages(struct iommufd_access *access, unsigned long iova,

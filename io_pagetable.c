@@ -18,7 +18,8 @@
  *    domain of @domains, and lies inside each domain's aperture (the
  *    outside is reserved by the domain);
  *  - every area is aligned (IOVA, length, offset in its first page) to
- *    align, the largest minimum page size of the domains;
+ *    align: the largest minimum page size of the domains, and at least
+ *    PAGE_SIZE while an access that pins pages is attached;
  *  - @gap_tree holds the areas of @areas, each knowing the free IOVA
  *    before it.
  *
@@ -1176,7 +1177,8 @@ void iopt_unreserve_owner(struct io_pagetable *iopt, void *owner)
 
 static void iopt_recalc_alignment(struct io_pagetable *iopt)
 {
-	unsigned long align = iopt->small_pages_only ? PAGE_SIZE : 1;
+	unsigned long align = iopt->small_pages_only ||
+			      iopt->pinning_accesses ? PAGE_SIZE : 1;
 	struct iopt_domain_iter it;
 	struct iommu_domain *domain;
 
@@ -1539,15 +1541,32 @@ int iopt_reserve_dev_regions(struct io_pagetable *iopt, struct device *dev)
 	return rc;
 }
 
-/* Register an access to hear about unmaps; *list_id is its slot. */
+/*
+ * Register an access to hear about unmaps; *list_id is its slot.  An access
+ * that pins pages makes PAGE_SIZE the least alignment of every mapping, as
+ * a domain with 4 KiB pages would: it pins and hands out whole pages, so
+ * no mapping may begin or end inside one.  -EADDRINUSE if one already does.
+ */
 int iopt_register_access(struct io_pagetable *iopt, struct iommufd_access *access,
 			 u32 *list_id)
 {
+	bool pins = access->ops->needs_pin_pages;
 	int rc;
 
 	down_write(&iopt->domains_sem);
+	down_write(&iopt->iova_rwsem);
+	if (pins && !iopt_areas_aligned(iopt, PAGE_SIZE)) {
+		rc = -EADDRINUSE;
+		goto out_unlock;
+	}
 	rc = xa_alloc(&iopt->accesses, list_id, access, xa_limit_16b,
 		      GFP_KERNEL_ACCOUNT);
+	if (!rc && pins) {
+		iopt->pinning_accesses++;
+		iopt_recalc_alignment(iopt);
+	}
+out_unlock:
+	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_sem);
 	return rc;
 }
@@ -1556,7 +1575,13 @@ void iopt_unregister_access(struct io_pagetable *iopt,
 			    struct iommufd_access *access, u32 list_id)
 {
 	down_write(&iopt->domains_sem);
+	down_write(&iopt->iova_rwsem);
 	WARN_ON(xa_erase(&iopt->accesses, list_id) != access);
+	if (access->ops->needs_pin_pages) {
+		iopt->pinning_accesses--;
+		iopt_recalc_alignment(iopt);
+	}
+	up_write(&iopt->iova_rwsem);
 	up_write(&iopt->domains_sem);
 }
 

@@ -42,6 +42,8 @@ struct iommufd_access;
  * @accesses: attached struct iommufd_access, told about unmaps
  * @domain_seq: where xa_alloc_cyclic() looks for the next @domains slot
  * @ndomains: how many domains @domains holds (reserved slots not counted)
+ * @pinning_accesses: how many of @accesses pin pages (needs_pin_pages);
+ *	written with both locks held for write, so either lock reads it
  * @iova_rwsem: protects the interval trees, @gap_tree, @unmap_blocks,
  *	@align and @small_pages_only
  * @areas: the mapped areas (struct iopt_area), by IOVA
@@ -52,7 +54,8 @@ struct iommufd_access;
  * @unmap_blocks: ranges of unmaps waiting for accesses to unpin
  *	(struct iopt_unmap_block); no new pins there meanwhile
  * @copies_done: woken when an area's last copy in flight is done
- * @align: the alignment every mapping needs for all domains
+ * @align: the alignment every mapping needs: for all domains, and
+ *	PAGE_SIZE while accesses pin pages (they pin whole pages)
  * @small_pages_only: map in PAGE_SIZE units only (IOMMU_OPTION_HUGE_PAGES)
  */
 struct io_pagetable {
@@ -61,6 +64,7 @@ struct io_pagetable {
 	struct xarray accesses;
 	u32 domain_seq;
 	unsigned int ndomains;
+	unsigned int pinning_accesses;
 
 	struct rw_semaphore iova_rwsem;
 	struct rb_root_cached areas;

@@ -85,9 +85,11 @@ enum {
  * callback, before pinned IOVA is unmapped.
  *
  * access_pages.flags: MOCK_FLAGS_ACCESS_WRITE pins the pages for writing.
- * MOCK_FLAGS_ACCESS_SYZ marks a call made by a fuzzer (syzkaller), which
- * has no user pointer to offer: the pinned pages are not compared with
- * user memory.
+ * MOCK_FLAGS_ACCESS_SYZ, in access_pages.flags and access_rw.flags, marks
+ * a call made by a fuzzer (syzkaller), which cannot know the IOVA its maps
+ * got: the iova names a place by area instead, the low 32 bits counting
+ * the areas of the access's IOAS in IOVA order from 0, the high 32 bits a
+ * byte offset from the start of that area.  With no such area it is IOVA 0.
  *
  * access_rw.flags: MOCK_ACCESS_RW_WRITE copies from the user buffer into
  * the IOVA range (device write); without it data flows from the IOVA range
@@ -243,8 +245,10 @@ struct iommu_test_destroy_access_pages {
 };
 
 /*
- * IOMMU_TEST_OP_ACCESS_PAGES: pin [iova, iova + length), which must be
- * backed by the user memory at uptr; out the handle of the pinning.
+ * IOMMU_TEST_OP_ACCESS_PAGES: pin [iova, iova + length); out the handle of
+ * the pinning.  If uptr is not 0, the pinned pages must be the user memory
+ * at uptr (rounded down to a page): -EBADE if they are other pages, -EFAULT
+ * if that memory cannot be read.
  */
 struct iommu_test_access_pages {
 	__u32 flags;

@@ -1723,39 +1723,78 @@ static int iommufd_test_access_replace_ioas(struct iommufd_ucmd *ucmd,
 	return rc;
 }
 
-/* Do the pinned pages match the user memory the range was mapped from? */
-static bool selftest_pages_match(struct page **pages, unsigned long npages,
-				 unsigned long uptr)
+/*
+ * Are the pinned pages the user memory at @uptr?  0, -EBADE if not, or
+ * -EFAULT if the user memory is not there.
+ */
+static int selftest_pages_match(struct page **pages, unsigned long npages,
+				unsigned long uptr)
 {
 	struct page *user[64];
 	unsigned long i, n;
 
 	for (i = 0; i < npages; i += n) {
+		int rc = 0;
 		long got;
-		bool same;
 
 		n = min_t(unsigned long, npages - i, ARRAY_SIZE(user));
 		got = get_user_pages_fast(uptr + i * PAGE_SIZE, n, 0, user);
-		same = got == n && !memcmp(user, pages + i, n * sizeof(*user));
+		if (got != n)
+			rc = -EFAULT;
+		else if (memcmp(user, pages + i, n * sizeof(*user)))
+			rc = -EBADE;
 		if (got > 0)
 			release_pages(user, got);
-		if (!same)
-			return false;
+		if (rc)
+			return rc;
 	}
-	return true;
+	return 0;
+}
+
+/*
+ * MOCK_FLAGS_ACCESS_SYZ: a fuzzer cannot know the IOVAs its maps got, so it
+ * names a place by area: the low 32 bits of @iova count the areas of the
+ * access's IOAS in IOVA order, the high 32 bits are a byte offset from the
+ * start of that one.  IOVA 0 if there is no such area.
+ */
+static unsigned long selftest_syz_iova(struct iommufd_access *access,
+				       u64 iova)
+{
+	u32 nth = lower_32_bits(iova), offset = upper_32_bits(iova);
+	struct interval_tree_node *node;
+	struct io_pagetable *iopt;
+	unsigned long found = 0;
+
+	mutex_lock(&access->ioas_mutex);
+	if (!access->ioas)
+		goto out_unlock;
+	iopt = &access->ioas->iopt;
+	down_read(&iopt->iova_rwsem);
+	for (node = interval_tree_iter_first(&iopt->areas, 0, ULONG_MAX); node;
+	     node = interval_tree_iter_next(node, 0, ULONG_MAX)) {
+		if (!nth--) {
+			found = node->start + offset;
+			break;
+		}
+	}
+	up_read(&iopt->iova_rwsem);
+out_unlock:
+	mutex_unlock(&access->ioas_mutex);
+	return found;
 }
 
 /* ACCESS_PAGES: pin an IOVA range through the access cmd->id. */
 static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 				     struct iommu_test_cmd *cmd)
 {
-	unsigned long iova = cmd->access_pages.iova;
+	unsigned long uptr = cmd->access_pages.uptr;
 	unsigned long length = cmd->access_pages.length;
 	unsigned int flags = cmd->access_pages.flags;
 	struct interval_tree_node *spare = NULL;
 	struct selftest_access_item *item;
 	struct selftest_access *staccess;
 	unsigned long npages, end;
+	unsigned long iova;
 	unsigned int id;
 	struct page **pages;
 	struct file *filep;
@@ -1763,12 +1802,6 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 
 	if (flags & ~(MOCK_FLAGS_ACCESS_WRITE | MOCK_FLAGS_ACCESS_SYZ))
 		return -EOPNOTSUPP;
-	if (!length || check_add_overflow(iova, length, &end) ||
-	    end > ULONG_MAX - PAGE_SIZE)
-		return -EINVAL;
-	npages = (ALIGN(end, PAGE_SIZE) - ALIGN_DOWN(iova, PAGE_SIZE)) /
-		 PAGE_SIZE;
-
 	staccess = selftest_access_get(cmd->id, &filep);
 	if (IS_ERR(staccess))
 		return PTR_ERR(staccess);
@@ -1776,6 +1809,19 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 		rc = -EOPNOTSUPP;
 		goto out_put;
 	}
+	iova = cmd->access_pages.iova;
+	if (flags & MOCK_FLAGS_ACCESS_SYZ)
+		iova = selftest_syz_iova(staccess->access, iova);
+	rc = -EINVAL;
+	if (!length)
+		goto out_put;
+	/* A range that wraps, even once rounded up to pages. */
+	rc = -EOVERFLOW;
+	if (check_add_overflow(iova, length, &end) ||
+	    end > ULONG_MAX - PAGE_SIZE)
+		goto out_put;
+	npages = (ALIGN(end, PAGE_SIZE) - ALIGN_DOWN(iova, PAGE_SIZE)) /
+		 PAGE_SIZE;
 	pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL_ACCOUNT);
 	item = kzalloc(sizeof(*item), GFP_KERNEL_ACCOUNT);
 	spare = kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
@@ -1806,12 +1852,12 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 	item = NULL;
 	mutex_unlock(&staccess->lock);
 
-	/* User memory is looked at with no lock an unmap op needs. */
-	if (!(flags & MOCK_FLAGS_ACCESS_SYZ) &&
-	    !selftest_pages_match(pages, npages,
-				  cmd->access_pages.uptr & PAGE_MASK)) {
-		rc = -EINVAL;
-	} else {
+	/*
+	 * User memory is looked at with no lock an unmap op needs; a caller
+	 * with no pointer to give (a fuzzer) passes none.
+	 */
+	rc = uptr ? selftest_pages_match(pages, npages, uptr & PAGE_MASK) : 0;
+	if (!rc) {
 		cmd->access_pages.out_access_pages_id = id;
 		rc = iommufd_ucmd_reply(ucmd, sizeof(*cmd));
 	}
@@ -1857,10 +1903,12 @@ static int iommufd_test_access_rw(struct iommufd_ucmd *ucmd,
 	unsigned int rw_flags = 0;
 	struct selftest_access *staccess;
 	struct file *filep;
+	unsigned long iova;
 	void *buf;
 	int rc;
 
-	if (flags & ~(MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH))
+	if (flags & ~(MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH |
+		      MOCK_FLAGS_ACCESS_SYZ))
 		return -EOPNOTSUPP;
 	if (flags & MOCK_ACCESS_RW_WRITE)
 		rw_flags |= IOMMUFD_ACCESS_RW_WRITE;
@@ -1872,15 +1920,21 @@ static int iommufd_test_access_rw(struct iommufd_ucmd *ucmd,
 	staccess = selftest_access_get(cmd->id, &filep);
 	if (IS_ERR(staccess))
 		return PTR_ERR(staccess);
-	/* A bounce buffer, as a driver emulating a device's DMA has. */
-	buf = kvzalloc(length, GFP_KERNEL_ACCOUNT);
+	iova = cmd->access_rw.iova;
+	if (flags & MOCK_FLAGS_ACCESS_SYZ)
+		iova = selftest_syz_iova(staccess->access, iova);
+	/*
+	 * A bounce buffer, as a driver emulating a device's DMA has; not
+	 * zeroed: what is copied out was first filled, all of it.
+	 */
+	buf = kvmalloc(length, GFP_KERNEL_ACCOUNT);
 	rc = buf ? 0 : -ENOMEM;
 	if (!rc && (flags & MOCK_ACCESS_RW_WRITE) &&
 	    copy_from_user(buf, uptr, length))
 		rc = -EFAULT;
 	if (!rc)
-		rc = iommufd_access_rw(staccess->access, cmd->access_rw.iova,
-				       buf, length, rw_flags);
+		rc = iommufd_access_rw(staccess->access, iova, buf, length,
+				       rw_flags);
 	if (!rc && !(flags & MOCK_ACCESS_RW_WRITE) &&
 	    copy_to_user(uptr, buf, length))
 		rc = -EFAULT;

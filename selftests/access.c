@@ -274,15 +274,15 @@ TEST_F(mock_access, pin_whole_and_partial)
 	ASSERT_EQ(0, access_pages(self->fd, afd, MOCK_FLAGS_ACCESS_WRITE,
 				  IOVA + 2 * pg, 4 * pg, self->buf + 2 * pg,
 				  &part));
-	/* Ten bytes inside page 8. */
-	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA + 8 * pg + 100, 10,
-				  self->buf + 8 * pg + 100, &sub));
-	/* Two bytes across the end of page 10. */
-	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA + 11 * pg - 1, 2,
-				  self->buf + 11 * pg - 1, &cross));
-	/* The very last byte of the area. */
-	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA + self->size - 1, 1,
-				  self->buf + self->size - 1, &last));
+	/* The first ten bytes of page 8. */
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA + 8 * pg, 10,
+				  self->buf + 8 * pg, &sub));
+	/* Page 10 and the first byte of page 11. */
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA + 10 * pg, pg + 1,
+				  self->buf + 10 * pg, &cross));
+	/* The first byte of the last page. */
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA + self->size - pg, 1,
+				  self->buf + self->size - pg, &last));
 	EXPECT_NE(part, sub);
 	EXPECT_NE(sub, cross);
 	EXPECT_NE(cross, last);
@@ -331,13 +331,13 @@ TEST_F(mock_access, pin_twice_and_overlapping)
 	EXPECT_EQ(0, destroy_access_pages(self->fd, afd, b));
 	EXPECT_EQ(0, BUF_REFS(0, BUF_PAGES, IDLE));
 
-	/* Pages 0-5, 4-9 and a sub-page range in page 5 (another access). */
+	/* Pages 0-5, 4-9 and the start of page 5 (another access). */
 	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA, 6 * pg, self->buf,
 				  &c));
 	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA + 4 * pg, 6 * pg,
 				  self->buf + 4 * pg, &d));
-	ASSERT_EQ(0, access_pages(self->fd, afd2, 0, IOVA + 5 * pg + 10, 20,
-				  self->buf + 5 * pg + 10, &e));
+	ASSERT_EQ(0, access_pages(self->fd, afd2, 0, IOVA + 5 * pg, 20,
+				  self->buf + 5 * pg, &e));
 	EXPECT_EQ(0, BUF_REFS(0, 10, 1));
 	EXPECT_EQ(0, BUF_REFS(10, 6, IDLE));
 	EXPECT_EQ(variant->devices ? BUF_PAGES : 10, PINNED());
@@ -387,11 +387,12 @@ TEST_F(mock_access, pin_across_areas)
 
 	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA + half - 2 * pg,
 				  4 * pg, self->buf + half - 2 * pg, &mid));
+	/* The first area's last page and the second's first byte. */
 	ASSERT_EQ(0, access_pages(self->fd, afd, MOCK_FLAGS_ACCESS_WRITE,
-				  IOVA + half - 1, 2, self->buf + half - 1,
+				  IOVA + half - pg, pg + 1, self->buf + half - pg,
 				  &edge));
 	/* Its pages are no single user range: skip the mock's comparison. */
-	ASSERT_EQ(0, access_pages(self->fd, afd, MOCK_FLAGS_ACCESS_SYZ,
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0,
 				  IOVA + self->size - pg, 2 * pg, NULL,
 				  &two_mems));
 	EXPECT_EQ(0, BUF_REFS(0, hp - 2, IDLE));
@@ -428,47 +429,33 @@ TEST_F(mock_access, pin_across_areas)
 }
 
 /*
- * The pages handed to an access are one per IOVA page.  When an area ends
- * in the middle of a page and the next area continues with other memory,
- * that IOVA page is backed by two pages and the range cannot be pinned
- * (EINVAL).  The range here covers 3 IOVA pages while its two areas use
- * 3 + 1 pages of memory.
+ * An access that pins hands out whole pages, so while one is attached the
+ * IOAS maps whole pages only (IOVA, length and offset in the page), as with
+ * a domain of 4 KiB pages.  An IOAS that maps part of a page refuses one
+ * (EADDRINUSE); accesses that only copy are fine with it.
  */
-TEST_F(mock_access, pin_area_ends_mid_page)
+TEST_F(mock_access, pinning_access_aligns_ioas)
 {
 	size_t pg = self->page, off = pg / 2;
+	__u64 align = 0, mock_align = variant->devices ? pg / 2 : 1;
+	__u32 ioas2;
 	char tmp[8192];
 	unsigned int i;
-	__u32 item;
 	char *buf2;
-	int afd, rc, err;
+	int afd;
 
 	ASSERT_LE(pg + off, sizeof(tmp));
-
 	buf2 = new_buffer(4 * pg, 2);
 	ASSERT_NE(MAP_FAILED, buf2);
-	/* Both are multiples of MOCK_IO_PAGE_SIZE, so fine for domains. */
+	/* Multiples of MOCK_IO_PAGE_SIZE, so fine for mock domains. */
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, self->buf,
 				    2 * pg + off, IOVA2));
 	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, buf2 + off,
 				    2 * pg, IOVA2 + 2 * pg + off));
-	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, PIN, &afd));
-
-	rc = access_pages(self->fd, afd, MOCK_FLAGS_ACCESS_SYZ, IOVA2, 3 * pg,
-			  NULL, &item);
-	err = errno;
-	EXPECT_EQ(-1, rc);
-	if (rc)
-		EXPECT_EQ(EINVAL, err);
-	/* Do not leave it pinned if it was. */
-	if (!rc)
-		EXPECT_EQ(0, destroy_access_pages(self->fd, afd, item));
-
-	/* Up to the end of the first area is fine. */
-	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA2, 2 * pg + off,
-				  self->buf, &item));
-	EXPECT_EQ(0, destroy_access_pages(self->fd, afd, item));
+	EXPECT_ERRNO(EADDRINUSE, create_access(self->fd, self->ioas_id, PIN,
+					       &afd));
 	/* Copying by IOVA has no such limit. */
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, 0, &afd));
 	for (i = 0; i < 2; i++) {
 		memset(tmp, 0, sizeof(tmp));
 		ASSERT_EQ(0, access_rw(self->fd, afd, IOVA2 + 2 * pg, tmp,
@@ -477,52 +464,188 @@ TEST_F(mock_access, pin_area_ends_mid_page)
 		EXPECT_EQ(0, memcmp(buf2 + off, tmp + off, pg));
 	}
 	EXPECT_EQ(0, close(afd));
+
+	/* A pinning access cannot move onto that IOAS either. */
+	ASSERT_EQ(0, ioas_alloc(self->fd, &ioas2));
+	ASSERT_EQ(0, create_access(self->fd, ioas2, PIN, &afd));
+	EXPECT_ERRNO(EADDRINUSE, access_replace_ioas(self->fd, afd,
+						     self->ioas_id));
 	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, IOVA2,
 				4 * pg + off, NULL));
+	EXPECT_EQ(0, md_check_refs(self->fd, buf2, 4 * pg, 0));
+	/* It stayed where it was; once the IOAS is aligned it may come. */
+	EXPECT_EQ(0, ioas_map_fixed(self->fd, ioas2, buf2, pg, IOVA2));
+	EXPECT_EQ(0, access_pages(self->fd, afd, 0, IOVA2, pg, buf2, NULL));
+	ASSERT_EQ(0, access_replace_ioas(self->fd, afd, self->ioas_id));
+
+	/* Attached, it makes every new mapping whole pages. */
+	ASSERT_LE(1, ioas_ranges(self->fd, self->ioas_id, NULL, 0, &align));
+	EXPECT_EQ(pg, align);
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, pg + off, IOVA2));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf + off, pg, IOVA2 + off));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf + off, pg, IOVA2));
+	EXPECT_ERRNO(EINVAL, ioas_map_fixed(self->fd, self->ioas_id,
+					    self->buf, pg, IOVA2 + off));
+	EXPECT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, buf2, pg,
+				    IOVA2));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, IOVA2, pg, NULL));
+	/* Detached, the IOAS is as before. */
+	EXPECT_EQ(0, close(afd));
+	ASSERT_LE(1, ioas_ranges(self->fd, self->ioas_id, NULL, 0, &align));
+	EXPECT_EQ(mock_align, align);
+	EXPECT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, buf2 + off, pg,
+				    IOVA2 + off));
+	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, IOVA2 + off, pg,
+				NULL));
+	EXPECT_EQ(0, object_destroy(self->fd, ioas2));
 	EXPECT_EQ(0, md_check_refs(self->fd, buf2, 4 * pg, 0));
 	munmap(buf2, 4 * pg);
 }
 
-/* Areas that start inside a page. */
-TEST_F(mock_access, pin_subpage_areas)
+/* A pin starts a page (EINVAL otherwise); it may end inside one. */
+TEST_F(mock_access, pin_starts_a_page)
 {
-	size_t pg = self->page, off = pg / 2;
-	char tmp[64];
+	size_t pg = self->page;
 	__u32 item;
-	char *buf2;
 	int afd;
 
-	buf2 = new_buffer(8 * pg, 2);
-	ASSERT_NE(MAP_FAILED, buf2);
-	/* The same offset in the IOVA page as in the memory page. */
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id, buf2 + off,
-				    2 * pg, IOVA2 + off));
-	/* A page aligned IOVA for memory starting in the middle of a page. */
-	ASSERT_EQ(0, ioas_map_fixed(self->fd, self->ioas_id,
-				    buf2 + 4 * pg + off, 2 * pg, IOVA3));
+	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, PIN, &afd));
+	EXPECT_ERRNO(EINVAL, access_pages(self->fd, afd, 0, IOVA + 8, 8,
+					  self->buf + 8, NULL));
+	EXPECT_ERRNO(EINVAL, access_pages(self->fd, afd, 0, IOVA + pg - 8,
+					  16, NULL, NULL));
+	EXPECT_ERRNO(EINVAL, access_pages(self->fd, afd, 0,
+					  IOVA + self->size - 8, 8, NULL,
+					  NULL));
+	/* Unmapped is ENOENT, whatever the offset. */
+	EXPECT_ERRNO(ENOENT, access_pages(self->fd, afd, 0,
+					  IOVA + self->size + 8, 8, NULL,
+					  NULL));
+	EXPECT_EQ(0, BUF_REFS(0, BUF_PAGES, IDLE));
+	EXPECT_EQ(IDLE * BUF_PAGES, PINNED());
+
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA + pg, pg + 8,
+				  self->buf + pg, &item));
+	EXPECT_EQ(0, BUF_REFS(0, 1, IDLE));
+	EXPECT_EQ(0, BUF_REFS(1, 2, 1));
+	EXPECT_EQ(0, BUF_REFS(3, BUF_PAGES - 3, IDLE));
+	EXPECT_EQ(0, destroy_access_pages(self->fd, afd, item));
+	EXPECT_EQ(0, BUF_REFS(0, BUF_PAGES, IDLE));
+	EXPECT_EQ(0, close(afd));
+}
+
+/*
+ * The mock compares the pinned pages with the user memory at uptr: EBADE
+ * for other pages, EFAULT for memory it cannot read, nothing for uptr 0.
+ * A failed check leaves nothing pinned.
+ */
+TEST_F(mock_access, pin_checks_user_memory)
+{
+	size_t pg = self->page;
+	char *gone;
+	__u32 item;
+	int afd;
+
+	gone = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, gone);
+	ASSERT_EQ(0, munmap(gone, 2 * pg));
 	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, PIN, &afd));
 
-	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA2 + off, 2 * pg,
-				  buf2 + off, &item));
-	EXPECT_EQ(0, md_check_refs(self->fd, buf2, 3 * pg, 1));
-	EXPECT_EQ(0, md_check_refs(self->fd, buf2 + 4 * pg, 3 * pg, IDLE));
-	/* An IOVA page of that area spans two memory pages. */
-	EXPECT_ERRNO(EINVAL, access_pages(self->fd, afd, 0, IOVA3, pg,
-					  buf2 + 4 * pg, NULL));
-	EXPECT_ERRNO(EINVAL, access_pages(self->fd, afd, 0, IOVA3 + 8, 8,
-					  buf2 + 4 * pg, NULL));
-	EXPECT_EQ(0, md_check_refs(self->fd, buf2 + 4 * pg, 3 * pg, IDLE));
-	/* Copying by IOVA has no such limit. */
-	EXPECT_EQ(0, access_rw(self->fd, afd, IOVA3 + 16, tmp, sizeof(tmp),
-			       0));
-	EXPECT_EQ(0, memcmp(buf2 + 4 * pg + off + 16, tmp, sizeof(tmp)));
+	EXPECT_ERRNO(EBADE, access_pages(self->fd, afd, 0, IOVA, 2 * pg,
+					 self->buf + pg, NULL));
+	EXPECT_ERRNO(EFAULT, access_pages(self->fd, afd, 0, IOVA, 2 * pg,
+					  gone, NULL));
+	EXPECT_ERRNO(EBADE, access_pages(self->fd, afd,
+					 MOCK_FLAGS_ACCESS_SYZ, 0, pg,
+					 self->buf + pg, NULL));
+	EXPECT_EQ(0, BUF_REFS(0, BUF_PAGES, IDLE));
+	EXPECT_EQ(IDLE * BUF_PAGES, PINNED());
+
+	/* Only the page of uptr counts, not the offset in it. */
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA, 2 * pg,
+				  self->buf + 1, &item));
 	EXPECT_EQ(0, destroy_access_pages(self->fd, afd, item));
-	EXPECT_EQ(0, md_check_refs(self->fd, buf2, 3 * pg, IDLE));
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA, 2 * pg, NULL,
+				  &item));
+	EXPECT_EQ(0, BUF_REFS(0, 2, 1));
+	EXPECT_EQ(0, destroy_access_pages(self->fd, afd, item));
+	EXPECT_EQ(0, BUF_REFS(0, BUF_PAGES, IDLE));
 	EXPECT_EQ(0, close(afd));
-	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, IOVA2, 3 * pg, NULL));
-	EXPECT_EQ(0, ioas_unmap(self->fd, self->ioas_id, IOVA3, 2 * pg, NULL));
-	EXPECT_EQ(0, md_check_refs(self->fd, buf2, 8 * pg, 0));
-	munmap(buf2, 8 * pg);
+}
+
+/* A fuzzer's IOVA (MOCK_FLAGS_ACCESS_SYZ): area number, then offset. */
+static __u64 syz_iova(__u32 nth_area, __u32 offset)
+{
+	return (__u64)offset << 32 | nth_area;
+}
+
+/*
+ * Areas count in IOVA order, not in the order they were mapped; the offset
+ * may reach past its area; an area number past the last is IOVA 0.
+ */
+TEST(syz_iova_by_area)
+{
+	size_t pg = sysconf(_SC_PAGESIZE);
+	__u32 ioas, item;
+	char tmp[16];
+	long base;
+	char *buf;
+	int fd, afd;
+
+	buf = new_buffer(16 * pg, 3);
+	ASSERT_NE(MAP_FAILED, buf);
+	fd = open_counted_ctx(&ioas, &base);
+	ASSERT_LE(0, fd);
+	/* The second area (8 pages at 2 MiB) first, then the first (4). */
+	ASSERT_EQ(0, ioas_map_fixed(fd, ioas, buf + 4 * pg, 8 * pg, 2 << 20));
+	ASSERT_EQ(0, ioas_map_fixed(fd, ioas, buf, 4 * pg, 1 << 20));
+	ASSERT_EQ(0, create_access(fd, ioas, PIN, &afd));
+
+	/* Two pages fit at the end of the first area, not three. */
+	ASSERT_EQ(0, access_pages(fd, afd, MOCK_FLAGS_ACCESS_SYZ,
+				  syz_iova(0, 2 * pg), 2 * pg, buf + 2 * pg,
+				  &item));
+	EXPECT_EQ(0, destroy_access_pages(fd, afd, item));
+	EXPECT_ERRNO(ENOENT, access_pages(fd, afd, MOCK_FLAGS_ACCESS_SYZ,
+					  syz_iova(0, 3 * pg), 2 * pg, NULL,
+					  NULL));
+	ASSERT_EQ(0, access_pages(fd, afd, MOCK_FLAGS_ACCESS_SYZ,
+				  syz_iova(1, 6 * pg), 2 * pg,
+				  buf + 10 * pg, &item));
+	EXPECT_EQ(0, destroy_access_pages(fd, afd, item));
+	/* The first area's offset of 1 MiB is the second area's start. */
+	ASSERT_EQ(0, access_pages(fd, afd, MOCK_FLAGS_ACCESS_SYZ,
+				  syz_iova(0, 1 << 20), pg, buf + 4 * pg,
+				  &item));
+	EXPECT_EQ(0, destroy_access_pages(fd, afd, item));
+	/* No third area: IOVA 0, not mapped. */
+	EXPECT_ERRNO(ENOENT, access_pages(fd, afd, MOCK_FLAGS_ACCESS_SYZ,
+					  syz_iova(2, 0), pg, NULL, NULL));
+	/* A real IOVA means area 0 at a large offset. */
+	EXPECT_ERRNO(ENOENT, access_pages(fd, afd, MOCK_FLAGS_ACCESS_SYZ,
+					  1 << 20, pg, NULL, NULL));
+	/* Copies read the IOVA the same way. */
+	ASSERT_EQ(0, access_rw(fd, afd, syz_iova(1, pg + 8), tmp,
+			       sizeof(tmp), MOCK_FLAGS_ACCESS_SYZ));
+	EXPECT_EQ(0, memcmp(buf + 5 * pg + 8, tmp, sizeof(tmp)));
+	EXPECT_ERRNO(ENOENT, access_rw(fd, afd, 1 << 20, tmp, sizeof(tmp),
+				       MOCK_FLAGS_ACCESS_SYZ));
+
+	/* With an area at IOVA 0, a missing area number lands there. */
+	ASSERT_EQ(0, ioas_map_fixed(fd, ioas, buf + 12 * pg, pg, 0));
+	ASSERT_EQ(0, access_pages(fd, afd, MOCK_FLAGS_ACCESS_SYZ,
+				  syz_iova(7, 5 * pg), pg, buf + 12 * pg,
+				  &item));
+	EXPECT_EQ(0, destroy_access_pages(fd, afd, item));
+	EXPECT_EQ(0, close(afd));
+	EXPECT_EQ(0, md_check_refs(fd, buf, 16 * pg, 0));
+	EXPECT_EQ(base, pinned_vm_pages());
+	EXPECT_EQ(0, close(fd));
+	munmap(buf, 16 * pg);
 }
 
 TEST_F(mock_access, pin_errors)
@@ -562,14 +685,15 @@ TEST_F(mock_access, pin_errors)
 					      pg, self->buf, NULL));
 	EXPECT_ERRNO(EINVAL, access_pages(self->fd, afd, 0, IOVA, 0,
 					  self->buf, NULL));
-	EXPECT_ERRNO(EINVAL, access_pages(self->fd, afd, 0, UINT64_MAX - 10,
-					  100, self->buf, NULL));
+	EXPECT_ERRNO(EOVERFLOW, access_pages(self->fd, afd, 0,
+					     UINT64_MAX - 10, 100, self->buf,
+					     NULL));
 	/* An access that did not ask for pinning. */
 	EXPECT_ERRNO(EOPNOTSUPP, access_pages(self->fd, rw_afd, 0, IOVA, pg,
 					      self->buf, NULL));
 	/* The mock compares what it got with the user memory given. */
-	EXPECT_ERRNO(EINVAL, access_pages(self->fd, afd, 0, IOVA, pg,
-					  self->buf + pg, NULL));
+	EXPECT_ERRNO(EBADE, access_pages(self->fd, afd, 0, IOVA, pg,
+					 self->buf + pg, NULL));
 	EXPECT_ERRNO(ENOENT, destroy_access_pages(self->fd, afd, 0));
 	EXPECT_ERRNO(ENOENT, destroy_access_pages(self->fd, afd, 12345));
 	/* Nothing of the above left a pin behind. */
@@ -949,7 +1073,7 @@ TEST_F(mock_access, rw_mapped_by_exited_child)
 		ASSERT_EQ(0, access_rw(self->fd, afd, IOVA2 + 1000, tmp, 100,
 				       0));
 		EXPECT_EQ(0, memcmp(want, tmp, 100));
-		ASSERT_EQ(0, access_pages(self->fd, afd, MOCK_FLAGS_ACCESS_SYZ,
+		ASSERT_EQ(0, access_pages(self->fd, afd, 0,
 					  IOVA2, size, NULL, &item));
 		EXPECT_EQ(0, destroy_access_pages(self->fd, afd, item));
 
@@ -975,7 +1099,7 @@ TEST_F(mock_access, rw_mapped_by_exited_child)
 		EXPECT_ERRNO(EFAULT, access_rw(self->fd, afd, IOVA2, tmp, 8,
 					       RW_W));
 		EXPECT_ERRNO(EFAULT, access_pages(self->fd, afd,
-						  MOCK_FLAGS_ACCESS_SYZ, IOVA2,
+						  0, IOVA2,
 						  8, NULL, NULL));
 		EXPECT_ERRNO(EFAULT, mock_domain(self->fd, self->ioas_id,
 						 NULL, NULL, NULL));
@@ -1255,7 +1379,7 @@ TEST_F(mock_access, unmap_notifies_whole_pins)
 				    next));
 	ASSERT_EQ(0, create_access(self->fd, self->ioas_id, PIN, &afd));
 	/* Two pages at the end of the first area and two of the second. */
-	ASSERT_EQ(0, access_pages(self->fd, afd, MOCK_FLAGS_ACCESS_SYZ,
+	ASSERT_EQ(0, access_pages(self->fd, afd, 0,
 				  next - 2 * pg, 4 * pg, NULL, &across));
 	ASSERT_EQ(0, access_pages(self->fd, afd, 0, IOVA, 2 * pg, self->buf,
 				  &inside));

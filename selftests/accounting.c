@@ -1026,8 +1026,9 @@ TEST_F(acct, limit_refusal_mid_batch)
 						 NULL, NULL));
 		EXPECT_PINNED(0);
 		EXPECT_REFS(0, 16, 0);
+		/* Whole pages only: the pinning access is attached. */
 		EXPECT_TRUE(ranges_are(self->fd, self->ioas_id, 0, UINT64_MAX,
-				       1));
+				       PSZ));
 
 		/* An access pinning the unpinned map. */
 		EXPECT_ERRNO(ENOMEM, access_pages(self->fd, afd, 0, iova,
