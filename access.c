@@ -212,7 +212,7 @@ static int check_pin_piece(struct iopt_area *area, unsigned long first,
 	 * (see iopt_register_access()), so later pieces start a page too.
 	 */
 	if (area_iova_offset(area, first) ||
-	    WARN_ON(last != range_last && (last + 1) % PAGE_SIZE))
+	    (last != range_last && (last + 1) % PAGE_SIZE))
 		return -EINVAL;
 	return check_writable(area, flags);
 }

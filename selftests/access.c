@@ -625,7 +625,7 @@ TEST(syz_iova_by_area)
 	/* No third area: IOVA 0, not mapped. */
 	EXPECT_ERRNO(ENOENT, access_pages(fd, afd, MOCK_FLAGS_ACCESS_SYZ,
 					  syz_iova(2, 0), pg, NULL, NULL));
-	/* A real IOVA means area 0 at a large offset. */
+	/* A real IOVA reads as an area number: none such, so IOVA 0. */
 	EXPECT_ERRNO(ENOENT, access_pages(fd, afd, MOCK_FLAGS_ACCESS_SYZ,
 					  1 << 20, pg, NULL, NULL));
 	/* Copies read the IOVA the same way. */
