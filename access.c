@@ -208,8 +208,10 @@ static int check_pin_piece(struct iopt_area *area, unsigned long first,
 {
 	/*
 	 * out_pages has a page per page of the range, so the range starts a
-	 * page.  Every area is PAGE_SIZE aligned while the access is attached
-	 * (see iopt_register_access()), so later pieces start a page too.
+	 * page, and a piece followed by another ends with one.  The IOAS of
+	 * an attached access maps whole pages (see iopt_register_access());
+	 * an IOAS the access has just left, walked by a pin racing the move,
+	 * may not.
 	 */
 	if (area_iova_offset(area, first) ||
 	    (last != range_last && (last + 1) % PAGE_SIZE))
@@ -857,7 +859,8 @@ out_unlock:
  * @access: a detached access
  * @ioas_id: the IOAS
  *
- * Return: 0; -EINVAL if already attached; -ENOENT for a bad ID.
+ * Return: 0; -EINVAL if already attached; -ENOENT for a bad ID;
+ * -EADDRINUSE if the access pins pages and the IOAS maps part of a page.
  */
 int iommufd_access_attach(struct iommufd_access *access, u32 ioas_id)
 {
@@ -873,7 +876,8 @@ EXPORT_SYMBOL_NS_GPL(iommufd_access_attach, IOMMUFD);
  * The driver's unmap op is called for each run of pins it still holds in
  * the old IOAS: they must be given back.
  *
- * Return: 0; -EINVAL if not attached; -ENOENT for a bad ID.
+ * Return: 0; -EINVAL if not attached; -ENOENT for a bad ID;
+ * -EADDRINUSE if the access pins pages and the IOAS maps part of a page.
  */
 int iommufd_access_replace(struct iommufd_access *access, u32 ioas_id)
 {

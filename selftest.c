@@ -1752,19 +1752,22 @@ static int selftest_pages_match(struct page **pages, unsigned long npages,
 }
 
 /*
- * MOCK_FLAGS_ACCESS_SYZ: a fuzzer cannot know the IOVAs its maps got, so it
- * names a place by area: the low 32 bits of @iova count the areas of the
- * access's IOAS in IOVA order, the high 32 bits are a byte offset from the
- * start of that one.  IOVA 0 if there is no such area.
+ * The IOVA a call means.  Under MOCK_FLAGS_ACCESS_SYZ a fuzzer, which cannot
+ * know the IOVAs its maps got, names a place by area: the low 32 bits of
+ * @iova count the areas of the access's IOAS in IOVA order, the high 32
+ * bits are a byte offset from the start of that one; IOVA 0 if there is no
+ * such area.
  */
-static unsigned long selftest_syz_iova(struct iommufd_access *access,
-				       u64 iova)
+static unsigned long selftest_access_iova(struct iommufd_access *access,
+					  u64 iova, unsigned int flags)
 {
 	u32 nth = lower_32_bits(iova), offset = upper_32_bits(iova);
 	struct interval_tree_node *node;
 	struct io_pagetable *iopt;
 	unsigned long found = 0;
 
+	if (!(flags & MOCK_FLAGS_ACCESS_SYZ))
+		return iova;
 	mutex_lock(&access->ioas_mutex);
 	if (!access->ioas)
 		goto out_unlock;
@@ -1809,9 +1812,8 @@ static int iommufd_test_access_pages(struct iommufd_ucmd *ucmd,
 		rc = -EOPNOTSUPP;
 		goto out_put;
 	}
-	iova = cmd->access_pages.iova;
-	if (flags & MOCK_FLAGS_ACCESS_SYZ)
-		iova = selftest_syz_iova(staccess->access, iova);
+	iova = selftest_access_iova(staccess->access, cmd->access_pages.iova,
+				    flags);
 	rc = -EINVAL;
 	if (!length)
 		goto out_put;
@@ -1920,9 +1922,8 @@ static int iommufd_test_access_rw(struct iommufd_ucmd *ucmd,
 	staccess = selftest_access_get(cmd->id, &filep);
 	if (IS_ERR(staccess))
 		return PTR_ERR(staccess);
-	iova = cmd->access_rw.iova;
-	if (flags & MOCK_FLAGS_ACCESS_SYZ)
-		iova = selftest_syz_iova(staccess->access, iova);
+	iova = selftest_access_iova(staccess->access, cmd->access_rw.iova,
+				    flags);
 	/*
 	 * A bounce buffer, as a driver emulating a device's DMA has; not
 	 * zeroed: what is copied out was first filled, all of it.
